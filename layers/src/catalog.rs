@@ -1,0 +1,179 @@
+//! The set of layers being served, swapped atomically.
+//!
+//! Readers take a [`Snapshot`] (one atomic load) and keep using it for the
+//! whole request, so a publish never shows them half a layer or a mix of
+//! versions. [`Catalog::sync`] brings the set in line with the database,
+//! loading only the layers whose published version changed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use futures_util::TryStreamExt;
+
+use crate::error::{Error, Result};
+use crate::index::{LayerBuilder, LayerData, LayerIndex};
+use crate::model::VersionInfo;
+use crate::store::{FeatureRow, Store};
+
+/// Rows handed from the database reader to the index builder at a time.
+const LOAD_BATCH: usize = 4096;
+
+/// The served layers at one moment.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Layers in display order (category, then id).
+    pub layers: Vec<Arc<LayerIndex>>,
+    by_id: HashMap<String, usize>,
+    /// Increases with every change; part of list ETags.
+    pub generation: u64,
+}
+
+impl Snapshot {
+    /// The layer with this id, if served.
+    pub fn get(&self, id: &str) -> Option<&Arc<LayerIndex>> {
+        self.by_id.get(id).map(|&i| &self.layers[i])
+    }
+}
+
+/// What a [`Catalog::sync`] changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Layers whose features were (re)loaded.
+    pub loaded: Vec<String>,
+    /// Layers no longer served.
+    pub removed: Vec<String>,
+    /// Layers whose metadata alone changed.
+    pub updated: Vec<String>,
+}
+
+impl SyncReport {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.loaded.is_empty() && self.removed.is_empty() && self.updated.is_empty()
+    }
+}
+
+/// The served layer set.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    current: ArcSwap<Snapshot>,
+    generation: AtomicU64,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The layers being served now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Loads every published layer whose version differs from what is
+    /// served, drops layers no longer published, and swaps the new set in.
+    pub async fn sync(&self, store: &Store) -> Result<SyncReport> {
+        let published = store.published_layers().await?;
+        let old = self.snapshot();
+        let mut report = SyncReport::default();
+        let mut layers = Vec::with_capacity(published.len());
+        for p in published {
+            let prior = old.get(&p.meta.id);
+            let data = match prior {
+                Some(l) if l.data.version.id == p.version.id => {
+                    if *l.meta != p.meta {
+                        report.updated.push(p.meta.id.clone());
+                    }
+                    l.data.clone()
+                }
+                _ => {
+                    let started = Instant::now();
+                    let data = load(store, p.version).await?;
+                    tracing::info!(
+                        layer = %p.meta.id,
+                        version = data.version.version,
+                        features = data.len(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "loaded layer"
+                    );
+                    report.loaded.push(p.meta.id.clone());
+                    Arc::new(data)
+                }
+            };
+            let meta = match prior {
+                Some(l) if *l.meta == p.meta => l.meta.clone(),
+                _ => Arc::new(p.meta),
+            };
+            layers.push(Arc::new(LayerIndex { meta, data }));
+        }
+        for l in &old.layers {
+            if !layers.iter().any(|n| n.meta.id == l.meta.id) {
+                report.removed.push(l.meta.id.clone());
+            }
+        }
+        if !report.is_empty() || old.layers.len() != layers.len() {
+            self.replace(layers);
+        }
+        Ok(report)
+    }
+
+    /// Serves exactly `layers` from now on.
+    pub fn replace(&self, layers: Vec<Arc<LayerIndex>>) {
+        let by_id = layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.meta.id.clone(), i))
+            .collect();
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.current.store(Arc::new(Snapshot {
+            layers,
+            by_id,
+            generation,
+        }));
+    }
+}
+
+/// Reads a version's rows and builds its index on a blocking thread, so the
+/// database read and the encoding run side by side.
+async fn load(store: &Store, version: VersionInfo) -> Result<LayerData> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeatureRow>>(4);
+    let version_id = version.id;
+    let building = tokio::task::spawn_blocking(move || {
+        let mut builder = LayerBuilder::new(version);
+        while let Some(batch) = rx.blocking_recv() {
+            for row in batch {
+                builder.push(row)?;
+            }
+        }
+        Ok::<_, Error>(builder.finish())
+    });
+    let read = async {
+        let mut rows = std::pin::pin!(store.feature_rows(version_id));
+        let mut batch = Vec::with_capacity(LOAD_BATCH);
+        while let Some(row) = rows.try_next().await? {
+            batch.push(row);
+            if batch.len() == LOAD_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
+                // A closed channel means the builder failed; its error is returned below.
+                if tx.send(full).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch).await;
+        }
+        Ok::<_, Error>(())
+    }
+    .await;
+    drop(tx);
+    let built = building
+        .await
+        .map_err(|e| Error::Corrupt(format!("index builder panicked: {e}")))?;
+    read?;
+    built
+}

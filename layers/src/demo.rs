@@ -1,0 +1,787 @@
+//! The deterministic synthetic Badung data set behind `bsc serve --demo`.
+//!
+//! Every generated feature lies inside the real regency boundary (GADM 4.1
+//! level 2, in `layers/data/`), and its `kecamatan` property is the real
+//! kecamatan (GADM level 3) that contains it. The same size and seed always
+//! give the same features, so screenshots, tests and benchmarks compare.
+
+use std::io::Cursor;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::Result;
+use crate::import::{ImportReport, import_geojson};
+use crate::ingest::Limits;
+use crate::model::{LayerSpec, Visibility};
+use crate::store::Store;
+
+/// The regency boundary, `Kabupaten Badung` (GADM 4.1, coordinates rounded to 1e-6°).
+pub const BOUNDARY_GEOJSON: &str = include_str!("../data/badung-boundary.geojson");
+/// The six kecamatan of Badung (GADM 4.1, coordinates rounded to 1e-6°).
+pub const KECAMATAN_GEOJSON: &str = include_str!("../data/kecamatan.geojson");
+/// Seven real beaches of Badung from OpenStreetMap (ODbL).
+pub const BEACHES_GEOJSON: &str = include_str!("../data/beaches.geojson");
+
+/// Default number of generated features.
+pub const DEFAULT_FEATURES: usize = 20_000;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Point,
+    Line,
+    Polygon,
+}
+
+struct LayerDef {
+    id: &'static str,
+    category: &'static str,
+    title_id: &'static str,
+    title_en: &'static str,
+    agency: &'static str,
+    kind: Kind,
+    share: f64,
+    prefix: &'static str,
+    internal: bool,
+}
+
+// One argument per column keeps the LAYERS table below readable as a table.
+#[allow(clippy::too_many_arguments)]
+const fn def(
+    id: &'static str,
+    category: &'static str,
+    title_id: &'static str,
+    title_en: &'static str,
+    agency: &'static str,
+    kind: Kind,
+    share: f64,
+    prefix: &'static str,
+) -> LayerDef {
+    LayerDef {
+        id,
+        category,
+        title_id,
+        title_en,
+        agency,
+        kind,
+        share,
+        prefix,
+        internal: false,
+    }
+}
+
+const LAYERS: &[LayerDef] = &[
+    def(
+        "kantor-pemerintah",
+        "general",
+        "Kantor pemerintahan",
+        "Government offices",
+        "Bagian Umum",
+        Kind::Point,
+        0.01,
+        "Kantor Desa",
+    ),
+    def(
+        "jalan",
+        "infrastructure",
+        "Jaringan jalan",
+        "Road network",
+        "Dinas PUPR",
+        Kind::Line,
+        0.14,
+        "Jalan",
+    ),
+    def(
+        "saluran-irigasi",
+        "infrastructure",
+        "Saluran irigasi",
+        "Irrigation channels",
+        "Dinas PUPR",
+        Kind::Line,
+        0.05,
+        "Saluran",
+    ),
+    def(
+        "lampu-jalan",
+        "infrastructure",
+        "Lampu penerangan jalan",
+        "Street lights",
+        "Dinas Perhubungan",
+        Kind::Point,
+        0.12,
+        "PJU",
+    ),
+    def(
+        "posko-covid",
+        "covid-19-response",
+        "Posko dan vaksinasi COVID-19",
+        "COVID-19 posts and vaccination sites",
+        "Dinas Kesehatan",
+        Kind::Point,
+        0.02,
+        "Posko",
+    ),
+    LayerDef {
+        internal: true,
+        ..def(
+            "zona-covid",
+            "covid-19-response",
+            "Zona risiko COVID-19 per banjar",
+            "COVID-19 risk zones by banjar",
+            "Dinas Kesehatan",
+            Kind::Polygon,
+            0.02,
+            "Banjar",
+        )
+    },
+    def(
+        "objek-wisata",
+        "tourism",
+        "Objek wisata",
+        "Tourist attractions",
+        "Dinas Pariwisata",
+        Kind::Point,
+        0.04,
+        "Objek Wisata",
+    ),
+    def(
+        "akomodasi",
+        "tourism",
+        "Hotel dan akomodasi",
+        "Hotels and lodging",
+        "Dinas Pariwisata",
+        Kind::Point,
+        0.08,
+        "Hotel",
+    ),
+    def(
+        "subak",
+        "agriculture-plantation",
+        "Subak dan sawah",
+        "Subak rice fields",
+        "Dinas Pertanian",
+        Kind::Polygon,
+        0.07,
+        "Subak",
+    ),
+    def(
+        "perikanan",
+        "fisheries-livestock",
+        "Usaha perikanan dan peternakan",
+        "Fisheries and livestock",
+        "Dinas Perikanan",
+        Kind::Point,
+        0.02,
+        "Kelompok Tani",
+    ),
+    def(
+        "simpang-lalu-lintas",
+        "traffic",
+        "Simpang dan CCTV lalu lintas",
+        "Junctions and traffic cameras",
+        "Dinas Perhubungan",
+        Kind::Point,
+        0.03,
+        "Simpang",
+    ),
+    def(
+        "pasar-umkm",
+        "economy",
+        "Pasar dan UMKM",
+        "Markets and small businesses",
+        "Dinas Koperasi UMKM",
+        Kind::Point,
+        0.05,
+        "Pasar",
+    ),
+    def(
+        "sekolah",
+        "education",
+        "Sekolah",
+        "Schools",
+        "Dinas Pendidikan",
+        Kind::Point,
+        0.05,
+        "SD Negeri",
+    ),
+    LayerDef {
+        internal: true,
+        ..def(
+            "bantuan-sosial",
+            "social",
+            "Penerima bantuan sosial (agregat banjar)",
+            "Social aid (banjar aggregates)",
+            "Dinas Sosial",
+            Kind::Polygon,
+            0.02,
+            "Banjar",
+        )
+    },
+    def(
+        "fasilitas-kesehatan",
+        "health",
+        "Fasilitas kesehatan",
+        "Health facilities",
+        "Dinas Kesehatan",
+        Kind::Point,
+        0.03,
+        "Puskesmas Pembantu",
+    ),
+    def(
+        "sanggar-seni",
+        "arts-culture",
+        "Sanggar seni dan budaya",
+        "Arts and culture studios",
+        "Dinas Kebudayaan",
+        Kind::Point,
+        0.02,
+        "Sanggar",
+    ),
+    def(
+        "pura",
+        "places-of-worship",
+        "Pura",
+        "Hindu temples",
+        "Dinas Kebudayaan",
+        Kind::Point,
+        0.16,
+        "Pura",
+    ),
+    def(
+        "tempat-ibadah-lain",
+        "places-of-worship",
+        "Tempat ibadah lain",
+        "Other places of worship",
+        "Bagian Kesra",
+        Kind::Point,
+        0.03,
+        "Tempat Ibadah",
+    ),
+    def(
+        "setra",
+        "setra-cemeteries",
+        "Setra dan kuburan",
+        "Setra and cemeteries",
+        "Dinas Perumahan",
+        Kind::Polygon,
+        0.04,
+        "Setra",
+    ),
+];
+
+const SYLLABLES: &[&str] = &[
+    "ba", "du", "ng", "ku", "ta", "se", "mi", "nya", "pe", "tang", "sem", "al", "ka", "ran", "da",
+    "lung", "ji", "mba", "nu", "sa", "ga", "pu", "ra", "de", "wa", "ngi", "ke", "bu", "le", "gi",
+    "an",
+];
+
+/// Desa (villages) of each kecamatan, for realistic addresses.
+const DESA: &[(&str, &[&str])] = &[
+    (
+        "Kuta Selatan",
+        &[
+            "Jimbaran",
+            "Benoa",
+            "Tanjung Benoa",
+            "Ungasan",
+            "Kutuh",
+            "Pecatu",
+        ],
+    ),
+    (
+        "Kuta",
+        &["Kuta", "Legian", "Seminyak", "Kedonganan", "Tuban"],
+    ),
+    (
+        "Kuta Utara",
+        &[
+            "Kerobokan",
+            "Kerobokan Kelod",
+            "Kerobokan Kaja",
+            "Canggu",
+            "Dalung",
+            "Tibubeneng",
+        ],
+    ),
+    (
+        "Mengwi",
+        &[
+            "Mengwi",
+            "Kapal",
+            "Abianbase",
+            "Sempidi",
+            "Sading",
+            "Lukluk",
+            "Munggu",
+            "Cemagi",
+        ],
+    ),
+    (
+        "Abiansemal",
+        &[
+            "Abiansemal",
+            "Blahkiuh",
+            "Sangeh",
+            "Ayunan",
+            "Mambal",
+            "Sibang Gede",
+            "Darmasaba",
+        ],
+    ),
+    (
+        "Petang",
+        &[
+            "Petang",
+            "Pelaga",
+            "Belok Sidan",
+            "Carangsari",
+            "Getasan",
+            "Pangsan",
+            "Sulangai",
+        ],
+    ),
+];
+
+/// One generated layer: how to import it and its GeoJSON text.
+pub struct DemoLayer {
+    /// Layer id, category, titles, agency, visibility.
+    pub spec: LayerSpec,
+    /// A GeoJSON FeatureCollection.
+    pub geojson: String,
+}
+
+/// SplitMix64: tiny and fully specified, so the data set never changes
+/// with a dependency upgrade.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.range(0, items.len() - 1)]
+    }
+}
+
+/// A polygon set prepared for fast point-in-polygon tests: edges bucketed
+/// into horizontal bands, so a test looks at a few dozen edges, not
+/// thousands. Even-odd rule over all rings, so holes are handled.
+struct Region {
+    miny: f64,
+    band: f64,
+    bbox: [f64; 4],
+    bands: Vec<Vec<[f64; 4]>>,
+}
+
+impl Region {
+    fn new(geometry: &Value) -> Region {
+        let mut edges = Vec::new();
+        let polys: Vec<&Value> = match geometry["type"].as_str() {
+            Some("MultiPolygon") => geometry["coordinates"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default(),
+            _ => vec![&geometry["coordinates"]],
+        };
+        for poly in polys {
+            for ring in poly.as_array().into_iter().flatten() {
+                let pts: Vec<[f64; 2]> = ring
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| Some([p[0].as_f64()?, p[1].as_f64()?]))
+                    .collect();
+                for w in pts.windows(2) {
+                    edges.push([w[0][0], w[0][1], w[1][0], w[1][1]]);
+                }
+            }
+        }
+        let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        for e in &edges {
+            bbox = [
+                bbox[0].min(e[0]),
+                bbox[1].min(e[1]),
+                bbox[2].max(e[0]),
+                bbox[3].max(e[1]),
+            ];
+        }
+        let n = 512;
+        let band = (bbox[3] - bbox[1]) / n as f64;
+        let mut bands = vec![Vec::new(); n];
+        for e in edges {
+            let (lo, hi) = (e[1].min(e[3]), e[1].max(e[3]));
+            let a = (((lo - bbox[1]) / band) as usize).min(n - 1);
+            let b = (((hi - bbox[1]) / band) as usize).min(n - 1);
+            for slot in &mut bands[a..=b] {
+                slot.push(e);
+            }
+        }
+        Region {
+            miny: bbox[1],
+            band,
+            bbox,
+            bands,
+        }
+    }
+
+    fn contains(&self, x: f64, y: f64) -> bool {
+        if x < self.bbox[0] || x > self.bbox[2] || y < self.bbox[1] || y > self.bbox[3] {
+            return false;
+        }
+        let i = (((y - self.miny) / self.band) as usize).min(self.bands.len() - 1);
+        let mut inside = false;
+        for &[x1, y1, x2, y2] in &self.bands[i] {
+            if (y1 > y) != (y2 > y) && x < (x2 - x1) * (y - y1) / (y2 - y1) + x1 {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+}
+
+struct Generator {
+    rng: Rng,
+    regency: Region,
+    kecamatan: Vec<(String, Region)>,
+}
+
+impl Generator {
+    fn new(seed: u64) -> Generator {
+        let boundary: Value = serde_json::from_str(BOUNDARY_GEOJSON).unwrap_or_default();
+        let kec: Value = serde_json::from_str(KECAMATAN_GEOJSON).unwrap_or_default();
+        let regency = Region::new(&boundary["features"][0]["geometry"]);
+        let kecamatan = kec["features"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["properties"]["kecamatan"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    Region::new(&f["geometry"]),
+                )
+            })
+            .collect();
+        Generator {
+            rng: Rng(seed),
+            regency,
+            kecamatan,
+        }
+    }
+
+    fn point(&mut self) -> [f64; 2] {
+        let [minx, miny, maxx, maxy] = self.regency.bbox;
+        loop {
+            let x = minx + self.rng.f64() * (maxx - minx);
+            let y = miny + self.rng.f64() * (maxy - miny);
+            if self.regency.contains(x, y) {
+                return [round7(x), round7(y)];
+            }
+        }
+    }
+
+    fn all_inside(&self, pts: &[[f64; 2]]) -> bool {
+        pts.iter().all(|p| self.regency.contains(p[0], p[1]))
+    }
+
+    fn line(&mut self, start: [f64; 2]) -> Option<Vec<[f64; 2]>> {
+        let n = self.rng.range(4, 25);
+        let mut heading = self.rng.f64() * std::f64::consts::TAU;
+        let mut pts = vec![start];
+        let [mut x, mut y] = start;
+        for _ in 0..n {
+            heading += (self.rng.f64() - 0.5) * 0.8;
+            x += 0.0004 * heading.cos();
+            y += 0.0004 * heading.sin();
+            pts.push([round7(x), round7(y)]);
+        }
+        self.all_inside(&pts).then_some(pts)
+    }
+
+    fn polygon(&mut self, c: [f64; 2], radius: f64) -> Option<Vec<[f64; 2]>> {
+        let n = self.rng.range(6, 24);
+        let mut pts: Vec<[f64; 2]> = (0..n)
+            .map(|k| {
+                let a = std::f64::consts::TAU * k as f64 / n as f64;
+                let r = radius * (0.6 + 0.4 * self.rng.f64());
+                [round7(c[0] + r * a.cos()), round7(c[1] + r * a.sin())]
+            })
+            .collect();
+        pts.push(pts[0]);
+        self.all_inside(&pts).then_some(pts)
+    }
+
+    fn geometry(&mut self, kind: Kind, radius: f64) -> (Value, [f64; 2]) {
+        loop {
+            let c = self.point();
+            let g = match kind {
+                Kind::Point => Some(json!({"type": "Point", "coordinates": c})),
+                Kind::Line => self
+                    .line(c)
+                    .map(|p| json!({"type": "LineString", "coordinates": p})),
+                Kind::Polygon => self
+                    .polygon(c, radius)
+                    .map(|p| json!({"type": "Polygon", "coordinates": [p]})),
+            };
+            if let Some(g) = g {
+                return (g, c);
+            }
+        }
+    }
+
+    fn word(&mut self) -> String {
+        let n = self.rng.range(2, 3);
+        let w: String = (0..n).map(|_| *self.rng.pick(SYLLABLES)).collect();
+        let mut c = w.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+
+    fn kecamatan_of(&self, p: [f64; 2]) -> &str {
+        self.kecamatan
+            .iter()
+            .find(|(_, r)| r.contains(p[0], p[1]))
+            .map(|(n, _)| n.as_str())
+            // Points on a shared edge may fall between the GADM polygons.
+            .unwrap_or("Mengwi")
+    }
+
+    fn properties(&mut self, l: &LayerDef, at: [f64; 2]) -> Map<String, Value> {
+        let kecamatan = self.kecamatan_of(at).to_owned();
+        let desa_list = DESA
+            .iter()
+            .find(|(k, _)| *k == kecamatan)
+            .map(|(_, d)| *d)
+            .unwrap_or(&["Mengwi"]);
+        let desa = (*self.rng.pick(desa_list)).to_owned();
+        let name = format!("{} {}", l.prefix, self.word());
+        let street = self.word();
+        let mut p = Map::new();
+        p.insert("nama".into(), json!(name));
+        p.insert("kecamatan".into(), json!(kecamatan));
+        p.insert("desa".into(), json!(desa));
+        p.insert(
+            "alamat".into(),
+            json!(format!(
+                "Jl. {street} No. {}, {desa}",
+                self.rng.range(1, 200)
+            )),
+        );
+        p.insert("opd".into(), json!(l.agency));
+        let note = *self.rng.pick(&[
+            "",
+            "Data survei lapangan",
+            "Diperbarui triwulan ini",
+            "Perlu verifikasi",
+        ]);
+        p.insert("keterangan".into(), json!(note));
+        p.insert("tahun_data".into(), json!(self.rng.range(2019, 2025)));
+        match l.id {
+            "jalan" => {
+                p.insert(
+                    "status_jalan".into(),
+                    json!(
+                        *self
+                            .rng
+                            .pick(&["nasional", "provinsi", "kabupaten", "desa"])
+                    ),
+                );
+                p.insert(
+                    "lebar_m".into(),
+                    json!(*self.rng.pick(&[3.0, 4.5, 6.0, 7.0, 12.0])),
+                );
+            }
+            "posko-covid" | "zona-covid" => {
+                p.insert(
+                    "zona".into(),
+                    json!(*self.rng.pick(&["hijau", "kuning", "oranye", "merah"])),
+                );
+                p.insert("kasus_aktif".into(), json!(self.rng.range(0, 40)));
+            }
+            "bantuan-sosial" => {
+                p.insert("penerima_kk".into(), json!(self.rng.range(5, 300)));
+            }
+            "akomodasi" | "objek-wisata" | "sanggar-seni" | "pura" => {
+                p.insert(
+                    "rating".into(),
+                    json!((30 + self.rng.range(0, 20)) as f64 / 10.0),
+                );
+            }
+            "sekolah" => {
+                p.insert(
+                    "jenjang".into(),
+                    json!(*self.rng.pick(&["SD", "SMP", "SMA", "SMK"])),
+                );
+                p.insert("jumlah_siswa".into(), json!(self.rng.range(80, 1200)));
+            }
+            _ => {}
+        }
+        p
+    }
+}
+
+fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+/// Generates the demo layers: the real regency and kecamatan boundaries,
+/// the real beaches, and `features` synthetic features spread over 19
+/// layers in all 14 categories (two of them internal).
+pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
+    let mut g = Generator::new(seed);
+    let mut out = vec![
+        real(
+            "batas-kabupaten",
+            "Batas Kabupaten Badung",
+            "Badung regency boundary",
+            BOUNDARY_GEOJSON,
+        ),
+        real(
+            "batas-kecamatan",
+            "Batas kecamatan",
+            "Kecamatan (district) boundaries",
+            KECAMATAN_GEOJSON,
+        ),
+        DemoLayer {
+            spec: spec(
+                "pantai",
+                "tourism",
+                "Pantai",
+                "Beaches",
+                "Dinas Pariwisata",
+                Visibility::Public,
+            ),
+            geojson: BEACHES_GEOJSON.to_owned(),
+        },
+    ];
+    for l in LAYERS {
+        let count = ((features as f64 * l.share).round() as usize).max(1);
+        let radius = if l.id == "subak" { 0.003 } else { 0.0012 };
+        let mut feats = Vec::with_capacity(count);
+        for i in 0..count {
+            let (geometry, at) = g.geometry(l.kind, radius);
+            let properties = g.properties(l, at);
+            feats.push(json!({"type": "Feature", "id": i + 1, "properties": properties, "geometry": geometry}));
+        }
+        let visibility = if l.internal {
+            Visibility::Internal
+        } else {
+            Visibility::Public
+        };
+        out.push(DemoLayer {
+            spec: spec(
+                l.id, l.category, l.title_id, l.title_en, l.agency, visibility,
+            ),
+            geojson: json!({"type": "FeatureCollection", "features": feats}).to_string(),
+        });
+    }
+    out
+}
+
+fn real(id: &str, title_id: &str, title_en: &str, geojson: &str) -> DemoLayer {
+    DemoLayer {
+        spec: spec(
+            id,
+            "general",
+            title_id,
+            title_en,
+            "Bappeda",
+            Visibility::Public,
+        ),
+        geojson: geojson.to_owned(),
+    }
+}
+
+fn spec(
+    id: &str,
+    category: &str,
+    title_id: &str,
+    title_en: &str,
+    agency: &str,
+    visibility: Visibility,
+) -> LayerSpec {
+    LayerSpec {
+        id: id.to_owned(),
+        category: category.to_owned(),
+        title_id: Some(title_id.to_owned()),
+        title_en: Some(title_en.to_owned()),
+        agency: Some(agency.to_owned()),
+        visibility: Some(visibility),
+        source_name: Some("bsc demo data".to_owned()),
+    }
+}
+
+/// Imports the demo data set into `store` through the ordinary import path.
+pub async fn load(store: &Store, features: usize, seed: u64) -> Result<Vec<ImportReport>> {
+    let layers = tokio::task::spawn_blocking(move || generate(features, seed))
+        .await
+        .map_err(|e| crate::Error::Io(std::io::Error::other(e)))?;
+    let mut reports = Vec::with_capacity(layers.len());
+    for l in layers {
+        let bytes = l.geojson.into_bytes();
+        reports.push(import_geojson(store, &l.spec, Cursor::new(bytes), Limits::default()).await?);
+    }
+    Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Contains, MultiPolygon};
+
+    fn regency() -> MultiPolygon<f64> {
+        let fc: geojson::FeatureCollection = BOUNDARY_GEOJSON.parse().unwrap();
+        let g = fc.features[0].geometry.clone().unwrap();
+        MultiPolygon::try_from(g).unwrap()
+    }
+
+    #[test]
+    fn is_deterministic_and_covers_all_categories() {
+        let a = generate(2000, 7);
+        let b = generate(2000, 7);
+        assert_eq!(a.len(), b.len());
+        assert!(a.iter().zip(&b).all(|(x, y)| x.geojson == y.geojson));
+        let mut cats: Vec<&str> = a.iter().map(|l| l.spec.category.as_str()).collect();
+        cats.sort_unstable();
+        cats.dedup();
+        assert_eq!(cats.len(), 14);
+        assert!(
+            a.iter()
+                .any(|l| l.spec.visibility == Some(Visibility::Internal))
+        );
+    }
+
+    #[test]
+    fn every_vertex_lies_inside_the_regency() {
+        // Checked with geo's exact point-in-polygon, independent of Region.
+        let regency = regency();
+        for l in generate(1500, 3).iter().skip(3) {
+            let fc: geojson::FeatureCollection = l.geojson.parse().unwrap();
+            for f in fc.features {
+                let g = geo::Geometry::<f64>::try_from(f.geometry.unwrap()).unwrap();
+                use geo::CoordsIter;
+                for c in g.coords_iter() {
+                    assert!(
+                        regency.contains(&geo::Point::from(c)),
+                        "{} {:?}",
+                        l.spec.id,
+                        c
+                    );
+                }
+            }
+        }
+    }
+}

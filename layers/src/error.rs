@@ -1,0 +1,35 @@
+//! The error type of the `layers` crate.
+
+use crate::ingest::Problem;
+
+/// Result alias over [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the data layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input file was rejected; nothing was written.
+    #[error("{} problem(s) in the input, nothing was imported", .count)]
+    Invalid {
+        /// The first problems found, in input order.
+        problems: Vec<Problem>,
+        /// How many problems were found in all.
+        count: usize,
+    },
+    /// A request named something that does not exist or is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Reading the input failed.
+    #[error("reading input: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Running the schema migrations failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data could not be decoded (a corrupted or foreign database).
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,649 @@
+//! A streaming GeoJSON reader: FeatureCollection, a single Feature or
+//! geometry, and newline-delimited or RFC 8142 (`RS`-separated) sequences of
+//! Features.
+//!
+//! The features array is never held in memory: each feature is read as raw
+//! text, parsed and validated on its own, and handed to a callback. A broken
+//! feature becomes a [`Problem`] with its index and reading goes on, so one
+//! upload reports every broken feature (up to [`Limits::max_problems`]) at once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, BufReader, Read};
+
+use geojson::feature::Id;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::validate::check_geometry;
+use super::{Limits, NAME_KEYS, ParsedFeature, Problem};
+
+/// What [`read`] found besides the features it handed over.
+#[derive(Debug, Default)]
+pub struct ReadOutcome {
+    /// Valid features handed to the callback.
+    pub features: usize,
+    /// The first problems found, in input order.
+    pub problems: Vec<Problem>,
+    /// All problems found (may exceed `problems.len()`).
+    pub problem_count: usize,
+}
+
+/// CRS names that mean WGS 84 longitude/latitude, as written by GDAL, QGIS
+/// and the 2008 GeoJSON spec. Anything else must be reprojected first.
+const WGS84_NAMES: &[&str] = &[
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "urn:ogc:def:crs:OGC::CRS84",
+    "urn:ogc:def:crs:EPSG::4326",
+    "EPSG:4326",
+    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "http://www.opengis.net/def/crs/EPSG/0/4326",
+];
+
+/// Reads GeoJSON from `reader`, calling `on_feature` with each valid
+/// feature in input order. Invalid features are reported in the outcome and
+/// not passed on. An error from `on_feature` stops reading and is returned.
+pub fn read<R, F, E>(reader: R, limits: &Limits, on_feature: F) -> Result<ReadOutcome, E>
+where
+    R: Read,
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    let input = Input {
+        inner: BufReader::with_capacity(256 * 1024, reader),
+        remaining: limits.max_bytes,
+        exceeded: false,
+    };
+    let mut state = State {
+        limits,
+        sink: on_feature,
+        sink_error: None,
+        index: 0,
+        seen: HashMap::new(),
+        outcome: ReadOutcome::default(),
+        aborted: false,
+    };
+    let mut de = serde_json::Deserializer::from_reader(input);
+    let first = TopLevel { state: &mut state }.deserialize(&mut de);
+    match first {
+        Ok(Kind::Collection) => {
+            if let Err(e) = de.end() {
+                state.fatal(&e, "after the FeatureCollection");
+            }
+        }
+        Ok(Kind::Single) => {
+            for raw in de.into_iter::<Box<RawValue>>() {
+                match raw {
+                    Ok(raw) => state.raw_feature(&raw),
+                    Err(e) => {
+                        state.fatal(&e, "in the GeoJSON sequence");
+                        break;
+                    }
+                }
+                if state.aborted {
+                    break;
+                }
+            }
+        }
+        Err(e) => {
+            if !state.aborted {
+                state.fatal(&e, "");
+            }
+        }
+    }
+    if let Some(e) = state.sink_error {
+        return Err(e);
+    }
+    Ok(state.outcome)
+}
+
+/// The input stream: bounded in size, with RFC 8142 record separators read
+/// as whitespace (they cannot occur unescaped inside JSON strings).
+struct Input<R> {
+    inner: R,
+    remaining: u64,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
+            self.exceeded = true;
+            return Err(io::Error::other("input exceeds max_bytes"));
+        }
+        let cap = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..cap])?;
+        self.remaining -= n as u64;
+        for b in &mut buf[..n] {
+            if *b == 0x1e {
+                *b = b' ';
+            }
+        }
+        Ok(n)
+    }
+}
+
+enum Kind {
+    Collection,
+    Single,
+}
+
+struct State<'a, F, E> {
+    limits: &'a Limits,
+    sink: F,
+    sink_error: Option<E>,
+    index: usize,
+    seen: HashMap<String, usize>,
+    outcome: ReadOutcome,
+    aborted: bool,
+}
+
+impl<F, E> State<'_, F, E>
+where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    fn problem(&mut self, feature: Option<usize>, message: String) {
+        self.outcome.problem_count += 1;
+        if self.outcome.problems.len() < self.limits.max_problems {
+            self.outcome.problems.push(Problem { feature, message });
+        }
+    }
+
+    /// Records an error that ends reading (syntax, size, I/O).
+    fn fatal(&mut self, e: &serde_json::Error, place: &str) {
+        let message = if e.is_io() && e.to_string().contains("max_bytes") {
+            format!(
+                "input is larger than {} bytes (limit max_bytes)",
+                self.limits.max_bytes
+            )
+        } else if e.is_eof() && e.line() == 1 && e.column() == 0 {
+            "input is empty".to_owned()
+        } else if place.is_empty() {
+            format!("not valid GeoJSON: {e}")
+        } else {
+            format!("not valid GeoJSON {place}: {e}")
+        };
+        self.problem(None, message);
+        self.aborted = true;
+    }
+
+    fn raw_feature(&mut self, raw: &RawValue) {
+        let index = self.next_index();
+        if self.aborted {
+            return;
+        }
+        match serde_json::from_str::<geojson::Feature>(raw.get()) {
+            Ok(f) => self.feature(index, f),
+            Err(e) => self.problem(Some(index), without_position(&e)),
+        }
+    }
+
+    fn next_index(&mut self) -> usize {
+        let index = self.index;
+        self.index += 1;
+        if index >= self.limits.max_features {
+            self.problem(
+                None,
+                format!(
+                    "input has more than {} features (limit max_features)",
+                    self.limits.max_features
+                ),
+            );
+            self.aborted = true;
+        }
+        index
+    }
+
+    fn feature(&mut self, index: usize, f: geojson::Feature) {
+        match convert(index, f, self.limits) {
+            Ok(parsed) => {
+                if let Some(first) = self.seen.get(&parsed.fid) {
+                    let msg = format!(
+                        "duplicate id {} (first used by feature {first})",
+                        parsed.fid_json
+                    );
+                    self.problem(Some(index), msg);
+                    return;
+                }
+                self.seen.insert(parsed.fid.clone(), index);
+                // Once the input is known to be bad nothing more is stored;
+                // reading goes on only to report further problems.
+                if self.outcome.problem_count > 0 || self.sink_error.is_some() {
+                    return;
+                }
+                match (self.sink)(parsed) {
+                    Ok(()) => self.outcome.features += 1,
+                    Err(e) => {
+                        self.sink_error = Some(e);
+                        self.aborted = true;
+                    }
+                }
+            }
+            Err(message) => self.problem(Some(index), message),
+        }
+    }
+}
+
+/// serde_json's positions inside one feature's raw text mislead more than
+/// they help; the feature index says where the problem is.
+fn without_position(e: &serde_json::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(pos) = s.rfind(" at line ") {
+        s.truncate(pos);
+    }
+    s
+}
+
+fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<ParsedFeature, String> {
+    let (fid, fid_json) = match f.id {
+        Some(Id::String(s)) => {
+            let json = serde_json::to_string(&s).map_err(|e| e.to_string())?;
+            (s, json)
+        }
+        Some(Id::Number(n)) => (n.to_string(), n.to_string()),
+        None => {
+            let n = (index + 1).to_string();
+            (n.clone(), n)
+        }
+    };
+    if fid.is_empty() || fid.len() > 256 {
+        return Err(format!(
+            "id must be 1 to 256 characters long, got {}",
+            fid.len()
+        ));
+    }
+    let (geometry, geometry_type, bbox) = match f.geometry {
+        None => (None, None, None),
+        Some(g) => {
+            let bbox = check_geometry(&g.value, limits.max_vertices)?;
+            let kind = g.value.type_name();
+            // Only `type` and `coordinates`/`geometries` are kept: a foreign
+            // bbox could disagree with the coordinates.
+            let json = serde_json::to_string(&geojson::Geometry::new(g.value))
+                .map_err(|e| e.to_string())?;
+            (Some(json), Some(kind), bbox)
+        }
+    };
+    let props = f.properties.unwrap_or_default();
+    if props.len() > limits.max_properties {
+        return Err(format!(
+            "{} properties, more than {} (limit max_properties)",
+            props.len(),
+            limits.max_properties
+        ));
+    }
+    let properties = serde_json::to_string(&props).map_err(|e| e.to_string())?;
+    if properties.len() > limits.max_properties_bytes {
+        return Err(format!(
+            "properties take {} bytes, more than {} (limit max_properties_bytes)",
+            properties.len(),
+            limits.max_properties_bytes
+        ));
+    }
+    let name = display_name(&props);
+    Ok(ParsedFeature {
+        fid,
+        fid_json,
+        geometry,
+        geometry_type,
+        properties,
+        name,
+        bbox,
+    })
+}
+
+/// The feature's display name: the first name-like property holding a
+/// non-empty string or a number.
+pub fn display_name(props: &Map<String, Value>) -> Option<String> {
+    NAME_KEYS.iter().find_map(|k| match props.get(*k) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Reads the top-level object. A `features` member is streamed; every other
+/// member is kept so that a lone Feature or geometry can be rebuilt.
+struct TopLevel<'s, 'a, F, E> {
+    state: &'s mut State<'a, F, E>,
+}
+
+impl<'de, F, E> DeserializeSeed<'de> for TopLevel<'_, '_, F, E>
+where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    type Value = Kind;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F, E> Visitor<'de> for TopLevel<'_, '_, F, E>
+where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    type Value = Kind;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a GeoJSON object (FeatureCollection, Feature or geometry)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+        let mut members = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "features" {
+                if streamed {
+                    return Err(de::Error::custom("duplicate member \"features\""));
+                }
+                streamed = true;
+                map.next_value_seed(Features {
+                    state: &mut *self.state,
+                })?;
+                if self.state.aborted {
+                    return Err(de::Error::custom("reading stopped"));
+                }
+            } else if streamed && key != "type" && key != "crs" {
+                // Foreign members after the features are not needed.
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                let value: Value = map.next_value()?;
+                members.insert(key, value);
+            }
+        }
+        let kind = members
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(crs) = members.get("crs") {
+            check_crs(crs).map_err(de::Error::custom)?;
+        }
+        match kind.as_deref() {
+            Some("FeatureCollection") if streamed => Ok(Kind::Collection),
+            Some("FeatureCollection") => Err(de::Error::custom(
+                "FeatureCollection has no \"features\" array",
+            )),
+            Some(other) if streamed => Err(de::Error::custom(format!(
+                "an object with \"features\" must have type FeatureCollection, not {other:?}"
+            ))),
+            Some("Feature") => {
+                let index = self.state.next_index();
+                match serde_json::from_value::<geojson::Feature>(Value::Object(members)) {
+                    Ok(f) => self.state.feature(index, f),
+                    Err(e) => self.state.problem(Some(index), without_position(&e)),
+                }
+                Ok(Kind::Single)
+            }
+            Some(
+                "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon"
+                | "MultiPolygon" | "GeometryCollection",
+            ) => {
+                let index = self.state.next_index();
+                match serde_json::from_value::<geojson::Geometry>(Value::Object(members)) {
+                    Ok(g) => self.state.feature(index, geojson::Feature::from(g)),
+                    Err(e) => self.state.problem(Some(index), without_position(&e)),
+                }
+                Ok(Kind::Single)
+            }
+            Some(other) => Err(de::Error::custom(format!("unknown GeoJSON type {other:?}"))),
+            None => Err(de::Error::custom(
+                "the top-level object has no \"type\" member",
+            )),
+        }
+    }
+}
+
+fn check_crs(crs: &Value) -> Result<(), String> {
+    let name = crs.pointer("/properties/name").and_then(Value::as_str);
+    match name {
+        Some(n) if WGS84_NAMES.contains(&n) => Ok(()),
+        Some(n) => Err(format!(
+            "coordinate reference system {n:?} is not WGS 84; GeoJSON must use longitude/latitude in WGS 84 (RFC 7946 §4)"
+        )),
+        None => Err(
+            "the \"crs\" member has no properties.name; GeoJSON must use WGS 84 (RFC 7946 §4)"
+                .to_owned(),
+        ),
+    }
+}
+
+struct Features<'s, 'a, F, E> {
+    state: &'s mut State<'a, F, E>,
+}
+
+impl<'de, F, E> DeserializeSeed<'de> for Features<'_, '_, F, E>
+where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F, E> Visitor<'de> for Features<'_, '_, F, E>
+where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of Features")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            self.state.raw_feature(&raw);
+            if self.state.aborted {
+                return Err(de::Error::custom("reading stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &str, limits: &Limits) -> (Vec<ParsedFeature>, ReadOutcome) {
+        let mut out = Vec::new();
+        let outcome = read(input.as_bytes(), limits, |f| {
+            out.push(f);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        (out, outcome)
+    }
+
+    fn messages(input: &str) -> Vec<String> {
+        read_all(input, &Limits::default())
+            .1
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    const PT: &str = r#"{"type":"Feature","properties":{"nama":"Pura Besakih"},"geometry":{"type":"Point","coordinates":[115.2,-8.6]}}"#;
+
+    #[test]
+    fn reads_a_feature_collection() {
+        let input = format!(
+            r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}}}},"features":[{PT},{{"type":"Feature","id":"a","properties":null,"geometry":null}}]}}"#
+        );
+        let (fs, outcome) = read_all(&input, &Limits::default());
+        assert_eq!(outcome.problem_count, 0, "{:?}", outcome.problems);
+        assert_eq!(fs.len(), 2);
+        assert_eq!(fs[0].fid, "1");
+        assert_eq!(fs[0].name.as_deref(), Some("Pura Besakih"));
+        assert_eq!(
+            fs[0].geometry.as_deref(),
+            Some(r#"{"type":"Point","coordinates":[115.2,-8.6]}"#)
+        );
+        assert_eq!(fs[0].bbox, Some([115.2, -8.6, 115.2, -8.6]));
+        assert_eq!(fs[1].fid_json, r#""a""#);
+        assert_eq!(fs[1].geometry, None);
+        assert_eq!(fs[1].properties, "{}");
+    }
+
+    #[test]
+    fn keeps_property_order_and_types() {
+        let input = r#"{"type":"Feature","id":7,"properties":{"z":1,"a":[1,{"b":null}],"m":"x"},"geometry":null}"#;
+        let (fs, _) = read_all(input, &Limits::default());
+        assert_eq!(fs[0].properties, r#"{"z":1,"a":[1,{"b":null}],"m":"x"}"#);
+        assert_eq!(fs[0].fid_json, "7");
+    }
+
+    #[test]
+    fn reads_single_feature_geometry_and_sequences() {
+        assert_eq!(read_all(PT, &Limits::default()).0.len(), 1);
+        let g = read_all(
+            r#"{"type":"Point","coordinates":[1,2]}"#,
+            &Limits::default(),
+        )
+        .0;
+        assert_eq!(g[0].geometry_type, Some("Point"));
+        let ndjson = format!("{PT}\n{PT}\n\n{PT}\n");
+        assert_eq!(read_all(&ndjson, &Limits::default()).0.len(), 3);
+        let rfc8142 = format!("\x1e{PT}\n\x1e{PT}\n");
+        let (fs, outcome) = read_all(&rfc8142, &Limits::default());
+        assert_eq!((fs.len(), outcome.problem_count), (2, 0));
+    }
+
+    #[test]
+    fn reports_each_bad_feature_with_its_index() {
+        let input = format!(
+            r#"{{"type":"FeatureCollection","features":[{PT},
+            {{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[500,1]}}}},
+            {{"type":"Feature","properties":"text","geometry":null}},
+            {{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}}},
+            {{"type":"Feature","id":1,"properties":{{}},"geometry":null}},
+            {{"type":"Feature","properties":{{}},"geometry":{{"type":"Circle","coordinates":[0,0]}}}}
+            ]}}"#
+        );
+        let m = messages(&input);
+        assert_eq!(m.len(), 5, "{m:#?}");
+        assert!(
+            m[0].starts_with("feature 1: Point position [500, 1] is outside"),
+            "{}",
+            m[0]
+        );
+        assert!(m[1].starts_with("feature 2: "), "{}", m[1]);
+        assert!(
+            m[2].starts_with("feature 3: Polygon ring 0 is not closed"),
+            "{}",
+            m[2]
+        );
+        assert_eq!(m[3], "feature 4: duplicate id 1 (first used by feature 0)");
+        assert!(m[4].starts_with("feature 5: "), "{}", m[4]);
+    }
+
+    #[test]
+    fn stops_storing_after_the_first_problem() {
+        let input = format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","geometry":{{"type":"Point","coordinates":[0,100]}}}},{PT}]}}"#
+        );
+        let (fs, outcome) = read_all(&input, &Limits::default());
+        assert!(fs.is_empty());
+        assert_eq!(outcome.problem_count, 1);
+    }
+
+    #[test]
+    fn refuses_broken_documents() {
+        for (input, want) in [
+            ("", "empty"),
+            ("[1,2]", "GeoJSON object"),
+            (r#"{"type":"FeatureCollection"}"#, "no \"features\""),
+            (
+                r#"{"type":"Topology","features":[]}"#,
+                "must have type FeatureCollection",
+            ),
+            (r#"{"type":"Foo"}"#, "unknown GeoJSON type"),
+            (r#"{"features":[]}"#, "no \"type\""),
+            (
+                r#"{"type":"FeatureCollection","features":[]} {}"#,
+                "after the FeatureCollection",
+            ),
+            (
+                r#"{"type":"FeatureCollection","features":[{"type":"Feature""#,
+                "not valid GeoJSON",
+            ),
+            (
+                r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:32750"}},"features":[]}"#,
+                "not WGS 84",
+            ),
+        ] {
+            let m = messages(input);
+            assert_eq!(m.len(), 1, "{input}: {m:?}");
+            assert!(m[0].contains(want), "{input}: {}", m[0]);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!(
+            r#"{{"type":"Feature","properties":{{"x":{}{}}},"geometry":null}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let m = messages(&deep);
+        assert_eq!(m.len(), 1);
+        assert!(m[0].contains("recursion limit"), "{}", m[0]);
+    }
+
+    #[test]
+    fn enforces_limits() {
+        let input = format!(r#"{{"type":"FeatureCollection","features":[{PT},{PT},{PT}]}}"#);
+        let limits = Limits {
+            max_features: 2,
+            ..Limits::default()
+        };
+        let (_, outcome) = read_all(&input, &limits);
+        assert!(
+            outcome.problems[0].message.contains("max_features"),
+            "{:?}",
+            outcome.problems
+        );
+
+        let limits = Limits {
+            max_bytes: 50,
+            ..Limits::default()
+        };
+        let (_, outcome) = read_all(&input, &limits);
+        assert!(
+            outcome.problems[0].message.contains("max_bytes"),
+            "{:?}",
+            outcome.problems
+        );
+
+        let limits = Limits {
+            max_properties: 0,
+            ..Limits::default()
+        };
+        let (_, outcome) = read_all(PT, &limits);
+        assert!(
+            outcome.problems[0].message.contains("max_properties"),
+            "{:?}",
+            outcome.problems
+        );
+    }
+
+    #[test]
+    fn keeps_only_the_first_problems_but_counts_all() {
+        let bad = r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0,100]}}"#;
+        let input = format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            vec![bad; 30].join(",")
+        );
+        let (_, outcome) = read_all(&input, &Limits::default());
+        assert_eq!(outcome.problem_count, 30);
+        assert_eq!(outcome.problems.len(), 20);
+    }
+}

@@ -1,0 +1,28 @@
+//! The data side of `bsc`, the Badung Smart City map server: everything that
+//! is not HTTP.
+//!
+//! - [`model`]: categories, agencies, layers and versions as stored;
+//! - [`ingest`]: reading and validating GeoJSON (RFC 7946) into features;
+//! - [`store`]: the database (sqlx; SQLite embedded by default);
+//! - [`index`]: one in-memory R-tree per published layer version, holding
+//!   each feature's envelope and its pre-encoded GeoJSON bytes;
+//! - [`catalog`]: the set of served layers, swapped atomically;
+//! - [`demo`]: the deterministic synthetic Badung data set.
+#![forbid(unsafe_code)]
+
+pub mod bbox;
+pub mod catalog;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod index;
+pub mod ingest;
+pub mod model;
+pub mod store;
+
+pub use bbox::Bbox;
+pub use catalog::Catalog;
+pub use error::{Error, Result};
+pub use index::LayerIndex;
+pub use model::{Category, LayerMeta, Visibility};
+pub use store::Store;

@@ -1,0 +1,382 @@
+//! The database: categories, agencies, layers, versions and features
+//! through sqlx. SQLite (embedded, the default) lives here; the schema is in
+//! `migrations/sqlite/` and is applied on open.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::{Stream, TryStreamExt};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+
+use crate::bbox::Bbox;
+use crate::error::{Error, Result};
+use crate::ingest::ParsedFeature;
+use crate::model::{
+    Agency, Category, LayerMeta, LayerSpec, VersionInfo, Visibility, agency_slug, check_slug,
+};
+
+/// The SQLite schema migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Rows per multi-row INSERT: 11 bound values each stays far below
+/// SQLite's 32,766 variables per statement.
+const INSERT_BATCH: usize = 1000;
+
+/// Handle to the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// One stored feature as the index loads it.
+#[derive(Debug, Clone)]
+pub struct FeatureRow {
+    /// Position in the source file.
+    pub seq: i64,
+    /// Id as URLs name it.
+    pub fid: String,
+    /// Id as JSON.
+    pub fid_json: String,
+    /// Geometry object as JSON, if any.
+    pub geometry: Option<String>,
+    /// Properties object as JSON.
+    pub properties: String,
+    /// Display name, if any.
+    pub name: Option<String>,
+    /// Extent of the geometry, if any.
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// A published layer as the catalog loads it.
+#[derive(Debug, Clone)]
+pub struct PublishedLayer {
+    /// What the layer is.
+    pub meta: LayerMeta,
+    /// Its current version.
+    pub version: VersionInfo,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its
+    /// schema up to date. `url` is `sqlite://PATH`, `sqlite::memory:` or a
+    /// plain file path.
+    pub async fn open(url: &str) -> Result<Store> {
+        let url = if url.starts_with("sqlite:") {
+            url.to_owned()
+        } else {
+            format!("sqlite://{url}")
+        };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists once per connection.
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Whether the database can answer a query.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes all connections, waiting for running queries.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The 14 BSC categories in display order.
+    pub async fn categories(&self) -> Result<Vec<Category>> {
+        Ok(sqlx::query_as::<_, Category>(
+            "SELECT id, title_id, title_en, icon, color FROM categories ORDER BY sort_order",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// How many layers exist (deleted ones included).
+    pub async fn layer_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM layers")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Every layer that has a published version and is not deleted, with
+    /// that version, in category order.
+    pub async fn published_layers(&self) -> Result<Vec<PublishedLayer>> {
+        let rows = sqlx::query(
+            "SELECT l.id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
+                    a.id AS agency_id, a.name AS agency_name,
+                    v.id AS version_id, v.version, v.feature_count, v.geometry_types,
+                    v.minx, v.miny, v.maxx, v.maxy, v.created_at
+             FROM layers l
+             JOIN categories c ON c.id = l.category_id
+             JOIN layer_versions v ON v.layer_id = l.id AND v.version = l.current_version
+             LEFT JOIN agencies a ON a.id = l.agency_id
+             WHERE l.deleted_at IS NULL
+             ORDER BY c.sort_order, l.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(published_layer).collect()
+    }
+
+    /// The features of one version in source order, as a stream.
+    pub fn feature_rows(
+        &self,
+        version_id: i64,
+    ) -> impl Stream<Item = Result<FeatureRow>> + Send + '_ {
+        sqlx::query(
+            "SELECT seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy
+             FROM features WHERE version_id = ? ORDER BY seq",
+        )
+        .bind(version_id)
+        .fetch(&self.pool)
+        .map_err(Error::from)
+        .and_then(|row| std::future::ready(feature_row(&row)))
+    }
+
+    /// Starts writing a new version of the layer `spec` names, creating the
+    /// layer if needed. Nothing is visible until [`VersionWriter::publish`];
+    /// dropping the writer rolls everything back.
+    pub async fn begin_version(&self, spec: &LayerSpec) -> Result<VersionWriter> {
+        check_slug(&spec.id).map_err(Error::BadRequest)?;
+        let mut tx = self.pool.begin().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM categories WHERE id = ?")
+            .bind(&spec.category)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            let ids: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM categories ORDER BY sort_order")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            return Err(Error::BadRequest(format!(
+                "unknown category {:?}; use one of: {}",
+                spec.category,
+                ids.join(", ")
+            )));
+        }
+        let agency_id = match &spec.agency {
+            None => None,
+            Some(name) => Some(upsert_agency(&mut tx, name).await?),
+        };
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM layers WHERE id = ?")
+            .bind(&spec.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            let title_id = spec.title_id.clone().unwrap_or_else(|| spec.id.clone());
+            let title_en = spec.title_en.clone().unwrap_or_else(|| title_id.clone());
+            sqlx::query(
+                "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+            )
+            .bind(&spec.id)
+            .bind(&spec.category)
+            .bind(&title_id)
+            .bind(&title_en)
+            .bind(&agency_id)
+            .bind(spec.visibility.unwrap_or(Visibility::Public).as_str())
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            // Only what the caller named changes; an omitted visibility keeps
+            // the old one so a re-import never makes an internal layer public.
+            sqlx::query(
+                "UPDATE layers SET category_id = ?,
+                        title_id = COALESCE(?, title_id),
+                        title_en = COALESCE(?, title_en),
+                        agency_id = COALESCE(?, agency_id),
+                        visibility = COALESCE(?, visibility),
+                        deleted_at = NULL
+                 WHERE id = ?",
+            )
+            .bind(&spec.category)
+            .bind(&spec.title_id)
+            .bind(&spec.title_en)
+            .bind(&agency_id)
+            .bind(spec.visibility.map(Visibility::as_str))
+            .bind(&spec.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = ?",
+        )
+        .bind(&spec.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let version_id: i64 = sqlx::query_scalar(
+            "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, created_at)
+             VALUES (?, ?, 'draft', 0, '', ?, strftime('%Y-%m-%dT%H:%M:%fZ','now')) RETURNING id",
+        )
+        .bind(&spec.id)
+        .bind(version)
+        .bind(&spec.source_name)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(VersionWriter {
+            tx,
+            layer_id: spec.id.clone(),
+            version,
+            version_id,
+            seq: 0,
+        })
+    }
+}
+
+/// Writes one new layer version inside a single transaction.
+pub struct VersionWriter {
+    tx: Transaction<'static, Sqlite>,
+    layer_id: String,
+    version: i64,
+    version_id: i64,
+    seq: i64,
+}
+
+impl VersionWriter {
+    /// The version number being written.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// Appends features in source order.
+    pub async fn insert(&mut self, features: &[ParsedFeature]) -> Result<()> {
+        for chunk in features.chunks(INSERT_BATCH) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO features (version_id, seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy) ",
+            );
+            let first_seq = self.seq;
+            qb.push_values(chunk.iter().enumerate(), |mut b, (i, f)| {
+                let bbox = f.bbox.map(|b| b.map(Some)).unwrap_or([None; 4]);
+                b.push_bind(self.version_id)
+                    .push_bind(first_seq + i as i64)
+                    .push_bind(f.fid.as_str())
+                    .push_bind(f.fid_json.as_str())
+                    .push_bind(f.geometry.as_deref())
+                    .push_bind(f.properties.as_str())
+                    .push_bind(f.name.as_deref())
+                    .push_bind(bbox[0])
+                    .push_bind(bbox[1])
+                    .push_bind(bbox[2])
+                    .push_bind(bbox[3]);
+            });
+            qb.build().persistent(true).execute(&mut *self.tx).await?;
+            self.seq += chunk.len() as i64;
+        }
+        Ok(())
+    }
+
+    /// Records the version's summary, makes it the layer's current version
+    /// and commits: readers of the database see the old version or the new
+    /// one, never a mix.
+    pub async fn publish(mut self, geometry_types: &[String], bbox: Option<Bbox>) -> Result<i64> {
+        let b = bbox.map(|b| b.to_array().map(Some)).unwrap_or([None; 4]);
+        sqlx::query(
+            "UPDATE layer_versions SET status = 'published', feature_count = ?, geometry_types = ?,
+                    minx = ?, miny = ?, maxx = ?, maxy = ?
+             WHERE id = ?",
+        )
+        .bind(self.seq)
+        .bind(geometry_types.join(","))
+        .bind(b[0])
+        .bind(b[1])
+        .bind(b[2])
+        .bind(b[3])
+        .bind(self.version_id)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE layers SET current_version = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?")
+            .bind(self.version)
+            .bind(&self.layer_id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(self.version)
+    }
+}
+
+async fn upsert_agency(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Result<String> {
+    let name = name.trim();
+    let id = agency_slug(name);
+    if id.is_empty() || name.len() > 200 {
+        return Err(Error::BadRequest(format!(
+            "agency name {name:?} must have 1-200 characters, some of them letters or digits"
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO agencies (id, name, created_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(name)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+fn bbox_of(row: &sqlx::sqlite::SqliteRow) -> Result<Option<[f64; 4]>> {
+    let v: [Option<f64>; 4] = [
+        row.try_get("minx")?,
+        row.try_get("miny")?,
+        row.try_get("maxx")?,
+        row.try_get("maxy")?,
+    ];
+    Ok(match v {
+        [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+        _ => None,
+    })
+}
+
+fn feature_row(row: &sqlx::sqlite::SqliteRow) -> Result<FeatureRow> {
+    Ok(FeatureRow {
+        seq: row.try_get("seq")?,
+        fid: row.try_get("fid")?,
+        fid_json: row.try_get("fid_json")?,
+        geometry: row.try_get("geometry")?,
+        properties: row.try_get("properties")?,
+        name: row.try_get("name")?,
+        bbox: bbox_of(row)?,
+    })
+}
+
+fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
+    let visibility: String = row.try_get("visibility")?;
+    let agency_id: Option<String> = row.try_get("agency_id")?;
+    let agency_name: Option<String> = row.try_get("agency_name")?;
+    let geometry_types: String = row.try_get("geometry_types")?;
+    let meta = LayerMeta {
+        id: row.try_get("id")?,
+        category: row.try_get("category_id")?,
+        title_id: row.try_get("title_id")?,
+        title_en: row.try_get("title_en")?,
+        agency: agency_id
+            .zip(agency_name)
+            .map(|(id, name)| Agency { id, name }),
+        visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
+        updated_at: row.try_get("updated_at")?,
+    };
+    let version = VersionInfo {
+        id: row.try_get("version_id")?,
+        version: row.try_get("version")?,
+        feature_count: row.try_get("feature_count")?,
+        geometry_types: geometry_types
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        bbox: bbox_of(row)?.map(|[a, b, c, d]| Bbox::new(a, b, c, d)),
+        created_at: row.try_get("created_at")?,
+    };
+    Ok(PublishedLayer { meta, version })
+}

@@ -1,0 +1,110 @@
+//! The one mapping from errors to HTTP responses: RFC 9457 problem JSON.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error answered as `application/problem+json`.
+#[derive(Debug, thiserror::Error)]
+#[error("{status} {detail}")]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Short machine-readable kind, the last part of the problem `type` URI.
+    pub kind: &'static str,
+    /// What went wrong, for a person.
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    r#type: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+}
+
+impl ApiError {
+    /// 400: a parameter or body the client sent is wrong.
+    pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// 404: nothing here, or nothing the caller may see (the two are never told apart).
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "not-found",
+            detail: detail.into(),
+        }
+    }
+
+    /// 503: the server cannot answer right now.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "unavailable",
+            detail: detail.into(),
+        }
+    }
+
+    /// 500: a fault of ours. The detail is logged, never sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            detail: "the server failed to answer; the error is in its log".into(),
+        }
+    }
+}
+
+impl From<layers::Error> for ApiError {
+    fn from(e: layers::Error) -> Self {
+        match e {
+            layers::Error::BadRequest(m) => ApiError::bad_request("invalid-request", m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::bad_request("invalid-parameter", e.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        ApiError::bad_request("invalid-path", e.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let body = Problem {
+            r#type: format!("urn:bsc:problem:{}", self.kind),
+            title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut res = (self.status, json).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}

@@ -1,0 +1,117 @@
+//! Prometheus metrics: requests by route and status, latency, and loaded
+//! features of the layers the scraper may see.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use crate::auth::{Principal, visible_layers};
+use crate::state::AppState;
+
+/// The server's instruments.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers the instruments.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "bsc_http_requests_total",
+                "HTTP requests answered, by route, method and status",
+            ),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "bsc_http_request_duration_seconds",
+                "Time to the response head, by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("metric registered once");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("metric registered once");
+        Metrics {
+            registry,
+            requests,
+            latency,
+        }
+    }
+
+    /// Renders the registry plus per-layer gauges of the layers `who` may see.
+    pub fn render(&self, state: &AppState, who: &Principal) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        let snapshot = state.catalog.snapshot();
+        let visible: Vec<_> = visible_layers(&snapshot, who).collect();
+        text.push_str(
+            "# HELP bsc_layer_features Features loaded in the served version of each layer.\n",
+        );
+        text.push_str("# TYPE bsc_layer_features gauge\n");
+        for l in &visible {
+            text.push_str(&format!(
+                "bsc_layer_features{{layer=\"{}\"}} {}\n",
+                l.meta.id,
+                l.data.len()
+            ));
+        }
+        text.push_str("# HELP bsc_features_loaded Features loaded in all layers listed above.\n");
+        text.push_str("# TYPE bsc_features_loaded gauge\n");
+        text.push_str(&format!(
+            "bsc_features_loaded {}\n",
+            visible.iter().map(|l| l.data.len()).sum::<usize>()
+        ));
+        text.push_str(
+            "# HELP bsc_layers_loaded Layers listed above.\n# TYPE bsc_layers_loaded gauge\n",
+        );
+        text.push_str(&format!("bsc_layers_loaded {}\n", visible.len()));
+        text
+    }
+}
+
+/// Middleware counting every request by its route template (never the raw
+/// path, which would let clients create unbounded label values).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let m = &state.metrics;
+    m.latency
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    m.requests
+        .with_label_values(&[route.as_str(), method.as_str(), res.status().as_str()])
+        .inc();
+    res
+}

@@ -1,0 +1,144 @@
+//! Features of a layer: bbox/name queries with paging, and single features.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use layers::Bbox;
+use layers::index::Query;
+use serde::Deserialize;
+
+use super::layers::layer_tag;
+use super::{ApiPath, ApiQuery, int_param};
+use crate::auth::{Principal, visible_layer};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caching, GEOJSON, feature_list_body, respond};
+use crate::state::AppState;
+
+/// Query parameters of `GET /api/layers/{id}/features`.
+#[derive(Debug, Deserialize)]
+pub struct FeatureParams {
+    bbox: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+    q: Option<String>,
+}
+
+/// The longest name filter or search text accepted.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// `GET /api/layers/{id}/features`: a GeoJSON FeatureCollection page with
+/// `numberMatched`, `numberReturned` and `next`/`prev` links.
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<FeatureParams>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let layer = visible_layer(&state.catalog.snapshot(), &who, &id)?;
+    let cfg = &state.config;
+    let bbox = match p.bbox.as_deref() {
+        None => None,
+        Some(s) => Some(
+            s.parse::<Bbox>()
+                .map_err(|e| ApiError::bad_request("invalid-bbox", e.to_string()))?,
+        ),
+    };
+    let limit = int_param(
+        "limit",
+        p.limit.as_deref(),
+        cfg.default_limit,
+        1,
+        cfg.max_limit,
+    )?;
+    let offset = int_param("offset", p.offset.as_deref(), 0, 0, u32::MAX as usize)?;
+    let q = match p.q.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
+            return Err(ApiError::bad_request(
+                "invalid-parameter",
+                format!("q must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        Some(q) => Some(q.to_owned()),
+    };
+    let caching = Caching::new(&layer_tag(&layer, &who), who.is_anonymous());
+    if let Some(r) = caching.not_modified(&headers) {
+        return Ok(r);
+    }
+
+    let query = Query {
+        bbox,
+        name_contains: q.clone(),
+    };
+    // Selection is CPU work proportional to the matches; keep it off the
+    // async worker threads for large layers.
+    let selecting = layer.clone();
+    let matched = tokio::task::spawn_blocking(move || selecting.data.select(&query))
+        .await
+        .map_err(ApiError::internal)?;
+    let number_matched = matched.len();
+    let start = offset.min(number_matched);
+    let end = offset.saturating_add(limit).min(number_matched);
+    let page = matched[start..end].to_vec();
+
+    let href = |off: usize| {
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        if let Some(b) = &bbox {
+            qs.append_pair("bbox", &b.to_string());
+        }
+        if let Some(q) = &q {
+            qs.append_pair("q", q);
+        }
+        qs.append_pair("limit", &limit.to_string());
+        qs.append_pair("offset", &off.to_string());
+        format!(
+            "{}/api/layers/{}/features?{}",
+            cfg.public_url,
+            layer.meta.id,
+            qs.finish()
+        )
+    };
+    let mut links = vec![link("self", href(offset))];
+    if end < number_matched {
+        links.push(link("next", href(end)));
+    }
+    if offset > 0 {
+        links.push(link("prev", href(offset.saturating_sub(limit))));
+    }
+    let head = format!(
+        r#"{{"type":"FeatureCollection","numberMatched":{number_matched},"numberReturned":{},"links":{},"features":["#,
+        page.len(),
+        serde_json::Value::Array(links)
+    );
+    let body = feature_list_body(layer, head.into_bytes(), page, b"]}");
+    Ok(respond(body, GEOJSON, &caching))
+}
+
+fn link(rel: &str, href: String) -> serde_json::Value {
+    serde_json::json!({ "rel": rel, "type": GEOJSON, "href": href })
+}
+
+/// `GET /api/layers/{id}/features/{fid}`: one GeoJSON Feature.
+pub async fn one(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath((id, fid)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let layer = visible_layer(&state.catalog.snapshot(), &who, &id)?;
+    let index = layer
+        .data
+        .find(&fid)
+        .ok_or_else(|| ApiError::not_found(format!("layer {id:?} has no feature {fid:?}")))?;
+    let caching = Caching::new(&layer_tag(&layer, &who), who.is_anonymous());
+    if let Some(r) = caching.not_modified(&headers) {
+        return Ok(r);
+    }
+    Ok(respond(
+        Body::from(layer.data.feature(index)),
+        GEOJSON,
+        &caching,
+    ))
+}

@@ -1,0 +1,95 @@
+//! The HTTP surface of `bsc`.
+
+mod features;
+mod health;
+mod layers;
+mod search;
+
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::get;
+use axum::{Router, middleware};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Query parameters whose rejection is a problem JSON, not axum's plain text.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters whose rejection is a problem JSON.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// Builds the whole HTTP application over `state`.
+pub fn app(state: AppState) -> Router {
+    let mut api = Router::new()
+        .route("/api/categories", get(layers::categories))
+        .route("/api/layers", get(layers::list))
+        .route("/api/layers/{id}", get(layers::one))
+        .route("/api/layers/{id}/features", get(features::list))
+        .route("/api/layers/{id}/features/{fid}", get(features::one))
+        .route("/api/search", get(search::search))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics));
+    if state.config.bench_ceiling {
+        api = api.route("/bench/ceiling", get(health::ceiling));
+    }
+    api.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::metrics::track,
+    ))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::HEAD])
+            .allow_headers([header::IF_NONE_MATCH])
+            .expose_headers([header::ETAG]),
+    )
+    .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        kind: "method-not-allowed",
+        detail: "this resource does not accept that method".into(),
+    }
+}
+
+/// Parses an optional whole-number parameter within `min..=max`.
+pub(crate) fn int_param(
+    name: &str,
+    raw: Option<&str>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<usize>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(ApiError::bad_request(
+            "invalid-parameter",
+            format!("{name} must be a whole number from {min} to {max}, got {raw:?}"),
+        )),
+    }
+}

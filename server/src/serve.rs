@@ -1,0 +1,119 @@
+//! `bsc serve`: open the store, load the layers, answer HTTP until SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use layers::Store;
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::state::{ApiConfig, AppState};
+
+/// Seed of the demo data set: fixed, so every demo server shows the same map.
+const DEMO_SEED: u64 = 20_260_101;
+
+/// Runs the server until SIGTERM or Ctrl-C, then finishes open requests.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.max_limit == 0 || args.default_limit == 0 || args.default_limit > args.max_limit {
+        anyhow::bail!(
+            "--default-limit must be from 1 to --max-limit ({})",
+            args.max_limit
+        );
+    }
+    let store = Store::open(&args.db.database)
+        .await
+        .with_context(|| format!("opening {}", args.db.database))?;
+    if args.demo && store.layer_count().await? == 0 {
+        let started = Instant::now();
+        let reports = layers::demo::load(&store, args.demo_features, DEMO_SEED).await?;
+        let features: usize = reports.iter().map(|r| r.features).sum();
+        tracing::info!(
+            layers = reports.len(),
+            features,
+            ms = started.elapsed().as_millis() as u64,
+            "loaded demo data"
+        );
+    }
+    let config = ApiConfig {
+        default_limit: args.default_limit,
+        max_limit: args.max_limit,
+        public_url: args
+            .public_url
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned(),
+        bench_ceiling: args.bench_ceiling,
+    };
+    let state = AppState::new(store.clone(), config).await?;
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr}");
+
+    let syncing = state.clone();
+    let interval = Duration::from_millis(args.sync_interval_ms.max(100));
+    let sync_task = tokio::spawn(async move {
+        let started = Instant::now();
+        match syncing.catalog.sync(&syncing.store).await {
+            Ok(r) => {
+                let snap = syncing.catalog.snapshot();
+                let features: usize = snap.layers.iter().map(|l| l.data.len()).sum();
+                tracing::info!(
+                    layers = r.loaded.len(),
+                    features,
+                    ms = started.elapsed().as_millis() as u64,
+                    "layers loaded, ready"
+                );
+                syncing.set_ready(true);
+            }
+            Err(e) => tracing::error!(error = %e, "loading layers failed; will retry"),
+        }
+        loop {
+            tokio::time::sleep(interval).await;
+            match syncing.catalog.sync(&syncing.store).await {
+                Ok(r) if !r.is_empty() => {
+                    tracing::info!(loaded = ?r.loaded, removed = ?r.removed, updated = ?r.updated, "layers changed");
+                    syncing.set_ready(true);
+                }
+                Ok(_) => syncing.set_ready(true),
+                Err(e) => tracing::warn!(error = %e, "checking for layer changes failed"),
+            }
+        }
+    });
+
+    axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    sync_task.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
