@@ -1,0 +1,282 @@
+//! Shared harness for the end-to-end tests: runs the real `bsc` binary with
+//! a temporary database and generates deterministic fixtures.
+#![allow(dead_code, clippy::unwrap_used)] // test harness: a failed unwrap is a failed test
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Path of the `bsc` binary cargo built for these tests.
+pub const BSC: &str = env!("CARGO_BIN_EXE_bsc");
+
+/// A temporary working directory with a database path in it.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn db(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("bsc.db").display())
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, contents).expect("write fixture");
+        p
+    }
+
+    /// Runs `bsc import FILE --layer L --category C EXTRA...` on this database.
+    pub fn import(&self, file: &Path, layer: &str, category: &str, extra: &[&str]) -> Output {
+        Command::new(BSC)
+            .arg("import")
+            .arg(file)
+            .args([
+                "--layer",
+                layer,
+                "--category",
+                category,
+                "--database",
+                &self.db(),
+            ])
+            .args(extra)
+            .output()
+            .expect("run bsc import")
+    }
+
+    /// Imports and asserts success.
+    pub fn import_ok(&self, file: &Path, layer: &str, category: &str, extra: &[&str]) {
+        let out = self.import(file, layer, category, extra);
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts `bsc serve` on a free port over this database.
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        Server::start(&self.db(), self.dir.path(), extra)
+    }
+}
+
+/// A running `bsc serve`, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub log: Arc<Mutex<Vec<String>>>,
+    client: reqwest::blocking::Client,
+}
+
+impl Server {
+    pub fn start(db: &str, cwd: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BSC)
+            .current_dir(cwd)
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database",
+                db,
+                "--sync-interval-ms",
+                "200",
+                "--log",
+                "info",
+            ])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start bsc serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        // Drains stderr for the whole life of the server so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let addr = line[at + "listening on http://".len()..].trim().to_owned();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("bsc serve did not start: {:?}", log.lock().unwrap())
+            });
+        let server = Server {
+            child,
+            base: format!("http://{addr}"),
+            log,
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        };
+        server.wait_ready();
+        server
+    }
+
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.client.get(self.url("/readyz")).send()
+                && r.status() == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "bsc serve never became ready: {:?}",
+            self.log.lock().unwrap()
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.client.get(self.url(path)).send().expect("request")
+    }
+
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// GET expecting 200 and a JSON body.
+    pub fn json(&self, path: &str) -> Value {
+        let r = self.get(path);
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert_eq!(status, 200, "{path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+    }
+
+    /// GET expecting a problem JSON with `status`; returns its detail.
+    pub fn problem(&self, path: &str, status: u16) -> String {
+        let r = self.get(path);
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(ct, "application/problem+json", "{path}");
+        let v: Value = r.json().unwrap();
+        assert_eq!(v["status"], status, "{path}: {v}");
+        assert!(v["type"].as_str().is_some_and(|t| !t.is_empty()), "{v}");
+        assert!(v["title"].as_str().is_some(), "{v}");
+        v["detail"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until `check` holds, polling; panics after `secs`.
+    pub fn eventually(&self, secs: u64, mut check: impl FnMut(&Server) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("condition not met within {secs} s");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny deterministic generator (SplitMix64) for fixtures.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn f(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn between(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + self.f() * (hi - lo)
+    }
+}
+
+/// Extent the fixtures are spread over (a piece of Badung).
+pub const EXTENT: [f64; 4] = [115.10, -8.80, 115.25, -8.50];
+
+/// A mixed layer of `n` features: points, multipoints, L-shaped lines
+/// (whose envelopes cover space the line does not), polygons with holes,
+/// multipolygons, and some features without geometry; ids alternate
+/// between numbers and strings.
+pub fn mixed_layer(n: usize, seed: u64) -> Value {
+    let mut r = Rng(seed);
+    let mut features = Vec::with_capacity(n);
+    for i in 0..n {
+        let x = r.between(EXTENT[0], EXTENT[2]);
+        let y = r.between(EXTENT[1], EXTENT[3]);
+        let d = r.between(0.001, 0.02);
+        let geometry = match i % 7 {
+            0 | 1 => json!({"type": "Point", "coordinates": [x, y]}),
+            2 => json!({"type": "LineString", "coordinates": [[x, y], [x, y + d], [x + d, y + d]]}),
+            3 => json!({"type": "Polygon", "coordinates": [
+                [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]],
+                [[x + d * 0.2, y + d * 0.2], [x + d * 0.2, y + d * 0.8], [x + d * 0.8, y + d * 0.8], [x + d * 0.8, y + d * 0.2], [x + d * 0.2, y + d * 0.2]]
+            ]}),
+            4 => json!({"type": "MultiPoint", "coordinates": [[x, y], [x + d, y + d]]}),
+            5 => json!({"type": "MultiPolygon", "coordinates": [
+                [[[x, y], [x + d / 3.0, y], [x, y + d / 3.0], [x, y]]],
+                [[[x + d, y + d], [x + d, y + d * 0.7], [x + d * 0.7, y + d], [x + d, y + d]]]
+            ]}),
+            _ => {
+                if i % 14 == 6 {
+                    Value::Null
+                } else {
+                    json!({"type": "Point", "coordinates": [x, y]})
+                }
+            }
+        };
+        let id = if i % 2 == 0 {
+            json!(i + 1)
+        } else {
+            json!(format!("f-{}", i + 1))
+        };
+        features.push(json!({
+            "type": "Feature",
+            "id": id,
+            "properties": {"nama": format!("Objek {} {}", ["Pura", "Pantai", "Pasar", "Sekolah"][i % 4], i + 1), "urut": i},
+            "geometry": geometry
+        }));
+    }
+    json!({"type": "FeatureCollection", "features": features})
+}
