@@ -11,15 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use futures_util::TryStreamExt;
+use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::index::{LayerBuilder, LayerData, LayerIndex};
 use crate::model::VersionInfo;
 use crate::store::{FeatureRow, Store};
 
-/// Rows handed from the database reader to the index builder at a time.
-const LOAD_BATCH: usize = 4096;
+/// Rows read by one query when loading a layer.
+const LOAD_BATCH: usize = 20_000;
+/// Range queries in flight at once when loading (the pool has 4 connections).
+const READERS: usize = 3;
 
 /// The served layers at one moment.
 #[derive(Debug, Default)]
@@ -137,11 +139,14 @@ impl Catalog {
     }
 }
 
-/// Reads a version's rows and builds its index on a blocking thread, so the
-/// database read and the encoding run side by side.
+/// Reads a version's rows and builds its index. The rows are read in
+/// ranges over several pooled connections at once (each SQLite connection
+/// has its own worker thread), in order, while a blocking thread encodes
+/// them.
 async fn load(store: &Store, version: VersionInfo) -> Result<LayerData> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeatureRow>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeatureRow>>(READERS);
     let version_id = version.id;
+    let count = version.feature_count;
     let building = tokio::task::spawn_blocking(move || {
         let mut builder = LayerBuilder::new(version);
         while let Some(batch) = rx.blocking_recv() {
@@ -149,31 +154,40 @@ async fn load(store: &Store, version: VersionInfo) -> Result<LayerData> {
                 builder.push(row)?;
             }
         }
-        Ok::<_, Error>(builder.finish())
+        builder.finish()
     });
-    let read = async {
-        let mut rows = std::pin::pin!(store.feature_rows(version_id));
-        let mut batch = Vec::with_capacity(LOAD_BATCH);
-        while let Some(row) = rows.try_next().await? {
-            batch.push(row);
-            if batch.len() == LOAD_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
+    let ranges = (0..count)
+        .step_by(LOAD_BATCH)
+        .map(|from| (from, (from + LOAD_BATCH as i64).min(count)));
+    let mut reads = futures_util::stream::iter(ranges)
+        .map(|(from, to)| store.feature_rows(version_id, from, to))
+        .buffered(READERS);
+    let mut read = Ok(());
+    let mut loaded = 0i64;
+    while let Some(batch) = reads.next().await {
+        match batch {
+            Ok(rows) => {
+                loaded += rows.len() as i64;
                 // A closed channel means the builder failed; its error is returned below.
-                if tx.send(full).await.is_err() {
-                    return Ok(());
+                if tx.send(rows).await.is_err() {
+                    break;
                 }
             }
+            Err(e) => {
+                read = Err(e);
+                break;
+            }
         }
-        if !batch.is_empty() {
-            let _ = tx.send(batch).await;
-        }
-        Ok::<_, Error>(())
     }
-    .await;
     drop(tx);
     let built = building
         .await
         .map_err(|e| Error::Corrupt(format!("index builder panicked: {e}")))?;
     read?;
+    if loaded != count {
+        return Err(Error::Corrupt(format!(
+            "version {version_id} should have {count} features, found {loaded}"
+        )));
+    }
     built
 }

@@ -5,7 +5,6 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::{Stream, TryStreamExt};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
@@ -32,8 +31,6 @@ pub struct Store {
 /// One stored feature as the index loads it.
 #[derive(Debug, Clone)]
 pub struct FeatureRow {
-    /// Position in the source file.
-    pub seq: i64,
     /// Id as URLs name it.
     pub fid: String,
     /// Id as JSON.
@@ -130,19 +127,25 @@ impl Store {
         rows.iter().map(published_layer).collect()
     }
 
-    /// The features of one version in source order, as a stream.
-    pub fn feature_rows(
+    /// The features of one version with `from <= seq < to`, in source order.
+    pub async fn feature_rows(
         &self,
         version_id: i64,
-    ) -> impl Stream<Item = Result<FeatureRow>> + Send + '_ {
-        sqlx::query(
-            "SELECT seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy
-             FROM features WHERE version_id = ? ORDER BY seq",
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<FeatureRow>> {
+        // Few columns on purpose: sqlx copies every value of every row, and
+        // at a million rows that copying is the cost of loading.
+        let rows = sqlx::query(
+            "SELECT fid_json, geometry, properties, name, minx, miny, maxx, maxy
+             FROM features WHERE version_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
         )
         .bind(version_id)
-        .fetch(&self.pool)
-        .map_err(Error::from)
-        .and_then(|row| std::future::ready(feature_row(&row)))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(feature_row).collect()
     }
 
     /// Starts writing a new version of the layer `spec` names, creating the
@@ -339,15 +342,24 @@ fn bbox_of(row: &sqlx::sqlite::SqliteRow) -> Result<Option<[f64; 4]>> {
 }
 
 fn feature_row(row: &sqlx::sqlite::SqliteRow) -> Result<FeatureRow> {
+    let fid_json: String = row.try_get("fid_json")?;
     Ok(FeatureRow {
-        seq: row.try_get("seq")?,
-        fid: row.try_get("fid")?,
-        fid_json: row.try_get("fid_json")?,
+        fid: fid_from_json(&fid_json)?,
+        fid_json,
         geometry: row.try_get("geometry")?,
         properties: row.try_get("properties")?,
         name: row.try_get("name")?,
         bbox: bbox_of(row)?,
     })
+}
+
+/// The URL form of a stored id: a JSON string unquoted, a number as written.
+pub fn fid_from_json(json: &str) -> Result<String> {
+    if json.starts_with('"') {
+        serde_json::from_str(json).map_err(|e| Error::Corrupt(format!("feature id {json}: {e}")))
+    } else {
+        Ok(json.to_owned())
+    }
 }
 
 fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {

@@ -81,7 +81,7 @@ pub fn feature_list_body(
             if n > 0 {
                 buf.push(b',');
             }
-            buf.extend_from_slice(&data.feature(i));
+            buf.extend_from_slice(data.feature_bytes(i));
         }
         buf.extend_from_slice(tail);
         return Body::from(buf);
@@ -119,7 +119,7 @@ impl Iterator for FeatureChunks {
                 if self.next > 0 {
                     buf.extend_from_slice(b",");
                 }
-                buf.extend_from_slice(&self.layer.data.feature(self.indices[self.next]));
+                buf.extend_from_slice(self.layer.data.feature_bytes(self.indices[self.next]));
                 self.next += 1;
             }
             return Some(buf.freeze());

@@ -6,6 +6,13 @@ use clap::Parser;
 use server::cli::{Cli, run};
 use tracing_subscriber::EnvFilter;
 
+// Loading a layer allocates a million short-lived rows on the database
+// threads and frees them on the builder thread. jemalloc is faster at that
+// than glibc's malloc and, with background threads, hands the freed pages
+// back to the system (glibc and mimalloc kept ~300 MiB of them at 1M features).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));

@@ -24,6 +24,9 @@ pub struct FeatureParams {
     q: Option<String>,
 }
 
+/// Selections expected to look at more features than this run on the blocking pool.
+const INLINE_SELECT: usize = 20_000;
+
 /// The longest name filter or search text accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -72,12 +75,17 @@ pub async fn list(
         bbox,
         name_contains: q.clone(),
     };
-    // Selection is CPU work proportional to the matches; keep it off the
-    // async worker threads for large layers.
-    let selecting = layer.clone();
-    let matched = tokio::task::spawn_blocking(move || selecting.data.select(&query))
-        .await
-        .map_err(ApiError::internal)?;
+    // Selection is CPU work proportional to the features looked at: small
+    // ones (a map view's bbox) are cheaper inline than a hop to the
+    // blocking pool; large ones must not stall the async workers.
+    let matched = if layer.data.estimate(&query) <= INLINE_SELECT {
+        layer.data.select(&query)
+    } else {
+        let selecting = layer.clone();
+        tokio::task::spawn_blocking(move || selecting.data.select(&query))
+            .await
+            .map_err(ApiError::internal)?
+    };
     let number_matched = matched.len();
     let start = offset.min(number_matched);
     let end = offset.saturating_add(limit).min(number_matched);

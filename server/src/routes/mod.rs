@@ -12,7 +12,8 @@ use axum::{Router, middleware};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -60,7 +61,9 @@ pub fn app(state: AppState) -> Router {
         HeaderName::from_static("x-content-type-options"),
         HeaderValue::from_static("nosniff"),
     ))
-    .layer(TraceLayer::new_for_http())
+    // 5xx we cause are logged where they happen (ApiError::internal); a
+    // 503 from /readyz while loading is expected, not an error.
+    .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
     .with_state(state)
 }
 

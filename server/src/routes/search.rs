@@ -82,7 +82,7 @@ pub async fn search(
                 )
                 .as_bytes(),
             );
-            out.extend_from_slice(&l.data.feature(h.index));
+            out.extend_from_slice(l.data.feature_bytes(h.index));
             out.push(b'}');
         }
         out.extend_from_slice(b"]}");

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Benchmark of bsc core: import, index load, memory, and bbox GeoJSON
+# throughput against the server's own ceiling (a fixed buffer route).
+#
+#   bench/run.sh [FEATURES] [DURATION]      defaults: 1000000 features, 15s per run
+#
+# Needs ../shared (gen_badung.py, urls.py, paths.lua), wrk and curl.
+# Writes everything under bench/out/ and prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FEATURES=${1:-1000000}
+DURATION=${2:-15s}
+SHARED=${SHARED:-../shared}
+OUT=bench/out
+DATA=$OUT/data-$FEATURES
+DB=$OUT/bench-$FEATURES.db
+PORT=${PORT:-18181}
+LAYERS=${LAYERS:-pura,jalan,subak}
+mkdir -p "$OUT"
+
+command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
+cargo build --release --quiet
+BSC=target/release/bsc
+
+if [ ! -f "$DATA/manifest.json" ]; then
+  echo "generating $FEATURES features into $DATA" >&2
+  python3 "$SHARED/tools/gen_badung.py" "$DATA" --features "$FEATURES" --seed 1 >&2
+fi
+GEOJSON_BYTES=$(du -cb "$DATA"/*.geojson | tail -1 | cut -f1)
+
+# --- import -----------------------------------------------------------------
+rm -f "$DB" "$DB-wal" "$DB-shm"
+start=$(date +%s.%N)
+python3 - "$DATA/manifest.json" <<'PY' > "$OUT/import-args.txt"
+import json, sys
+m = json.load(open(sys.argv[1]))
+for l in m["layers"]:
+    print("\t".join([l["file"], l["layer"], l["category"], l["agency"], l["visibility"], l["title_id"], l["title_en"]]))
+PY
+while IFS=$'\t' read -r file layer category agency visibility tid ten; do
+  "$BSC" import "$DATA/$file" --layer "$layer" --category "$category" --agency "$agency" \
+    --visibility "$visibility" --title-id "$tid" --title-en "$ten" --database "sqlite://$DB" >&2
+done < "$OUT/import-args.txt"
+end=$(date +%s.%N)
+IMPORT_S=$(python3 -c "print(f'{$end-$start:.1f}')")
+DB_BYTES=$(du -cb "$DB"* | tail -1 | cut -f1)
+
+# --- start and load ---------------------------------------------------------
+start=$(date +%s.%N)
+"$BSC" serve --database "sqlite://$DB" --bind "127.0.0.1:$PORT" --bench-ceiling --log warn,server=info > "$OUT/serve.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+until curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do
+  kill -0 $PID 2>/dev/null || { cat "$OUT/serve.log" >&2; exit 1; }
+  sleep 0.05
+done
+end=$(date +%s.%N)
+LOAD_S=$(python3 -c "print(f'{$end-$start:.1f}')")
+RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+RSS_MB=$((RSS_KB / 1024))
+RATIO=$(python3 -c "print(f'{$RSS_KB*1024/$GEOJSON_BYTES:.2f}')")
+
+# --- throughput -------------------------------------------------------------
+row() { # name paths-file
+  local res
+  res=$(PATHS="$2" wrk -t2 -c32 -d"$DURATION" -s "$SHARED/bench/paths.lua" "http://127.0.0.1:$PORT" | grep RESULT)
+  local rps p50 p99 err
+  rps=$(sed -E 's/.*req_per_s=([0-9.]+).*/\1/' <<<"$res")
+  p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$res")
+  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$res")
+  err=$(sed -E 's/.*non2xx_or_err=([0-9]+).*/\1/' <<<"$res")
+  echo "| $1 | $rps | $p50 | $p99 | $err | $3 |"
+}
+avg_bytes() { # paths-file: mean body size over the first 300 paths
+  head -300 "$1" | while read -r p; do curl -s -o /dev/null -w '%{size_download}\n' "http://127.0.0.1:$PORT$p"; done |
+    awk '{s+=$1; n++} END {printf "%d", s/n}'
+}
+
+TABLE=$OUT/results-$FEATURES.md
+{
+  echo "bsc $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $FEATURES features requested, $(nproc) cores, wrk -t2 -c32 -d$DURATION, layers $LAYERS"
+  echo
+  echo "| measure | value |"
+  echo "|---|---|"
+  echo "| GeoJSON on disk | $((GEOJSON_BYTES / 1048576)) MiB |"
+  echo "| import (bsc import, all layers) | $IMPORT_S s |"
+  echo "| database size | $((DB_BYTES / 1048576)) MiB |"
+  echo "| start-up until /readyz (index load) | $LOAD_S s |"
+  echo "| resident memory after load | $RSS_MB MiB ($RATIO x GeoJSON size) |"
+  echo
+  echo "| route | req/s | p50 ms | p99 ms | errors | mean body bytes |"
+  echo "|---|---|---|---|---|---|"
+} > "$TABLE"
+for size in 0.01 0.05; do
+  P=$OUT/bbox-$size.txt
+  python3 "$SHARED/bench/urls.py" bbox 2000 "$size" "/api/layers/{layer}/features?bbox={bbox}&limit=10000" --layers "$LAYERS" > "$P"
+  AVG=$(avg_bytes "$P")
+  row "bbox $size° GeoJSON" "$P" "$AVG" >> "$TABLE"
+  C=$OUT/ceiling-$size.txt
+  echo "/bench/ceiling?bytes=$AVG" > "$C"
+  row "ceiling: fixed buffer of $AVG bytes" "$C" "$AVG" >> "$TABLE"
+done
+RSS_AFTER_KB=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+echo >> "$TABLE"
+echo "resident memory after the runs: $((RSS_AFTER_KB / 1024)) MiB" >> "$TABLE"
+cat "$TABLE"
