@@ -285,7 +285,7 @@ impl LayerData {
                 Some(NameMatch {
                     rank,
                     name_len: name.len(),
-                    index: i as u32,
+                    index: i,
                 })
             })
             .collect();
