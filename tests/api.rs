@@ -488,19 +488,9 @@ fn demo_data_answers_every_route() {
         );
     }
     // Everything lies in the regency's bounding box.
-    let regency = by_id["batas-kabupaten"]["bbox"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect::<Vec<_>>();
+    let regency = common::f64s(&by_id["batas-kabupaten"]["bbox"]);
     for l in layers {
-        let b: Vec<f64> = l["bbox"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let b = common::f64s(&l["bbox"]);
         assert!(
             b[0] >= regency[0] && b[1] >= regency[1] && b[2] <= regency[2] && b[3] <= regency[3],
             "{}",

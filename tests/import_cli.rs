@@ -100,12 +100,7 @@ fn real_kecamatan_boundaries_import() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["features"], 6);
     assert_eq!(report["geometry_types"]["MultiPolygon"], 6);
-    let b: Vec<f64> = report["bbox"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let b = common::f64s(&report["bbox"]);
     // Badung lies around 115.05-115.27 E, 8.85-8.24 S.
     assert!(
         b[0] > 115.0 && b[2] < 115.3 && b[1] > -8.9 && b[3] < -8.2,

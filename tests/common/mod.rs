@@ -280,3 +280,12 @@ pub fn mixed_layer(n: usize, seed: u64) -> Value {
     }
     json!({"type": "FeatureCollection", "features": features})
 }
+
+/// A JSON array of numbers (a bbox, say) as `f64`s.
+pub fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
