@@ -62,7 +62,7 @@ where
             Ok::<_, ()>(())
         });
         if let Ok(o) = &outcome
-            && o.problem_count == 0
+            && o.error_count == 0
             && !batch.is_empty()
         {
             let _ = tx.blocking_send(batch);
@@ -87,10 +87,10 @@ where
         return Err(e);
     }
     let outcome = outcome.map_err(|()| Error::Io(std::io::Error::other("reader stopped")))?;
-    if outcome.problem_count > 0 {
+    if outcome.error_count > 0 {
         return Err(Error::Invalid {
-            problems: outcome.problems,
-            count: outcome.problem_count,
+            problems: outcome.errors,
+            count: outcome.error_count,
         });
     }
     let types: Vec<String> = stats

@@ -10,6 +10,7 @@
 //! - [`demo`]: the deterministic synthetic Badung data set.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod bbox;
 pub mod catalog;
 pub mod demo;

@@ -7,28 +7,16 @@
 //! feature becomes a [`Problem`] with its index and reading goes on, so one
 //! upload reports every broken feature (up to [`Limits::max_problems`]) at once.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, BufReader, Read};
+use std::ops::ControlFlow;
 
-use geojson::feature::Id;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::validate::check_geometry;
-use super::{Limits, NAME_KEYS, ParsedFeature, Problem};
-
-/// What [`read`] found besides the features it handed over.
-#[derive(Debug, Default)]
-pub struct ReadOutcome {
-    /// Valid features handed to the callback.
-    pub features: usize,
-    /// The first problems found, in input order.
-    pub problems: Vec<Problem>,
-    /// All problems found (may exceed `problems.len()`).
-    pub problem_count: usize,
-}
+use super::collect::{Collector, Report};
+use super::{Limits, ParsedFeature};
 
 /// CRS names that mean WGS 84 longitude/latitude, as written by GDAL, QGIS
 /// and the 2008 GeoJSON spec. Anything else must be reprojected first.
@@ -42,9 +30,20 @@ const WGS84_NAMES: &[&str] = &[
 ];
 
 /// Reads GeoJSON from `reader`, calling `on_feature` with each valid
-/// feature in input order. Invalid features are reported in the outcome and
+/// feature in input order. Invalid features are reported in the report and
 /// not passed on. An error from `on_feature` stops reading and is returned.
-pub fn read<R, F, E>(reader: R, limits: &Limits, on_feature: F) -> Result<ReadOutcome, E>
+pub fn read<R, F, E>(reader: R, limits: &Limits, on_feature: F) -> Result<Report, E>
+where
+    R: Read,
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    let mut collector = Collector::new("geojson", limits, on_feature);
+    read_into(reader, limits, &mut collector);
+    collector.finish()
+}
+
+/// Reads GeoJSON from `reader` into `collector`.
+pub fn read_into<R, F, E>(reader: R, limits: &Limits, collector: &mut Collector<'_, F, E>)
 where
     R: Read,
     F: FnMut(ParsedFeature) -> Result<(), E>,
@@ -55,13 +54,8 @@ where
         exceeded: false,
     };
     let mut state = State {
-        limits,
-        sink: on_feature,
-        sink_error: None,
-        index: 0,
-        seen: HashMap::new(),
-        outcome: ReadOutcome::default(),
-        aborted: false,
+        c: collector,
+        max_bytes: limits.max_bytes,
     };
     let mut de = serde_json::Deserializer::from_reader(input);
     let first = TopLevel { state: &mut state }.deserialize(&mut de);
@@ -80,21 +74,17 @@ where
                         break;
                     }
                 }
-                if state.aborted {
+                if state.c.is_aborted() {
                     break;
                 }
             }
         }
         Err(e) => {
-            if !state.aborted {
+            if !state.c.is_aborted() {
                 state.fatal(&e, "");
             }
         }
     }
-    if let Some(e) = state.sink_error {
-        return Err(e);
-    }
-    Ok(state.outcome)
 }
 
 /// The input stream: bounded in size, with RFC 8142 record separators read
@@ -134,33 +124,21 @@ enum Kind {
     Single,
 }
 
-struct State<'a, F, E> {
-    limits: &'a Limits,
-    sink: F,
-    sink_error: Option<E>,
-    index: usize,
-    seen: HashMap<String, usize>,
-    outcome: ReadOutcome,
-    aborted: bool,
+struct State<'s, 'a, F, E> {
+    c: &'s mut Collector<'a, F, E>,
+    max_bytes: u64,
 }
 
-impl<F, E> State<'_, F, E>
+impl<F, E> State<'_, '_, F, E>
 where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
-    fn problem(&mut self, feature: Option<usize>, message: String) {
-        self.outcome.problem_count += 1;
-        if self.outcome.problems.len() < self.limits.max_problems {
-            self.outcome.problems.push(Problem { feature, message });
-        }
-    }
-
     /// Records an error that ends reading (syntax, size, I/O).
     fn fatal(&mut self, e: &serde_json::Error, place: &str) {
         let message = if e.is_io() && e.to_string().contains("max_bytes") {
             format!(
                 "input is larger than {} bytes (limit max_bytes)",
-                self.limits.max_bytes
+                self.max_bytes
             )
         } else if e.is_eof() && e.line() == 1 && e.column() == 0 {
             "input is empty".to_owned()
@@ -169,63 +147,16 @@ where
         } else {
             format!("not valid GeoJSON {place}: {e}")
         };
-        self.problem(None, message);
-        self.aborted = true;
+        self.c.fatal(message);
     }
 
     fn raw_feature(&mut self, raw: &RawValue) {
-        let index = self.next_index();
-        if self.aborted {
+        let ControlFlow::Continue(index) = self.c.next_index() else {
             return;
-        }
+        };
         match serde_json::from_str::<geojson::Feature>(raw.get()) {
-            Ok(f) => self.feature(index, f),
-            Err(e) => self.problem(Some(index), without_position(&e)),
-        }
-    }
-
-    fn next_index(&mut self) -> usize {
-        let index = self.index;
-        self.index += 1;
-        if index >= self.limits.max_features {
-            self.problem(
-                None,
-                format!(
-                    "input has more than {} features (limit max_features)",
-                    self.limits.max_features
-                ),
-            );
-            self.aborted = true;
-        }
-        index
-    }
-
-    fn feature(&mut self, index: usize, f: geojson::Feature) {
-        match convert(index, f, self.limits) {
-            Ok(parsed) => {
-                if let Some(first) = self.seen.get(&parsed.fid) {
-                    let msg = format!(
-                        "duplicate id {} (first used by feature {first})",
-                        parsed.fid_json
-                    );
-                    self.problem(Some(index), msg);
-                    return;
-                }
-                self.seen.insert(parsed.fid.clone(), index);
-                // Once the input is known to be bad nothing more is stored;
-                // reading goes on only to report further problems.
-                if self.outcome.problem_count > 0 || self.sink_error.is_some() {
-                    return;
-                }
-                match (self.sink)(parsed) {
-                    Ok(()) => self.outcome.features += 1,
-                    Err(e) => {
-                        self.sink_error = Some(e);
-                        self.aborted = true;
-                    }
-                }
-            }
-            Err(message) => self.problem(Some(index), message),
+            Ok(f) => self.c.feature(index, f),
+            Err(e) => self.c.error(Some(index), without_position(&e)),
         }
     }
 }
@@ -240,81 +171,13 @@ fn without_position(e: &serde_json::Error) -> String {
     s
 }
 
-fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<ParsedFeature, String> {
-    let (fid, fid_json) = match f.id {
-        Some(Id::String(s)) => {
-            let json = serde_json::to_string(&s).map_err(|e| e.to_string())?;
-            (s, json)
-        }
-        Some(Id::Number(n)) => (n.to_string(), n.to_string()),
-        None => {
-            let n = (index + 1).to_string();
-            (n.clone(), n)
-        }
-    };
-    if fid.is_empty() || fid.len() > 256 {
-        return Err(format!(
-            "id must be 1 to 256 characters long, got {}",
-            fid.len()
-        ));
-    }
-    let (geometry, geometry_type, bbox) = match f.geometry {
-        None => (None, None, None),
-        Some(g) => {
-            let bbox = check_geometry(&g.value, limits.max_vertices)?;
-            let kind = g.value.type_name();
-            // Only `type` and `coordinates`/`geometries` are kept: a foreign
-            // bbox could disagree with the coordinates.
-            let json = serde_json::to_string(&geojson::Geometry::new(g.value))
-                .map_err(|e| e.to_string())?;
-            (Some(json), Some(kind), bbox)
-        }
-    };
-    let props = f.properties.unwrap_or_default();
-    if props.len() > limits.max_properties {
-        return Err(format!(
-            "{} properties, more than {} (limit max_properties)",
-            props.len(),
-            limits.max_properties
-        ));
-    }
-    let properties = serde_json::to_string(&props).map_err(|e| e.to_string())?;
-    if properties.len() > limits.max_properties_bytes {
-        return Err(format!(
-            "properties take {} bytes, more than {} (limit max_properties_bytes)",
-            properties.len(),
-            limits.max_properties_bytes
-        ));
-    }
-    let name = display_name(&props);
-    Ok(ParsedFeature {
-        fid,
-        fid_json,
-        geometry,
-        geometry_type,
-        properties,
-        name,
-        bbox,
-    })
-}
-
-/// The feature's display name: the first name-like property holding a
-/// non-empty string or a number.
-pub fn display_name(props: &Map<String, Value>) -> Option<String> {
-    NAME_KEYS.iter().find_map(|k| match props.get(*k) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
-}
-
 /// Reads the top-level object. A `features` member is streamed; every other
 /// member is kept so that a lone Feature or geometry can be rebuilt.
-struct TopLevel<'s, 'a, F, E> {
-    state: &'s mut State<'a, F, E>,
+struct TopLevel<'s, 't, 'a, F, E> {
+    state: &'s mut State<'t, 'a, F, E>,
 }
 
-impl<'de, F, E> DeserializeSeed<'de> for TopLevel<'_, '_, F, E>
+impl<'de, F, E> DeserializeSeed<'de> for TopLevel<'_, '_, '_, F, E>
 where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
@@ -324,7 +187,7 @@ where
     }
 }
 
-impl<'de, F, E> Visitor<'de> for TopLevel<'_, '_, F, E>
+impl<'de, F, E> Visitor<'de> for TopLevel<'_, '_, '_, F, E>
 where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
@@ -346,7 +209,7 @@ where
                 map.next_value_seed(Features {
                     state: &mut *self.state,
                 })?;
-                if self.state.aborted {
+                if self.state.c.is_aborted() {
                     return Err(de::Error::custom("reading stopped"));
                 }
             } else if streamed && key != "type" && key != "crs" {
@@ -373,10 +236,11 @@ where
                 "an object with \"features\" must have type FeatureCollection, not {other:?}"
             ))),
             Some("Feature") => {
-                let index = self.state.next_index();
-                match serde_json::from_value::<geojson::Feature>(Value::Object(members)) {
-                    Ok(f) => self.state.feature(index, f),
-                    Err(e) => self.state.problem(Some(index), without_position(&e)),
+                if let ControlFlow::Continue(index) = self.state.c.next_index() {
+                    match serde_json::from_value::<geojson::Feature>(Value::Object(members)) {
+                        Ok(f) => self.state.c.feature(index, f),
+                        Err(e) => self.state.c.error(Some(index), without_position(&e)),
+                    }
                 }
                 Ok(Kind::Single)
             }
@@ -384,10 +248,11 @@ where
                 "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon"
                 | "MultiPolygon" | "GeometryCollection",
             ) => {
-                let index = self.state.next_index();
-                match serde_json::from_value::<geojson::Geometry>(Value::Object(members)) {
-                    Ok(g) => self.state.feature(index, geojson::Feature::from(g)),
-                    Err(e) => self.state.problem(Some(index), without_position(&e)),
+                if let ControlFlow::Continue(index) = self.state.c.next_index() {
+                    match serde_json::from_value::<geojson::Geometry>(Value::Object(members)) {
+                        Ok(g) => self.state.c.feature(index, geojson::Feature::from(g)),
+                        Err(e) => self.state.c.error(Some(index), without_position(&e)),
+                    }
                 }
                 Ok(Kind::Single)
             }
@@ -413,11 +278,11 @@ fn check_crs(crs: &Value) -> Result<(), String> {
     }
 }
 
-struct Features<'s, 'a, F, E> {
-    state: &'s mut State<'a, F, E>,
+struct Features<'s, 't, 'a, F, E> {
+    state: &'s mut State<'t, 'a, F, E>,
 }
 
-impl<'de, F, E> DeserializeSeed<'de> for Features<'_, '_, F, E>
+impl<'de, F, E> DeserializeSeed<'de> for Features<'_, '_, '_, F, E>
 where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
@@ -427,7 +292,7 @@ where
     }
 }
 
-impl<'de, F, E> Visitor<'de> for Features<'_, '_, F, E>
+impl<'de, F, E> Visitor<'de> for Features<'_, '_, '_, F, E>
 where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
@@ -440,7 +305,7 @@ where
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
             self.state.raw_feature(&raw);
-            if self.state.aborted {
+            if self.state.c.is_aborted() {
                 return Err(de::Error::custom("reading stopped"));
             }
         }
@@ -452,7 +317,7 @@ where
 mod tests {
     use super::*;
 
-    fn read_all(input: &str, limits: &Limits) -> (Vec<ParsedFeature>, ReadOutcome) {
+    fn read_all(input: &str, limits: &Limits) -> (Vec<ParsedFeature>, Report) {
         let mut out = Vec::new();
         let outcome = read(input.as_bytes(), limits, |f| {
             out.push(f);
@@ -465,7 +330,7 @@ mod tests {
     fn messages(input: &str) -> Vec<String> {
         read_all(input, &Limits::default())
             .1
-            .problems
+            .errors
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -479,7 +344,7 @@ mod tests {
             r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}}}},"features":[{PT},{{"type":"Feature","id":"a","properties":null,"geometry":null}}]}}"#
         );
         let (fs, outcome) = read_all(&input, &Limits::default());
-        assert_eq!(outcome.problem_count, 0, "{:?}", outcome.problems);
+        assert_eq!(outcome.error_count, 0, "{:?}", outcome.errors);
         assert_eq!(fs.len(), 2);
         assert_eq!(fs[0].fid, "1");
         assert_eq!(fs[0].name.as_deref(), Some("Pura Besakih"));
@@ -514,7 +379,7 @@ mod tests {
         assert_eq!(read_all(&ndjson, &Limits::default()).0.len(), 3);
         let rfc8142 = format!("\x1e{PT}\n\x1e{PT}\n");
         let (fs, outcome) = read_all(&rfc8142, &Limits::default());
-        assert_eq!((fs.len(), outcome.problem_count), (2, 0));
+        assert_eq!((fs.len(), outcome.error_count), (2, 0));
     }
 
     #[test]
@@ -552,7 +417,7 @@ mod tests {
         );
         let (fs, outcome) = read_all(&input, &Limits::default());
         assert!(fs.is_empty());
-        assert_eq!(outcome.problem_count, 1);
+        assert_eq!(outcome.error_count, 1);
     }
 
     #[test]
@@ -607,9 +472,9 @@ mod tests {
         };
         let (_, outcome) = read_all(&input, &limits);
         assert!(
-            outcome.problems[0].message.contains("max_features"),
+            outcome.errors[0].message.contains("max_features"),
             "{:?}",
-            outcome.problems
+            outcome.errors
         );
 
         let limits = Limits {
@@ -618,9 +483,9 @@ mod tests {
         };
         let (_, outcome) = read_all(&input, &limits);
         assert!(
-            outcome.problems[0].message.contains("max_bytes"),
+            outcome.errors[0].message.contains("max_bytes"),
             "{:?}",
-            outcome.problems
+            outcome.errors
         );
 
         let limits = Limits {
@@ -629,9 +494,9 @@ mod tests {
         };
         let (_, outcome) = read_all(PT, &limits);
         assert!(
-            outcome.problems[0].message.contains("max_properties"),
+            outcome.errors[0].message.contains("max_properties"),
             "{:?}",
-            outcome.problems
+            outcome.errors
         );
     }
 
@@ -643,7 +508,7 @@ mod tests {
             vec![bad; 30].join(",")
         );
         let (_, outcome) = read_all(&input, &Limits::default());
-        assert_eq!(outcome.problem_count, 30);
-        assert_eq!(outcome.problems.len(), 20);
+        assert_eq!(outcome.error_count, 30);
+        assert_eq!(outcome.errors.len(), 20);
     }
 }

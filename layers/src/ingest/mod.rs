@@ -4,8 +4,11 @@
 //! every problem is reported with the index of the feature it belongs to,
 //! so the person who uploaded the file can fix it.
 
+pub mod collect;
 pub mod geojson;
 pub mod validate;
+
+pub use collect::{Collector, Field, Report, display_name};
 
 use serde::Serialize;
 use std::fmt;
@@ -23,8 +26,11 @@ pub struct Limits {
     pub max_properties: usize,
     /// Bytes of one feature's properties, encoded as JSON.
     pub max_properties_bytes: usize,
-    /// Problems kept in detail (all are counted).
+    /// Errors and warnings kept in detail (all are counted).
     pub max_problems: usize,
+    /// The area the data is expected in (`[minx, miny, maxx, maxy]`); a
+    /// feature not inside it gets a warning.
+    pub extent: Option<[f64; 4]>,
 }
 
 impl Default for Limits {
@@ -36,12 +42,13 @@ impl Default for Limits {
             max_properties: 1_000,
             max_properties_bytes: 1 << 20,
             max_problems: 20,
+            extent: None,
         }
     }
 }
 
 /// One thing wrong with the input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Problem {
     /// Zero-based index of the feature in the input, when the problem is in one.
     pub feature: Option<usize>,

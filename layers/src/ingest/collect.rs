@@ -1,0 +1,446 @@
+//! The format-independent half of reading an upload: every reader (GeoJSON,
+//! FlatGeobuf, Shapefile, KML, CSV, GeoPackage) turns its input into
+//! [`geojson::Feature`]s in WGS 84 and hands them to a [`Collector`], which
+//! validates them, assigns ids, checks for duplicates, builds the
+//! [`Report`] and passes valid features on to the writer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+
+use geo::Validation;
+use geojson::feature::Id;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::validate::check_geometry;
+use super::{Limits, NAME_KEYS, ParsedFeature, Problem};
+use crate::bbox::Bbox;
+
+/// Distinct property names described in a report's schema; more are counted
+/// in [`Report::schema_truncated`] but not described.
+const MAX_SCHEMA_FIELDS: usize = 1_000;
+
+/// What reading an input found: the validation report shown before anything
+/// is published, and stored with the version it describes.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct Report {
+    /// The format the input was read as (`geojson`, `shapefile`, …).
+    pub format: String,
+    /// The coordinate reference system of the source, when it was not WGS 84
+    /// and coordinates were reprojected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_crs: Option<String>,
+    /// Features read from the input, valid or not.
+    pub read: usize,
+    /// Valid features (stored when there is no error).
+    pub features: usize,
+    /// Valid features per geometry type (`null` for no geometry).
+    pub geometry_types: BTreeMap<String, usize>,
+    /// Extent of the valid features.
+    pub bbox: Option<Bbox>,
+    /// Property names in order of first appearance, with inferred types.
+    pub schema: Vec<Field>,
+    /// Property names beyond [`MAX_SCHEMA_FIELDS`] that were not described.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub schema_truncated: usize,
+    /// The first errors, in input order; any error rejects the input.
+    pub errors: Vec<Problem>,
+    /// All errors (may exceed `errors.len()`).
+    pub error_count: usize,
+    /// The first warnings: suspicious but stored (self-intersections,
+    /// features outside the expected extent).
+    pub warnings: Vec<Problem>,
+    /// All warnings.
+    pub warning_count: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Report {
+    /// Whether the input may be stored as a draft.
+    pub fn is_ok(&self) -> bool {
+        self.error_count == 0
+    }
+}
+
+/// One property in a report's schema.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Field {
+    /// The property name.
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean`, `array`, `object`, `null`
+    /// (only nulls seen) or `mixed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Features where the property holds a non-null value.
+    pub count: usize,
+}
+
+/// Validates features from a reader and hands the valid ones to `sink`.
+///
+/// Once any error is found nothing more is passed on (the input will be
+/// rejected as a whole) but reading goes on so that one upload reports every
+/// problem at once, up to [`Limits::max_problems`] of each kind in detail.
+pub struct Collector<'a, F, E> {
+    limits: &'a Limits,
+    sink: F,
+    sink_error: Option<E>,
+    index: usize,
+    seen: HashMap<String, usize>,
+    fields: HashMap<String, usize>,
+    report: Report,
+    aborted: bool,
+}
+
+impl<'a, F, E> Collector<'a, F, E>
+where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    /// A collector for an input read as `format`.
+    pub fn new(format: &str, limits: &'a Limits, sink: F) -> Self {
+        Collector {
+            limits,
+            sink,
+            sink_error: None,
+            index: 0,
+            seen: HashMap::new(),
+            fields: HashMap::new(),
+            report: Report {
+                format: format.to_owned(),
+                ..Report::default()
+            },
+            aborted: false,
+        }
+    }
+
+    /// Records that coordinates were reprojected from `crs`.
+    pub fn set_source_crs(&mut self, crs: impl Into<String>) {
+        self.report.source_crs = Some(crs.into());
+    }
+
+    /// The index of the next feature, or `Break` once reading must stop
+    /// (a fatal problem, the feature limit, or a failed sink).
+    pub fn next_index(&mut self) -> ControlFlow<(), usize> {
+        if self.aborted {
+            return ControlFlow::Break(());
+        }
+        let index = self.index;
+        if index >= self.limits.max_features {
+            self.fatal(format!(
+                "input has more than {} features (limit max_features)",
+                self.limits.max_features
+            ));
+            return ControlFlow::Break(());
+        }
+        self.index += 1;
+        self.report.read = self.index;
+        ControlFlow::Continue(index)
+    }
+
+    /// Whether reading should stop.
+    pub fn is_aborted(&self) -> bool {
+        self.aborted
+    }
+
+    /// Records an error, in feature `index` or in the whole input.
+    pub fn error(&mut self, index: Option<usize>, message: impl Into<String>) {
+        self.report.error_count += 1;
+        if self.report.errors.len() < self.limits.max_problems {
+            self.report.errors.push(Problem {
+                feature: index,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Records a warning for feature `index`.
+    pub fn warning(&mut self, index: Option<usize>, message: impl Into<String>) {
+        self.report.warning_count += 1;
+        if self.report.warnings.len() < self.limits.max_problems {
+            self.report.warnings.push(Problem {
+                feature: index,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Records an error that ends reading (syntax, size, I/O, limits).
+    pub fn fatal(&mut self, message: impl Into<String>) {
+        self.error(None, message);
+        self.aborted = true;
+    }
+
+    /// Validates feature `index` and passes it on when valid.
+    pub fn feature(&mut self, index: usize, f: geojson::Feature) {
+        let parsed = match convert(index, f, self.limits) {
+            Ok(p) => p,
+            Err(message) => return self.error(Some(index), message),
+        };
+        if let Some(first) = self.seen.get(&parsed.feature.fid) {
+            let msg = format!(
+                "duplicate id {} (first used by feature {first})",
+                parsed.feature.fid_json
+            );
+            return self.error(Some(index), msg);
+        }
+        self.seen.insert(parsed.feature.fid.clone(), index);
+        if let Some(w) = parsed.invalid {
+            self.warning(Some(index), w);
+        }
+        if let (Some(extent), Some(b)) = (self.limits.extent, parsed.feature.bbox)
+            && !(b[0] >= extent[0] && b[1] >= extent[1] && b[2] <= extent[2] && b[3] <= extent[3])
+        {
+            self.warning(
+                Some(index),
+                format!(
+                    "lies outside the expected extent {extent:?} (extent of the feature {b:?}); is it in the right place?"
+                ),
+            );
+        }
+        self.describe(&parsed.props);
+        let f = parsed.feature;
+        self.report.features += 1;
+        *self
+            .report
+            .geometry_types
+            .entry(f.geometry_type.unwrap_or("null").to_owned())
+            .or_default() += 1;
+        if let Some([a, b, c, d]) = f.bbox {
+            let fb = Bbox::new(a, b, c, d);
+            self.report.bbox = Some(self.report.bbox.map_or(fb, |x| x.union(&fb)));
+        }
+        // Once the input is known to be bad nothing more is stored.
+        if self.report.error_count > 0 || self.sink_error.is_some() {
+            return;
+        }
+        if let Err(e) = (self.sink)(f) {
+            self.sink_error = Some(e);
+            self.aborted = true;
+        }
+    }
+
+    fn describe(&mut self, props: &Map<String, Value>) {
+        for (k, v) in props {
+            let kind = match v {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            };
+            let i = match self.fields.get(k) {
+                Some(&i) => i,
+                None if self.report.schema.len() >= MAX_SCHEMA_FIELDS => {
+                    self.report.schema_truncated += 1;
+                    continue;
+                }
+                None => {
+                    let i = self.report.schema.len();
+                    self.fields.insert(k.clone(), i);
+                    self.report.schema.push(Field {
+                        name: k.clone(),
+                        kind: "null".to_owned(),
+                        count: 0,
+                    });
+                    i
+                }
+            };
+            let field = &mut self.report.schema[i];
+            if kind == "null" {
+                continue;
+            }
+            field.count += 1;
+            field.kind = match (field.kind.as_str(), kind) {
+                ("null", k) => k,
+                (a, b) if a == b => continue,
+                ("integer", "number") | ("number", "integer") => "number",
+                _ => "mixed",
+            }
+            .to_owned();
+        }
+    }
+
+    /// Ends reading: the report, or the sink's error if it failed.
+    pub fn finish(self) -> Result<Report, E> {
+        match self.sink_error {
+            Some(e) => Err(e),
+            None => Ok(self.report),
+        }
+    }
+}
+
+struct Converted {
+    feature: ParsedFeature,
+    props: Map<String, Value>,
+    /// Why the geometry is not valid in the OGC sense, when it is not.
+    invalid: Option<String>,
+}
+
+fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Converted, String> {
+    let (fid, fid_json) = match f.id {
+        Some(Id::String(s)) => {
+            let json = serde_json::to_string(&s).map_err(|e| e.to_string())?;
+            (s, json)
+        }
+        Some(Id::Number(n)) => (n.to_string(), n.to_string()),
+        None => {
+            let n = (index + 1).to_string();
+            (n.clone(), n)
+        }
+    };
+    if fid.is_empty() || fid.len() > 256 {
+        return Err(format!(
+            "id must be 1 to 256 characters long, got {}",
+            fid.len()
+        ));
+    }
+    let (geometry, geometry_type, bbox, invalid) = match f.geometry {
+        None => (None, None, None, None),
+        Some(g) => {
+            let bbox = check_geometry(&g.value, limits.max_vertices)?;
+            let kind = g.value.type_name();
+            let invalid = ogc_invalidity(&g.value);
+            // Only `type` and `coordinates`/`geometries` are kept: a foreign
+            // bbox could disagree with the coordinates.
+            let json = serde_json::to_string(&geojson::Geometry::new(g.value))
+                .map_err(|e| e.to_string())?;
+            (Some(json), Some(kind), bbox, invalid)
+        }
+    };
+    let props = f.properties.unwrap_or_default();
+    if props.len() > limits.max_properties {
+        return Err(format!(
+            "{} properties, more than {} (limit max_properties)",
+            props.len(),
+            limits.max_properties
+        ));
+    }
+    let properties = serde_json::to_string(&props).map_err(|e| e.to_string())?;
+    if properties.len() > limits.max_properties_bytes {
+        return Err(format!(
+            "properties take {} bytes, more than {} (limit max_properties_bytes)",
+            properties.len(),
+            limits.max_properties_bytes
+        ));
+    }
+    let name = display_name(&props);
+    Ok(Converted {
+        feature: ParsedFeature {
+            fid,
+            fid_json,
+            geometry,
+            geometry_type,
+            properties,
+            name,
+            bbox,
+        },
+        props,
+        invalid,
+    })
+}
+
+/// Self-intersections and other OGC validity problems of polygons: maps
+/// drawn by hand often have them and renderers cope, so they are warnings.
+fn ogc_invalidity(value: &geojson::GeometryValue) -> Option<String> {
+    use geojson::GeometryValue as G;
+    if !matches!(value, G::Polygon { .. } | G::MultiPolygon { .. }) {
+        return None;
+    }
+    let g: geo::Geometry<f64> = value.try_into().ok()?;
+    g.check_validation()
+        .err()
+        .map(|e| format!("geometry is not valid (OGC simple features): {e}"))
+}
+
+/// The feature's display name: the first name-like property holding a
+/// non-empty string or a number.
+pub fn display_name(props: &Map<String, Value>) -> Option<String> {
+    NAME_KEYS.iter().find_map(|k| match props.get(*k) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(features: Vec<geojson::Feature>, limits: &Limits) -> (Vec<ParsedFeature>, Report) {
+        let mut out = Vec::new();
+        let mut c = Collector::new("test", limits, |f| {
+            out.push(f);
+            Ok::<_, ()>(())
+        });
+        for f in features {
+            let ControlFlow::Continue(i) = c.next_index() else {
+                break;
+            };
+            c.feature(i, f);
+        }
+        let report = c.finish().unwrap();
+        (out, report)
+    }
+
+    fn feature(json: &str) -> geojson::Feature {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn infers_the_schema() {
+        let fs = vec![
+            feature(
+                r#"{"type":"Feature","properties":{"nama":"a","n":1,"x":null},"geometry":null}"#,
+            ),
+            feature(
+                r#"{"type":"Feature","properties":{"nama":"b","n":1.5,"x":true,"y":[1]},"geometry":null}"#,
+            ),
+            feature(r#"{"type":"Feature","properties":{"nama":3,"n":2},"geometry":null}"#),
+        ];
+        let (_, r) = collect(fs, &Limits::default());
+        let got: Vec<(&str, &str, usize)> = r
+            .schema
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind.as_str(), f.count))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("nama", "mixed", 3),
+                ("n", "number", 3),
+                ("x", "boolean", 1),
+                ("y", "array", 1)
+            ]
+        );
+        assert_eq!((r.read, r.features, r.geometry_types["null"]), (3, 3, 3));
+    }
+
+    #[test]
+    fn warns_about_self_intersections_and_far_away_features() {
+        let bowtie = feature(
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[115.1,-8.7],[115.2,-8.6],[115.2,-8.7],[115.1,-8.6],[115.1,-8.7]]]}}"#,
+        );
+        let far = feature(
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[106.8,-6.2]}}"#,
+        );
+        let limits = Limits {
+            extent: Some([115.0, -8.9, 115.4, -8.4]),
+            ..Limits::default()
+        };
+        let (out, r) = collect(vec![bowtie, far], &limits);
+        assert_eq!(out.len(), 2, "warnings do not reject");
+        assert_eq!(r.warning_count, 2, "{:?}", r.warnings);
+        assert!(r.warnings[0].message.contains("self-intersection"));
+        assert_eq!(r.warnings[1].feature, Some(1));
+        assert!(
+            r.warnings[1]
+                .message
+                .contains("outside the expected extent")
+        );
+        assert!(r.is_ok());
+    }
+}
