@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use crate::error::{Error, Result};
 use crate::index::{LayerBuilder, LayerData, LayerIndex};
 use crate::model::VersionInfo;
+use crate::photos::with_photos;
 use crate::store::{FeatureRow, Store};
 
 /// Rows read by one query when loading a layer.
@@ -86,7 +87,10 @@ impl Catalog {
         for p in published {
             let prior = old.get(&p.meta.id);
             let data = match prior {
-                Some(l) if l.data.version.id == p.version.id => {
+                Some(l)
+                    if l.data.version.id == p.version.id
+                        && l.data.version.photos_rev == p.version.photos_rev =>
+                {
                     if *l.meta != p.meta {
                         report.updated.push(p.meta.id.clone());
                     }
@@ -94,7 +98,7 @@ impl Catalog {
                 }
                 _ => {
                     let started = Instant::now();
-                    let data = load(store, p.version).await?;
+                    let data = load(store, &p.meta.id, p.version).await?;
                     tracing::info!(
                         layer = %p.meta.id,
                         version = data.version.version,
@@ -139,18 +143,25 @@ impl Catalog {
     }
 }
 
-/// Reads a version's rows and builds its index. The rows are read in
+/// Reads version `version` of layer `layer` and builds its index, with the
+/// layer's photos in the features' properties. The rows are read in
 /// ranges over several pooled connections at once (each SQLite connection
 /// has its own worker thread), in order, while a blocking thread encodes
 /// them.
-async fn load(store: &Store, version: VersionInfo) -> Result<LayerData> {
+pub async fn load(store: &Store, layer: &str, version: VersionInfo) -> Result<LayerData> {
+    let mut photos = store.photo_refs(layer).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeatureRow>>(READERS);
     let version_id = version.id;
     let count = version.feature_count;
     let building = tokio::task::spawn_blocking(move || {
         let mut builder = LayerBuilder::new(version);
         while let Some(batch) = rx.blocking_recv() {
-            for row in batch {
+            for mut row in batch {
+                if !photos.is_empty()
+                    && let Some(list) = photos.remove(&row.fid)
+                {
+                    row.properties = with_photos(&row.properties, &list)?;
+                }
                 builder.push(row)?;
             }
         }

@@ -29,6 +29,16 @@ pub enum Error {
     /// Running the schema migrations failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The thing named does not exist, or the caller may not see it (the
+    /// two are never told apart).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may see the thing but not change it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The change conflicts with the current state (e.g. the layer exists).
+    #[error("{0}")]
+    Conflict(String),
     /// Stored data could not be decoded (a corrupted or foreign database).
     #[error("stored data is damaged: {0}")]
     Corrupt(String),

@@ -1,9 +1,10 @@
-//! Importing a file as a new published version of a layer: read and
-//! validate on a blocking thread, insert batches in one transaction, publish
-//! only if the whole input was valid.
+//! Staging an input as a new version of a layer: read and validate on a
+//! blocking thread, insert batches in one transaction, then keep it as a
+//! draft (uploads over HTTP) or publish it (the command line's import).
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -11,12 +12,159 @@ use tokio::sync::mpsc;
 
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
-use crate::ingest::{Limits, ParsedFeature, geojson};
+use crate::ingest::{Collector, Limits, ParsedFeature, Report, geojson};
 use crate::model::LayerSpec;
-use crate::store::Store;
+use crate::store::{Store, VersionSummaryIn, WriteMode, WriteOptions};
+use crate::versions::{Actor, Status};
 
 /// Features handed from the reader thread to the writer at a time.
 const BATCH: usize = 2000;
+
+/// Where a reader sends features: the writer, through a channel.
+pub type Sink = Box<dyn FnMut(ParsedFeature) -> std::result::Result<(), ()> + Send>;
+
+/// What a reader does with the collector: read the whole input into it.
+pub type ReadFn = Box<dyn FnOnce(&mut Collector<'_, Sink, ()>) + Send>;
+
+/// What to do with a valid input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// Keep it as a draft to be published later; an invalid input is kept
+    /// as a rejected version with its report.
+    Draft,
+    /// Publish it at once; an invalid input changes nothing at all.
+    Publish,
+}
+
+/// What staging an input did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Staged {
+    /// Layer id.
+    pub layer: String,
+    /// The version created.
+    pub version: i64,
+    /// Draft, published or rejected.
+    pub status: Status,
+    /// The validation report.
+    pub report: Report,
+    /// Wall time of the whole import.
+    pub seconds: f64,
+}
+
+/// Reads an input with `read` as a new version of the layer `spec` names.
+///
+/// With [`Then::Publish`] an invalid input returns [`Error::Invalid`] and
+/// leaves the database exactly as it was. With [`Then::Draft`] it is kept
+/// as a rejected version holding only its report. Either way, what is
+/// published does not change unless the whole input was valid.
+pub async fn stage(
+    store: &Store,
+    spec: &LayerSpec,
+    opts: &WriteOptions<'_>,
+    limits: Limits,
+    then: Then,
+    format: &str,
+    read: ReadFn,
+) -> Result<Staged> {
+    let started = Instant::now();
+    let mut writer = store.begin_version(spec, opts).await?;
+    let (tx, mut rx) = mpsc::channel::<Vec<ParsedFeature>>(4);
+    let format_name = format.to_owned();
+    let reading = tokio::task::spawn_blocking(move || {
+        // Shared with the sink so that the last, partial batch can be sent
+        // once the reader is done.
+        let pending = Arc::new(Mutex::new(Vec::with_capacity(BATCH)));
+        let (batches, batch) = (tx.clone(), pending.clone());
+        let sink: Sink = Box::new(move |f| {
+            let mut b = batch.lock().map_err(|_| ())?;
+            b.push(f);
+            if b.len() == BATCH {
+                let full = std::mem::replace(&mut *b, Vec::with_capacity(BATCH));
+                // The writer is gone only when it failed; its error wins.
+                batches.blocking_send(full).map_err(|_| ())?;
+            }
+            Ok(())
+        });
+        let mut collector = Collector::new(&format_name, &limits, sink);
+        read(&mut collector);
+        let report = collector.finish();
+        if let Ok(r) = &report
+            && r.is_ok()
+        {
+            let rest = pending.lock().map(|mut b| std::mem::take(&mut *b));
+            if let Ok(rest) = rest
+                && !rest.is_empty()
+            {
+                let _ = tx.blocking_send(rest);
+            }
+        }
+        report
+    });
+
+    let mut write_error = None;
+    while let Some(batch) = rx.recv().await {
+        if let Err(e) = writer.insert(&batch).await {
+            write_error = Some(e);
+            break;
+        }
+    }
+    drop(rx);
+    let outcome = reading
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let report = outcome.map_err(|()| Error::Io(std::io::Error::other("reader stopped")))?;
+    let summary = VersionSummaryIn {
+        geometry_types: report
+            .geometry_types
+            .keys()
+            .filter(|k| *k != "null")
+            .cloned()
+            .collect(),
+        bbox: report.bbox,
+        report: Some(serde_json::to_string(&report).map_err(std::io::Error::other)?),
+    };
+    let (version, status) = if !report.is_ok() {
+        drop(writer);
+        if then == Then::Publish {
+            return Err(Error::Invalid {
+                problems: report.errors,
+                count: report.error_count,
+            });
+        }
+        // The features written so far are rolled back; a fresh transaction
+        // keeps the rejected version with its report and nothing else.
+        let writer = store.begin_version(spec, opts).await?;
+        let summary = VersionSummaryIn {
+            geometry_types: Vec::new(),
+            bbox: None,
+            ..summary
+        };
+        (
+            writer.finish_draft(&summary, true, opts.actor).await?,
+            Status::Rejected,
+        )
+    } else if then == Then::Publish {
+        (
+            writer.publish(&summary, opts.actor).await?,
+            Status::Published,
+        )
+    } else {
+        (
+            writer.finish_draft(&summary, false, opts.actor).await?,
+            Status::Draft,
+        )
+    };
+    Ok(Staged {
+        layer: spec.id.clone(),
+        version,
+        status,
+        report,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize)]
@@ -36,8 +184,10 @@ pub struct ImportReport {
 }
 
 /// Imports GeoJSON from `reader` as a new version of the layer `spec`
-/// names and publishes it. On any problem in the input the database is left
-/// exactly as it was and [`Error::Invalid`] lists the problems.
+/// names and publishes it, as the command line does (no ownership check:
+/// whoever runs it has the database file). On any problem in the input the
+/// database is left exactly as it was and [`Error::Invalid`] lists the
+/// problems.
 pub async fn import_geojson<R>(
     store: &Store,
     spec: &LayerSpec,
@@ -47,88 +197,24 @@ pub async fn import_geojson<R>(
 where
     R: Read + Send + 'static,
 {
-    let started = Instant::now();
-    let mut writer = store.begin_version(spec).await?;
-    let (tx, mut rx) = mpsc::channel::<Vec<ParsedFeature>>(4);
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut batch = Vec::with_capacity(BATCH);
-        let outcome = geojson::read(reader, &limits, |f| {
-            batch.push(f);
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                // The writer is gone only when it failed; its error wins.
-                tx.blocking_send(full).map_err(|_| ())?;
-            }
-            Ok::<_, ()>(())
-        });
-        if let Ok(o) = &outcome
-            && o.error_count == 0
-            && !batch.is_empty()
-        {
-            let _ = tx.blocking_send(batch);
-        }
-        outcome
-    });
-
-    let mut stats = Stats::default();
-    let mut write_error = None;
-    while let Some(batch) = rx.recv().await {
-        stats.add(&batch);
-        if let Err(e) = writer.insert(&batch).await {
-            write_error = Some(e);
-            break;
-        }
-    }
-    drop(rx);
-    let outcome = reading
-        .await
-        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-    if let Some(e) = write_error {
-        return Err(e);
-    }
-    let outcome = outcome.map_err(|()| Error::Io(std::io::Error::other("reader stopped")))?;
-    if outcome.error_count > 0 {
-        return Err(Error::Invalid {
-            problems: outcome.errors,
-            count: outcome.error_count,
-        });
-    }
-    let types: Vec<String> = stats
-        .types
-        .keys()
-        .filter(|k| *k != "null")
-        .cloned()
-        .collect();
-    let version = writer.publish(&types, stats.bbox).await?;
+    let opts = WriteOptions {
+        mode: WriteMode::Upsert,
+        guard: None,
+        actor: Actor {
+            account: None,
+            client: None,
+        },
+        format: Some("geojson"),
+    };
+    let read_limits = limits.clone();
+    let read: ReadFn = Box::new(move |c| geojson::read_into(reader, &read_limits, c));
+    let staged = stage(store, spec, &opts, limits, Then::Publish, "geojson", read).await?;
     Ok(ImportReport {
-        layer: spec.id.clone(),
-        version,
-        features: stats.features,
-        geometry_types: stats.types,
-        bbox: stats.bbox,
-        seconds: started.elapsed().as_secs_f64(),
+        layer: staged.layer,
+        version: staged.version,
+        features: staged.report.features,
+        geometry_types: staged.report.geometry_types,
+        bbox: staged.report.bbox,
+        seconds: staged.seconds,
     })
-}
-
-#[derive(Default)]
-struct Stats {
-    features: usize,
-    types: BTreeMap<String, usize>,
-    bbox: Option<Bbox>,
-}
-
-impl Stats {
-    fn add(&mut self, batch: &[ParsedFeature]) {
-        self.features += batch.len();
-        for f in batch {
-            *self
-                .types
-                .entry(f.geometry_type.unwrap_or("null").to_owned())
-                .or_default() += 1;
-            if let Some([a, b, c, d]) = f.bbox {
-                let fb = Bbox::new(a, b, c, d);
-                self.bbox = Some(self.bbox.map_or(fb, |x| x.union(&fb)));
-            }
-        }
-    }
 }

@@ -703,6 +703,7 @@ mod tests {
             geometry_types: vec![],
             bbox: None,
             created_at: String::new(),
+            photos_rev: 0,
         }
     }
 

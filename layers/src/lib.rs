@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod audit;
 pub mod bbox;
 pub mod catalog;
 pub mod demo;
@@ -19,7 +20,9 @@ pub mod import;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod photos;
 pub mod store;
+pub mod versions;
 
 pub use bbox::Bbox;
 pub use catalog::Catalog;

@@ -104,6 +104,10 @@ pub struct VersionInfo {
     pub bbox: Option<Bbox>,
     /// When the version was created (RFC 3339, UTC).
     pub created_at: String,
+    /// The layer's photo revision the features were loaded with: photos
+    /// appear in the features' properties, so a change reloads the layer.
+    #[serde(skip)]
+    pub photos_rev: i64,
 }
 
 /// What to call a new or replaced layer when importing.

@@ -8,12 +8,14 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
+use crate::audit;
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
 use crate::ingest::ParsedFeature;
 use crate::model::{
     Agency, Category, LayerMeta, LayerSpec, VersionInfo, Visibility, agency_slug, check_slug,
 };
+use crate::versions::{Actor, Guard};
 
 /// The SQLite schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -25,7 +27,7 @@ const INSERT_BATCH: usize = 1000;
 /// Handle to the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 /// One stored feature as the index loads it.
@@ -111,10 +113,10 @@ impl Store {
     /// that version, in category order.
     pub async fn published_layers(&self) -> Result<Vec<PublishedLayer>> {
         let rows = sqlx::query(
-            "SELECT l.id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
+            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
                     a.id AS agency_id, a.name AS agency_name,
-                    v.id AS version_id, v.version, v.feature_count, v.geometry_types,
-                    v.minx, v.miny, v.maxx, v.maxy, v.created_at
+                    v.id, v.version, v.feature_count, v.geometry_types,
+                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev
              FROM layers l
              JOIN categories c ON c.id = l.category_id
              JOIN layer_versions v ON v.layer_id = l.id AND v.version = l.current_version
@@ -149,35 +151,77 @@ impl Store {
     }
 
     /// Starts writing a new version of the layer `spec` names, creating the
-    /// layer if needed. Nothing is visible until [`VersionWriter::publish`];
-    /// dropping the writer rolls everything back.
-    pub async fn begin_version(&self, spec: &LayerSpec) -> Result<VersionWriter> {
+    /// layer if `opts.mode` allows. Nothing is visible until the writer
+    /// finishes; dropping it rolls everything back. When `opts.guard` is
+    /// set it decides, inside this transaction, whether the caller may
+    /// write the layer (for a new layer: create it for `spec.agency`).
+    pub async fn begin_version(
+        &self,
+        spec: &LayerSpec,
+        opts: &WriteOptions<'_>,
+    ) -> Result<VersionWriter> {
         check_slug(&spec.id).map_err(Error::BadRequest)?;
         let mut tx = self.pool.begin().await?;
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM categories WHERE id = ?")
-            .bind(&spec.category)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if known.is_none() {
-            let ids: Vec<String> =
-                sqlx::query_scalar("SELECT id FROM categories ORDER BY sort_order")
-                    .fetch_all(&mut *tx)
-                    .await?;
-            return Err(Error::BadRequest(format!(
-                "unknown category {:?}; use one of: {}",
-                spec.category,
-                ids.join(", ")
-            )));
+        if !(opts.mode == WriteMode::Replace && spec.category.is_empty()) {
+            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM categories WHERE id = ?")
+                .bind(&spec.category)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                let ids: Vec<String> =
+                    sqlx::query_scalar("SELECT id FROM categories ORDER BY sort_order")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                return Err(Error::BadRequest(format!(
+                    "unknown category {:?}; use one of: {}",
+                    spec.category,
+                    ids.join(", ")
+                )));
+            }
         }
+        let existing = crate::versions::owner_in(&mut tx, &spec.id).await?;
         let agency_id = match &spec.agency {
             None => None,
-            Some(name) => Some(upsert_agency(&mut tx, name).await?),
+            Some(name) => {
+                let id = agency_slug(name);
+                if let (Some(guard), None) = (opts.guard, &existing) {
+                    guard(&crate::versions::Owner {
+                        layer: spec.id.clone(),
+                        agency: Some(id.clone()),
+                        visibility: spec.visibility.unwrap_or(Visibility::Public),
+                        deleted: false,
+                    })?;
+                }
+                Some(upsert_agency(&mut tx, name).await?)
+            }
         };
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM layers WHERE id = ?")
-            .bind(&spec.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
+        match (&existing, opts.mode) {
+            (Some(_), WriteMode::Create) => {
+                return Err(Error::Conflict(format!(
+                    "layer {:?} already exists; upload to /api/layers/{}/versions to replace it",
+                    spec.id, spec.id
+                )));
+            }
+            (None, WriteMode::Replace) => {
+                return Err(Error::NotFound(format!("no layer {:?}", spec.id)));
+            }
+            (Some(owner), _) => {
+                if let Some(guard) = opts.guard {
+                    guard(owner)?;
+                }
+            }
+            (None, _) => {
+                if let (Some(guard), None) = (opts.guard, &spec.agency) {
+                    guard(&crate::versions::Owner {
+                        layer: spec.id.clone(),
+                        agency: None,
+                        visibility: spec.visibility.unwrap_or(Visibility::Public),
+                        deleted: false,
+                    })?;
+                }
+            }
+        }
+        if existing.is_none() {
             let title_id = spec.title_id.clone().unwrap_or_else(|| spec.id.clone());
             let title_en = spec.title_en.clone().unwrap_or_else(|| title_id.clone());
             sqlx::query(
@@ -195,13 +239,14 @@ impl Store {
         } else {
             // Only what the caller named changes; an omitted visibility keeps
             // the old one so a re-import never makes an internal layer public.
+            // The command line's import also brings a deleted layer back.
             sqlx::query(
-                "UPDATE layers SET category_id = ?,
+                "UPDATE layers SET category_id = COALESCE(NULLIF(?, ''), category_id),
                         title_id = COALESCE(?, title_id),
                         title_en = COALESCE(?, title_en),
                         agency_id = COALESCE(?, agency_id),
                         visibility = COALESCE(?, visibility),
-                        deleted_at = NULL
+                        deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END
                  WHERE id = ?",
             )
             .bind(&spec.category)
@@ -209,6 +254,7 @@ impl Store {
             .bind(&spec.title_en)
             .bind(&agency_id)
             .bind(spec.visibility.map(Visibility::as_str))
+            .bind(opts.mode == WriteMode::Upsert)
             .bind(&spec.id)
             .execute(&mut *tx)
             .await?;
@@ -220,12 +266,14 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let version_id: i64 = sqlx::query_scalar(
-            "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, created_at)
-             VALUES (?, ?, 'draft', 0, '', ?, strftime('%Y-%m-%dT%H:%M:%fZ','now')) RETURNING id",
+            "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at)
+             VALUES (?, ?, 'draft', 0, '', ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now')) RETURNING id",
         )
         .bind(&spec.id)
         .bind(version)
         .bind(&spec.source_name)
+        .bind(opts.format)
+        .bind(opts.actor.account.map(|a| a.name.as_str()).unwrap_or("cli"))
         .fetch_one(&mut *tx)
         .await?;
         Ok(VersionWriter {
@@ -238,6 +286,30 @@ impl Store {
     }
 }
 
+/// Whether a write may create the layer, replace it, or either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// A new layer: refused if the id exists.
+    Create,
+    /// A new version of an existing layer: refused if it does not exist.
+    Replace,
+    /// Either (the command line's `bsc import`); also restores a deleted layer.
+    Upsert,
+}
+
+/// How [`Store::begin_version`] may write.
+pub struct WriteOptions<'a> {
+    /// Create, replace or either.
+    pub mode: WriteMode,
+    /// The ownership check run inside the transaction; `None` for the
+    /// command line, which has the database file and so every right.
+    pub guard: Option<Guard<'a>>,
+    /// Who writes, for the version row and the audit log.
+    pub actor: Actor<'a>,
+    /// The format the input is read as.
+    pub format: Option<&'a str>,
+}
+
 /// Writes one new layer version inside a single transaction.
 pub struct VersionWriter {
     tx: Transaction<'static, Sqlite>,
@@ -245,6 +317,17 @@ pub struct VersionWriter {
     version: i64,
     version_id: i64,
     seq: i64,
+}
+
+/// A version's summary, recorded when its writer finishes.
+#[derive(Debug, Clone, Default)]
+pub struct VersionSummaryIn {
+    /// Geometry types present.
+    pub geometry_types: Vec<String>,
+    /// Extent.
+    pub bbox: Option<Bbox>,
+    /// The validation report as JSON.
+    pub report: Option<String>,
 }
 
 impl VersionWriter {
@@ -280,22 +363,75 @@ impl VersionWriter {
         Ok(())
     }
 
-    /// Records the version's summary, makes it the layer's current version
-    /// and commits: readers of the database see the old version or the new
-    /// one, never a mix.
-    pub async fn publish(mut self, geometry_types: &[String], bbox: Option<Bbox>) -> Result<i64> {
-        let b = bbox.map(|b| b.to_array().map(Some)).unwrap_or([None; 4]);
+    async fn summarize(&mut self, status: &str, summary: &VersionSummaryIn) -> Result<()> {
+        let b = summary
+            .bbox
+            .map(|b| b.to_array().map(Some))
+            .unwrap_or([None; 4]);
         sqlx::query(
-            "UPDATE layer_versions SET status = 'published', feature_count = ?, geometry_types = ?,
-                    minx = ?, miny = ?, maxx = ?, maxy = ?
+            "UPDATE layer_versions SET status = ?, feature_count = ?, geometry_types = ?,
+                    minx = ?, miny = ?, maxx = ?, maxy = ?, report = ?
              WHERE id = ?",
         )
+        .bind(status)
         .bind(self.seq)
-        .bind(geometry_types.join(","))
+        .bind(summary.geometry_types.join(","))
         .bind(b[0])
         .bind(b[1])
         .bind(b[2])
         .bind(b[3])
+        .bind(&summary.report)
+        .bind(self.version_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps the version as a draft (or, with `rejected`, as a rejected
+    /// upload holding only its report) and commits; what is served does
+    /// not change.
+    pub async fn finish_draft(
+        mut self,
+        summary: &VersionSummaryIn,
+        rejected: bool,
+        actor: Actor<'_>,
+    ) -> Result<i64> {
+        let status = if rejected { "rejected" } else { "draft" };
+        self.summarize(status, summary).await?;
+        audit::record(
+            &mut *self.tx,
+            &audit::Entry {
+                actor: actor.account,
+                action: if rejected {
+                    "upload_rejected"
+                } else {
+                    "upload"
+                },
+                client: actor.client,
+                layer: Some(&self.layer_id),
+                from_version: None,
+                to_version: Some(self.version),
+                detail: None,
+            },
+        )
+        .await?;
+        self.tx.commit().await?;
+        Ok(self.version)
+    }
+
+    /// Records the version's summary, makes it the layer's current version
+    /// and commits: readers of the database see the old version or the new
+    /// one, never a mix.
+    pub async fn publish(mut self, summary: &VersionSummaryIn, actor: Actor<'_>) -> Result<i64> {
+        self.summarize("published", summary).await?;
+        let before: Option<i64> =
+            sqlx::query_scalar("SELECT current_version FROM layers WHERE id = ?")
+                .bind(&self.layer_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        sqlx::query(
+            "UPDATE layer_versions SET published_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+        )
         .bind(self.version_id)
         .execute(&mut *self.tx)
         .await?;
@@ -304,6 +440,19 @@ impl VersionWriter {
             .bind(&self.layer_id)
             .execute(&mut *self.tx)
             .await?;
+        audit::record(
+            &mut *self.tx,
+            &audit::Entry {
+                actor: actor.account,
+                action: "import",
+                client: actor.client,
+                layer: Some(&self.layer_id),
+                from_version: before,
+                to_version: Some(self.version),
+                detail: None,
+            },
+        )
+        .await?;
         self.tx.commit().await?;
         Ok(self.version)
     }
@@ -362,24 +511,12 @@ pub fn fid_from_json(json: &str) -> Result<String> {
     }
 }
 
-fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
-    let visibility: String = row.try_get("visibility")?;
-    let agency_id: Option<String> = row.try_get("agency_id")?;
-    let agency_name: Option<String> = row.try_get("agency_name")?;
+/// A version as the index needs it, from a row with the version's columns
+/// (`id` being the version's row id) and the layer's `photos_rev`.
+pub(crate) fn version_info(row: &sqlx::sqlite::SqliteRow) -> Result<VersionInfo> {
     let geometry_types: String = row.try_get("geometry_types")?;
-    let meta = LayerMeta {
+    Ok(VersionInfo {
         id: row.try_get("id")?,
-        category: row.try_get("category_id")?,
-        title_id: row.try_get("title_id")?,
-        title_en: row.try_get("title_en")?,
-        agency: agency_id
-            .zip(agency_name)
-            .map(|(id, name)| Agency { id, name }),
-        visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
-        updated_at: row.try_get("updated_at")?,
-    };
-    let version = VersionInfo {
-        id: row.try_get("version_id")?,
         version: row.try_get("version")?,
         feature_count: row.try_get("feature_count")?,
         geometry_types: geometry_types
@@ -389,6 +526,25 @@ fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
             .collect(),
         bbox: bbox_of(row)?.map(|[a, b, c, d]| Bbox::new(a, b, c, d)),
         created_at: row.try_get("created_at")?,
+        photos_rev: row.try_get("photos_rev")?,
+    })
+}
+
+fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
+    let visibility: String = row.try_get("visibility")?;
+    let agency_id: Option<String> = row.try_get("agency_id")?;
+    let agency_name: Option<String> = row.try_get("agency_name")?;
+    let meta = LayerMeta {
+        id: row.try_get("layer_id")?,
+        category: row.try_get("category_id")?,
+        title_id: row.try_get("title_id")?,
+        title_en: row.try_get("title_en")?,
+        agency: agency_id
+            .zip(agency_name)
+            .map(|(id, name)| Agency { id, name }),
+        visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
+        updated_at: row.try_get("updated_at")?,
     };
+    let version = version_info(row)?;
     Ok(PublishedLayer { meta, version })
 }

@@ -71,6 +71,17 @@ impl From<layers::Error> for ApiError {
     fn from(e: layers::Error) -> Self {
         match e {
             layers::Error::BadRequest(m) => ApiError::bad_request("invalid-request", m),
+            layers::Error::NotFound(m) => ApiError::not_found(m),
+            layers::Error::Forbidden(m) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                kind: "forbidden",
+                detail: m,
+            },
+            layers::Error::Conflict(m) => ApiError {
+                status: StatusCode::CONFLICT,
+                kind: "conflict",
+                detail: m,
+            },
             other => ApiError::internal(other),
         }
     }
