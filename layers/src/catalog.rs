@@ -64,6 +64,9 @@ impl SyncReport {
 pub struct Catalog {
     current: ArcSwap<Snapshot>,
     generation: AtomicU64,
+    /// One sync at a time: a slow sync that read the database earlier must
+    /// not swap in its older view over a newer one.
+    syncing: tokio::sync::Mutex<()>,
 }
 
 impl Catalog {
@@ -80,6 +83,7 @@ impl Catalog {
     /// Loads every published layer whose version differs from what is
     /// served, drops layers no longer published, and swaps the new set in.
     pub async fn sync(&self, store: &Store) -> Result<SyncReport> {
+        let _one_at_a_time = self.syncing.lock().await;
         let published = store.published_layers().await?;
         let old = self.snapshot();
         let mut report = SyncReport::default();

@@ -42,4 +42,14 @@ pub enum Error {
     /// Stored data could not be decoded (a corrupted or foreign database).
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// The credentials are wrong, unknown, expired or revoked (which of
+    /// them is never said).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many failed logins: try again after `retry_after` seconds.
+    #[error("too many failed logins; try again in {retry_after} s")]
+    Throttled {
+        /// Seconds until the next attempt may succeed.
+        retry_after: u64,
+    },
 }

@@ -110,6 +110,10 @@ pub struct VersionInfo {
     pub photos_rev: i64,
 }
 
+/// The Badung regency's extent with a margin of about 5 km
+/// (`[minx, miny, maxx, maxy]`): uploaded features outside it get a warning.
+pub const REGENCY_EXTENT: [f64; 4] = [115.03, -8.90, 115.30, -8.19];
+
 /// What to call a new or replaced layer when importing.
 #[derive(Debug, Clone)]
 pub struct LayerSpec {

@@ -300,7 +300,7 @@ mod tests {
         assert!(
             sniff(b"GIF89a\x01\x00\x01\x00")
                 .unwrap_err()
-                .contains("Gif")
+                .contains("only JPEG, PNG and WebP")
         );
         assert!(sniff(&PNG[..10]).is_err());
         assert!(sniff(b"").is_err());

@@ -13,7 +13,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use crate::audit;
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
-use crate::model::{VersionInfo, Visibility};
+use crate::model::{Agency, LayerMeta, VersionInfo, Visibility};
 use crate::store::Store;
 
 /// Where a version stands.
@@ -130,6 +130,35 @@ impl Store {
     pub async fn owner(&self, id: &str) -> Result<Option<Owner>> {
         let mut conn = self.pool.acquire().await?;
         owner_in(&mut conn, id).await
+    }
+
+    /// What layer `id` is, published or not.
+    pub async fn layer_meta(&self, id: &str) -> Result<Option<LayerMeta>> {
+        let row = sqlx::query(
+            "SELECT l.id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
+                    a.id AS agency_id, a.name AS agency_name
+             FROM layers l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let visibility: String = r.try_get("visibility")?;
+            let agency_id: Option<String> = r.try_get("agency_id")?;
+            let agency_name: Option<String> = r.try_get("agency_name")?;
+            Ok(LayerMeta {
+                id: r.try_get("id")?,
+                category: r.try_get("category_id")?,
+                title_id: r.try_get("title_id")?,
+                title_en: r.try_get("title_en")?,
+                agency: agency_id
+                    .zip(agency_name)
+                    .map(|(id, name)| Agency { id, name }),
+                visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
     }
 
     /// Every version of layer `id`, newest first.

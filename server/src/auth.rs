@@ -5,16 +5,19 @@
 //! search, metrics, and later tiles, OGC and downloads. A layer the caller
 //! may not see answers 404 exactly as a missing one and is never counted.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, Uri, header};
+use layers::accounts::SESSION_COOKIE;
 use layers::accounts::{Account, Role};
 use layers::catalog::Snapshot;
+use layers::versions::Owner;
 use layers::{LayerIndex, LayerMeta, Visibility};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,26 +55,174 @@ impl Principal {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Principal {
-    type Rejection = Infallible;
+/// Who is asking, decided once per request (and kept in the request's
+/// extensions for any later extractor):
+///
+/// - `Authorization: Bearer bsc_...`: the API token's user; an unknown,
+///   revoked or malformed bearer token (or a disabled user) is a 401, never
+///   the public. Other `Authorization` schemes are ignored (a proxy may use
+///   Basic for itself).
+/// - cookie `bsc_session`: the session's user; an unknown or expired
+///   session is [`Principal::Anonymous`]. Writes (POST, PUT, PATCH, DELETE)
+///   authenticated by the cookie must come from our own pages: their
+///   `Origin` (or else `Referer`) must name the request's `Host` or the
+///   `--public-url` host, or the request is refused with 403. Bearer-token
+///   writes need no `Origin` (browsers never send the token by themselves).
+/// - neither: [`Principal::Anonymous`], without touching the database.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Principal::Anonymous)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(known) = parts.extensions.get::<Principal>() {
+            return Ok(known.clone());
+        }
+        let who = authenticate(parts, state).await?;
+        parts.extensions.insert(who.clone());
+        Ok(who)
     }
 }
 
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    if let Some(token) = bearer_token(&parts.headers) {
+        return match state.store.token_account(token).await? {
+            Some(account) => Ok(Principal::User(Arc::new(account))),
+            None => Err(ApiError::unauthorized(
+                "the API token is not valid: unknown, revoked, or its user is disabled",
+            )),
+        };
+    }
+    let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(Principal::Anonymous);
+    };
+    let Some(account) = state
+        .store
+        .session_account(session, state.config.session_ttl)
+        .await?
+    else {
+        return Ok(Principal::Anonymous);
+    };
+    if is_write(&parts.method) && !same_origin(&parts.headers, &parts.uri, &state.config.public_url)
+    {
+        return Err(ApiError::forbidden(
+            "a write with a session cookie must come from this site: its Origin (or Referer) header must name this server",
+        ));
+    }
+    Ok(Principal::User(Arc::new(account)))
+}
+
+/// Whether `method` changes something.
+fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header, if there is one.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().unwrap_or("");
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().trim_matches('"'))
+}
+
+/// The `host[:port]` of an absolute URL.
+fn authority(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, host)| host);
+    (!auth.is_empty()).then_some(auth)
+}
+
+/// Whether the request's `Origin` (or, without one, `Referer`) is this
+/// server: the `Host` it was sent to, or the host of `public_url`.
+pub fn same_origin(headers: &HeaderMap, uri: &Uri, public_url: &str) -> bool {
+    let source = match headers.get(header::ORIGIN) {
+        Some(origin) => origin.to_str().ok(),
+        None => headers.get(header::REFERER).and_then(|r| r.to_str().ok()),
+    };
+    let Some(from) = source.and_then(authority) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()));
+    host.is_some_and(|h| h.eq_ignore_ascii_case(from))
+        || authority(public_url).is_some_and(|p| p.eq_ignore_ascii_case(from))
+}
+
 /// Whether `who` may see the published layer `meta` describes. With
-/// [`can_see_drafts`] and [`can_write`], the only place this is decided.
+/// [`can_see_drafts`], [`can_write`] and [`write_guard`], the only place
+/// this is decided.
 pub fn can_see(who: &Principal, meta: &LayerMeta) -> bool {
+    sees(
+        who,
+        meta.visibility,
+        meta.agency.as_ref().map(|g| g.id.as_str()),
+    )
+}
+
+fn sees(who: &Principal, visibility: Visibility, agency: Option<&str>) -> bool {
     match who {
-        Principal::Anonymous => meta.visibility == Visibility::Public,
+        Principal::Anonymous => visibility == Visibility::Public,
         Principal::User(a) => match a.role {
             Role::Admin | Role::Leader => true,
-            Role::OpdStaff => {
-                meta.visibility == Visibility::Public
-                    || owns(a, meta.agency.as_ref().map(|g| &*g.id))
-            }
+            Role::OpdStaff => visibility == Visibility::Public || owns(a, agency),
         },
+    }
+}
+
+/// Whether `who` is an administrator.
+pub fn is_admin(who: &Principal) -> bool {
+    who.account().is_some_and(|a| a.role == Role::Admin)
+}
+
+/// The write decision for the store, run inside the transaction of each
+/// write against the owner stored there: a layer `who` may not see is
+/// "not found" (hidden layers too, except for admins), one they may see
+/// but not change is "forbidden".
+pub fn write_guard(who: &Principal) -> impl Fn(&Owner) -> layers::Result<()> + Send + Sync + '_ {
+    move |o: &Owner| {
+        let agency = o.agency.as_deref();
+        let visible = (sees(who, o.visibility, agency) || can_see_drafts(who, agency))
+            && (!o.deleted || is_admin(who));
+        if !visible {
+            return Err(layers::Error::NotFound(format!("no layer {:?}", o.layer)));
+        }
+        if !can_write(who, agency) {
+            return Err(layers::Error::Forbidden(match who.account() {
+                None => "log in to change layers".to_owned(),
+                Some(a) => format!(
+                    "{} may not change layer {:?}: only its agency's staff and admins may",
+                    a.name, o.layer
+                ),
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Like [`write_guard`], but only administrators pass (restoring a deleted layer).
+pub fn admin_guard(who: &Principal) -> impl Fn(&Owner) -> layers::Result<()> + Send + Sync + '_ {
+    move |o: &Owner| {
+        if is_admin(who) {
+            Ok(())
+        } else {
+            Err(layers::Error::NotFound(format!("no layer {:?}", o.layer)))
+        }
     }
 }
 

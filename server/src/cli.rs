@@ -31,6 +31,25 @@ pub enum Command {
     Serve(ServeArgs),
     /// Import a GeoJSON file as a new published version of a layer.
     Import(ImportArgs),
+    /// Manage user accounts (passwords are read from a prompt or standard input, never from arguments).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens (`Authorization: Bearer bsc_...`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Show the audit log, newest first.
+    Audit(AuditArgs),
+    /// Write a consistent copy of the database to FILE; safe while the server runs.
+    Backup(BackupArgs),
+    /// Replace the database with a backup made by `bsc backup`. Stop the server first.
+    #[command(
+        long_about = "Replace the database with a backup made by `bsc backup`.\n\n\
+        The server must be stopped first: restore refuses a database that is in use. \
+        FILE is checked first (SQLite integrity check, a bsc schema this version knows); \
+        a damaged or foreign file is refused and the database is left as it was. \
+        The copy replaces the database file atomically (temporary file, fsync, rename)."
+    )]
+    Restore(RestoreArgs),
 }
 
 /// Where the data lives.
@@ -96,6 +115,67 @@ pub struct ServeArgs {
     /// Serve `/bench/ceiling` for benchmarks.
     #[arg(long, env = "BSC_BENCH_CEILING", hide = true)]
     pub bench_ceiling: bool,
+    /// Clients reach the server over HTTPS (through a proxy): mark session cookies `Secure`.
+    #[arg(long, env = "BSC_BEHIND_TLS")]
+    pub behind_tls: bool,
+    /// Hours a login session lasts since it was last used.
+    #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = layers::accounts::DEFAULT_SESSION_HOURS, value_name = "H")]
+    pub session_hours: u64,
+    /// Take the client address (login throttling, audit log) from `X-Forwarded-For`;
+    /// only behind a proxy that sets that header.
+    #[arg(long, env = "BSC_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Upload limits.
+    #[command(flatten)]
+    pub uploads: UploadArgs,
+}
+
+/// Limits on uploads over HTTP. Every one is named in the error a client
+/// gets when its upload exceeds it.
+#[derive(Debug, Clone, Args)]
+pub struct UploadArgs {
+    /// Largest upload body in bytes.
+    #[arg(long, env = "BSC_MAX_UPLOAD_BYTES", default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_upload_bytes: u64,
+    /// Most features in one upload.
+    #[arg(
+        long,
+        env = "BSC_MAX_UPLOAD_FEATURES",
+        default_value_t = 2_000_000,
+        value_name = "N"
+    )]
+    pub max_upload_features: usize,
+    /// Most positions in one feature's geometry.
+    #[arg(long, env = "BSC_MAX_VERTICES", default_value_t = Limits::default().max_vertices, value_name = "N")]
+    pub max_vertices: usize,
+    /// Most properties of one feature.
+    #[arg(long, env = "BSC_MAX_PROPERTIES", default_value_t = Limits::default().max_properties, value_name = "N")]
+    pub max_properties: usize,
+    /// Largest photo in bytes.
+    #[arg(long, env = "BSC_MAX_PHOTO_BYTES", default_value_t = 10 << 20, value_name = "BYTES")]
+    pub max_photo_bytes: usize,
+    /// Directory where uploads are spooled while they are read (default: the system's temp dir).
+    #[arg(long, env = "BSC_UPLOAD_DIR", value_name = "DIR")]
+    pub upload_dir: Option<PathBuf>,
+}
+
+impl UploadArgs {
+    /// The server's upload settings from these flags.
+    pub fn config(&self) -> crate::state::WriteConfig {
+        let base = crate::state::WriteConfig::default();
+        crate::state::WriteConfig {
+            max_upload_bytes: self.max_upload_bytes,
+            limits: Limits {
+                max_bytes: self.max_upload_bytes,
+                max_features: self.max_upload_features,
+                max_vertices: self.max_vertices,
+                max_properties: self.max_properties,
+                ..base.limits
+            },
+            max_photo_bytes: self.max_photo_bytes,
+            upload_dir: self.upload_dir.clone(),
+        }
+    }
 }
 
 /// Flags of `bsc import`.
@@ -144,6 +224,11 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
         Command::Import(args) => import(args).await,
+        Command::User(cmd) => crate::admin::user(cmd).await,
+        Command::Token(cmd) => crate::admin::token(cmd).await,
+        Command::Audit(args) => crate::admin::audit_log(args).await,
+        Command::Backup(args) => crate::admin::backup(args).await,
+        Command::Restore(args) => crate::admin::restore(args).await,
     };
     match result {
         Ok(code) => code,
@@ -217,4 +302,152 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(anyhow::anyhow!("{shown}: {e}")),
     }
+}
+
+fn parse_role(s: &str) -> Result<layers::accounts::Role, String> {
+    s.parse()
+}
+
+/// `bsc user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password (10 characters or more) is asked for on the
+    /// terminal, or read as the first line of standard input when that is not a terminal.
+    Add(UserAddArgs),
+    /// List users.
+    List(ListArgs),
+    /// Disable a user: no more logins; their sessions end and their API tokens are revoked.
+    Disable(UserNameArgs),
+    /// Set a user's password (prompt or first line of standard input); their sessions end.
+    Passwd(UserNameArgs),
+}
+
+/// Flags of `bsc user add`.
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    /// Login name: 1-64 characters A-Z a-z 0-9 . _ @ -, unique regardless of case.
+    pub name: String,
+    /// `admin`, `leader` or `opd_staff`.
+    #[arg(long, value_parser = clap::builder::ValueParser::new(parse_role))]
+    pub role: layers::accounts::Role,
+    /// The agency (OPD) of an opd_staff user, by slug or name (e.g. `dinas-pupr` or `Dinas PUPR`); it must exist unless --create-agency.
+    #[arg(long, value_name = "A")]
+    pub agency: Option<String>,
+    /// Create the agency named by --agency if there is none by that slug or name.
+    #[arg(long, requires = "agency")]
+    pub create_agency: bool,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// A command naming one user.
+#[derive(Debug, Clone, Args)]
+pub struct UserNameArgs {
+    /// Login name.
+    pub name: String,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of listings.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// `bsc token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for USER; it is printed once on standard output and stored only hashed.
+    Create(TokenCreateArgs),
+    /// List API tokens (never their values), of USER or of everyone.
+    List(TokenListArgs),
+    /// Revoke the API token with id ID (see `bsc token list`).
+    Revoke(TokenRevokeArgs),
+}
+
+/// Flags of `bsc token create`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenCreateArgs {
+    /// Owner's login name.
+    pub user: String,
+    /// A label to recognise the token by (e.g. `qgis-laptop`).
+    #[arg(long, value_name = "LABEL")]
+    pub name: Option<String>,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bsc token list`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenListArgs {
+    /// Only this user's tokens.
+    pub user: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bsc token revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenRevokeArgs {
+    /// Token id.
+    pub id: i64,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bsc audit`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Show at most this many entries (up to 1000).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// Only entries older than this id.
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    /// Only this action (e.g. `login_failed`, `publish`).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only entries about this layer.
+    #[arg(long, value_name = "ID")]
+    pub layer: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bsc backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; an existing file is never overwritten.
+    pub file: PathBuf,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bsc restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// A backup made by `bsc backup`.
+    pub file: PathBuf,
+    /// Database to replace.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }

@@ -26,6 +26,8 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -43,6 +45,42 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             kind: "not-found",
+            detail: detail.into(),
+        }
+    }
+
+    /// 401: the request needs a logged-in user.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "unauthorized",
+            detail: detail.into(),
+        }
+    }
+
+    /// 403: the caller may see the thing but not do this to it.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            kind: "forbidden",
+            detail: detail.into(),
+        }
+    }
+
+    /// 413: the body is larger than a configured limit (named in `detail`).
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            kind: "limit-exceeded",
+            detail: detail.into(),
+        }
+    }
+
+    /// 429: too many attempts; the caller adds `Retry-After`.
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            kind: "too-many-requests",
             detail: detail.into(),
         }
     }
@@ -72,16 +110,14 @@ impl From<layers::Error> for ApiError {
         match e {
             layers::Error::BadRequest(m) => ApiError::bad_request("invalid-request", m),
             layers::Error::NotFound(m) => ApiError::not_found(m),
-            layers::Error::Forbidden(m) => ApiError {
-                status: StatusCode::FORBIDDEN,
-                kind: "forbidden",
-                detail: m,
-            },
+            layers::Error::Forbidden(m) => ApiError::forbidden(m),
             layers::Error::Conflict(m) => ApiError {
                 status: StatusCode::CONFLICT,
                 kind: "conflict",
                 detail: m,
             },
+            layers::Error::Unauthorized(m) => ApiError::unauthorized(m),
+            e @ layers::Error::Throttled { .. } => ApiError::too_many_requests(e.to_string()),
             other => ApiError::internal(other),
         }
     }
@@ -101,15 +137,29 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let title = self.status.canonical_reason().unwrap_or("Error");
+        problem_response(self.status, self.kind, &self.detail, serde_json::Map::new())
+    }
+}
+
+/// A problem JSON response with extension members `extra` (RFC 9457 §3.2),
+/// e.g. the validation report of a rejected upload.
+pub fn problem_response(
+    status: StatusCode,
+    kind: &str,
+    detail: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    {
+        let title = status.canonical_reason().unwrap_or("Error");
         let body = Problem {
-            r#type: format!("urn:bsc:problem:{}", self.kind),
+            r#type: format!("urn:bsc:problem:{kind}"),
             title,
-            status: self.status.as_u16(),
-            detail: &self.detail,
+            status: status.as_u16(),
+            detail,
+            extra,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
-        let mut res = (self.status, json).into_response();
+        let mut res = (status, json).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

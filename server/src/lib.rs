@@ -4,11 +4,14 @@
 //! only parses the command line and runs one of the [`cli`] commands.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod previews;
 pub mod routes;
 pub mod serve;
 pub mod state;

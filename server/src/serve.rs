@@ -22,6 +22,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             args.max_limit
         );
     }
+    if args.session_hours == 0 || args.session_hours > 24 * 366 {
+        anyhow::bail!("--session-hours must be from 1 to 8784");
+    }
     let store = Store::open(&args.db.database)
         .await
         .with_context(|| format!("opening {}", args.db.database))?;
@@ -45,8 +48,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .trim_end_matches('/')
             .to_owned(),
         bench_ceiling: args.bench_ceiling,
+        trust_forwarded_for: args.trust_forwarded_for,
+        behind_tls: args.behind_tls,
+        session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
     };
-    let state = AppState::new(store.clone(), config).await?;
+    let state = AppState::new(store.clone(), config)
+        .await?
+        .with_writes(args.uploads.config());
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

@@ -3,7 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::path::PathBuf;
+
+use layers::ingest::Limits;
 use layers::{Catalog, Category, Store};
+
+use crate::previews::Previews;
 
 use crate::metrics::Metrics;
 
@@ -19,6 +24,13 @@ pub struct ApiConfig {
     pub public_url: String,
     /// Serve `/bench/ceiling`, a fixed buffer route for benchmarks.
     pub bench_ceiling: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it).
+    pub trust_forwarded_for: bool,
+    /// Served over HTTPS by a proxy in front: session cookies get `Secure`.
+    pub behind_tls: bool,
+    /// How long a login session lasts since its last use.
+    pub session_ttl: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -28,6 +40,40 @@ impl Default for ApiConfig {
             max_limit: 10_000,
             public_url: String::new(),
             bench_ceiling: false,
+            trust_forwarded_for: false,
+            behind_tls: false,
+            session_ttl: std::time::Duration::from_secs(
+                layers::accounts::DEFAULT_SESSION_HOURS * 3600,
+            ),
+        }
+    }
+}
+
+/// Limits and settings of uploads and other writes.
+#[derive(Debug, Clone)]
+pub struct WriteConfig {
+    /// Largest upload body in bytes (the file and form fields together).
+    pub max_upload_bytes: u64,
+    /// Limits applied while reading an upload.
+    pub limits: Limits,
+    /// Largest photo in bytes.
+    pub max_photo_bytes: usize,
+    /// Where uploads are spooled while being read (the system's temp dir if unset).
+    pub upload_dir: Option<PathBuf>,
+}
+
+impl Default for WriteConfig {
+    fn default() -> Self {
+        WriteConfig {
+            max_upload_bytes: 256 << 20,
+            limits: Limits {
+                max_bytes: 256 << 20,
+                max_features: 2_000_000,
+                extent: Some(layers::model::REGENCY_EXTENT),
+                ..Limits::default()
+            },
+            max_photo_bytes: 10 << 20,
+            upload_dir: None,
         }
     }
 }
@@ -45,6 +91,10 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Prometheus registry and instruments.
     pub metrics: Arc<Metrics>,
+    /// Upload limits.
+    pub writes: Arc<WriteConfig>,
+    /// Indexes of unpublished versions being previewed.
+    pub previews: Arc<Previews>,
     ready: Arc<AtomicBool>,
 }
 
@@ -58,8 +108,16 @@ impl AppState {
             categories: Arc::new(categories),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            writes: Arc::new(WriteConfig::default()),
+            previews: Arc::new(Previews::default()),
             ready: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The same state with upload settings `writes`.
+    pub fn with_writes(mut self, writes: WriteConfig) -> AppState {
+        self.writes = Arc::new(writes);
+        self
     }
 
     /// Whether the layers have been loaded and requests can be answered.

@@ -289,3 +289,139 @@ pub fn f64s(v: &Value) -> Vec<f64> {
         .map(|x| x.as_f64().unwrap())
         .collect()
 }
+
+// ---------------------------------------------------------------------------
+// Accounts: users, logins, tokens and authenticated requests.
+// ---------------------------------------------------------------------------
+
+/// How a test request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// No credentials: the public.
+    Anonymous,
+    /// A session cookie as [`Server::login`] returns it (`bsc_session=...`);
+    /// requests also carry this server's `Origin`, so writes pass the
+    /// same-origin check.
+    Cookie(&'a str),
+    /// An API token (`bsc_...`) sent as `Authorization: Bearer`.
+    Bearer(&'a str),
+}
+
+impl Workspace {
+    /// Runs `bsc ARGS... --database DB` with `stdin` as standard input (a
+    /// pipe, so never a terminal).
+    pub fn bsc(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(BSC)
+            .current_dir(self.dir.path())
+            .args(args)
+            .args(["--database", &self.db()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run bsc");
+        // The command may exit before reading (e.g. a usage error): ignore EPIPE.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().expect("wait for bsc")
+    }
+
+    /// Runs `bsc ARGS...` like [`Workspace::bsc`] and asserts success;
+    /// returns standard output.
+    pub fn bsc_ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.bsc(args, stdin);
+        assert!(
+            out.status.success(),
+            "bsc {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates a user with `bsc user add`, the password on standard input.
+    /// `role` is `admin`, `leader` or `opd_staff`; `agency` (slug or name)
+    /// is created if missing.
+    pub fn add_user(&self, name: &str, role: &str, agency: Option<&str>, password: &str) {
+        let mut args = vec!["user", "add", name, "--role", role];
+        if let Some(a) = agency {
+            args.extend(["--agency", a, "--create-agency"]);
+        }
+        self.bsc_ok(&args, &format!("{password}\n"));
+    }
+
+    /// Creates an API token for `user` with `bsc token create`; returns it.
+    pub fn create_token(&self, user: &str, label: &str) -> String {
+        let out = self.bsc_ok(&["token", "create", user, "--name", label], "");
+        let token = out.trim().to_owned();
+        assert!(token.starts_with("bsc_"), "not a token: {out:?}");
+        token
+    }
+}
+
+impl Server {
+    /// Logs in with `POST /api/session` (asserting 200); returns the cookie
+    /// pair `bsc_session=...` for [`Auth::Cookie`].
+    pub fn login(&self, name: &str, password: &str) -> String {
+        let r = self
+            .request(reqwest::Method::POST, "/api/session")
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .expect("request");
+        let status = r.status();
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            status,
+            200,
+            "login {name}: {}",
+            r.text().unwrap_or_default()
+        );
+        let cookie = cookie.expect("login sets a cookie");
+        cookie.split(';').next().unwrap().trim().to_owned()
+    }
+
+    /// A request authenticated by `auth` (see [`Auth`]).
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+    ) -> reqwest::blocking::RequestBuilder {
+        let rb = self.request(method, path);
+        match auth {
+            Auth::Anonymous => rb,
+            Auth::Cookie(c) => rb.header("cookie", c).header("origin", &self.base),
+            Auth::Bearer(t) => rb.bearer_auth(t),
+        }
+    }
+
+    /// GET as `auth`, expecting 200 and a JSON body.
+    pub fn json_as(&self, path: &str, auth: Auth<'_>) -> Value {
+        let r = self
+            .authed(reqwest::Method::GET, path, auth)
+            .send()
+            .expect("request");
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert_eq!(status, 200, "{path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+    }
+
+    /// Sends `rb` expecting a problem JSON with `status`; returns its detail.
+    pub fn expect_problem(rb: reqwest::blocking::RequestBuilder, status: u16) -> String {
+        let r = rb.send().expect("request");
+        let got = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = r.text().unwrap();
+        assert_eq!(got, status, "{text}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["status"], status, "{v}");
+        v["detail"].as_str().unwrap_or_default().to_owned()
+    }
+}

@@ -4,14 +4,28 @@
 //! every problem is reported with the index of the feature it belongs to,
 //! so the person who uploaded the file can fix it.
 
+mod archive;
 pub mod collect;
+pub mod csv;
+pub mod fgb;
+pub mod format;
 pub mod geojson;
+mod geometry;
+pub mod gpkg;
+pub mod kml;
+pub mod reproject;
+pub mod shp;
+#[cfg(test)]
+mod testing;
 pub mod validate;
 
 pub use collect::{Collector, Field, Report, display_name};
+pub use format::{Format, UnknownFormat};
 
 use serde::Serialize;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 
 /// Bounds on what one input may hold. Exceeding one is a problem naming it.
 #[derive(Debug, Clone)]
@@ -31,6 +45,16 @@ pub struct Limits {
     /// The area the data is expected in (`[minx, miny, maxx, maxy]`); a
     /// feature not inside it gets a warning.
     pub extent: Option<[f64; 4]>,
+    /// Entries in one zip archive (zipped shapefile, KMZ).
+    pub max_zip_entries: usize,
+    /// Bytes decompressed from one zip archive in all, counted while
+    /// decompressing (declared sizes are not trusted).
+    pub max_uncompressed_bytes: u64,
+    /// How many times its own size a zip archive may expand to (past the
+    /// first MiB): more is taken for a zip bomb.
+    pub max_compression_ratio: u64,
+    /// Element nesting in XML (KML) documents.
+    pub max_depth: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +67,10 @@ impl Default for Limits {
             max_properties_bytes: 1 << 20,
             max_problems: 20,
             extent: None,
+            max_zip_entries: 1_000,
+            max_uncompressed_bytes: 1 << 30,
+            max_compression_ratio: 100,
+            max_depth: 64,
         }
     }
 }
@@ -96,3 +124,51 @@ pub const NAME_KEYS: &[&str] = &[
     "title",
     "judul",
 ];
+
+/// Reads the upload spooled at `path` as `format` into `collector`.
+///
+/// Uploads are written to a temporary file first because GeoPackages and
+/// zip archives need random access. This blocks (file I/O, decompression,
+/// SQLite), so call it from a blocking thread (`spawn_blocking`). Every
+/// failure, from a missing file to a broken feature, ends up in the
+/// collector's report as a one-line problem; nothing is returned and
+/// nothing panics: a panic inside a reader is caught and reported as a
+/// fatal problem so that one bad file cannot take the server down.
+/// [`Limits::max_bytes`] applies to the file as it is on disk.
+pub fn read_path<F, E>(
+    path: &Path,
+    format: Format,
+    limits: &Limits,
+    collector: &mut Collector<'_, F, E>,
+) where
+    F: FnMut(ParsedFeature) -> Result<(), E>,
+{
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => return collector.fatal(format!("cannot read the upload: {e}")),
+    };
+    if size > limits.max_bytes {
+        return collector.fatal(format!(
+            "input is larger than {} bytes (limit max_bytes)",
+            limits.max_bytes
+        ));
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| match format {
+        Format::GeoJson => match std::fs::File::open(path) {
+            Ok(file) => geojson::read_into(file, limits, collector),
+            Err(e) => collector.fatal(format!("cannot open the upload: {e}")),
+        },
+        Format::FlatGeobuf => fgb::read_path(path, limits, collector),
+        Format::Shapefile => shp::read_path(path, limits, collector),
+        Format::Kml => kml::read_kml(path, limits, collector),
+        Format::Kmz => kml::read_kmz(path, limits, collector),
+        Format::Csv => csv::read_path(path, limits, collector),
+        Format::GeoPackage => gpkg::read_path(path, limits, collector),
+    }));
+    if outcome.is_err() {
+        tracing::error!(path = %path.display(), %format, "reader panicked");
+        collector.fatal(format!(
+            "the {format} file could not be read (internal error); please report this file to the administrators"
+        ));
+    }
+}

@@ -10,7 +10,11 @@ use serde::Deserialize;
 
 use super::layers::layer_tag;
 use super::{ApiPath, ApiQuery, int_param};
-use crate::auth::{Principal, visible_layer};
+use std::sync::Arc;
+
+use layers::LayerIndex;
+
+use crate::auth::{Principal, can_see_drafts, is_admin, visible_layer};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caching, GEOJSON, feature_list_body, respond};
 use crate::state::AppState;
@@ -22,6 +26,58 @@ pub struct FeatureParams {
     limit: Option<String>,
     offset: Option<String>,
     q: Option<String>,
+    version: Option<String>,
+}
+
+/// `?version=` of the single-feature route.
+#[derive(Debug, Deserialize)]
+pub struct OneParams {
+    version: Option<String>,
+}
+
+/// The layer to answer from: the served one, or with `?version=N` that
+/// version (a draft, a rejected upload or an older one) for those who may
+/// see drafts. The tag part names what the answer was built from.
+async fn layer_version(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    version: Option<&str>,
+) -> ApiResult<Arc<LayerIndex>> {
+    let snapshot = state.catalog.snapshot();
+    let Some(raw) = version else {
+        return visible_layer(&snapshot, who, id);
+    };
+    let n = raw
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid-parameter",
+                format!("version must be a version number from 1, got {raw:?}"),
+            )
+        })?;
+    if let Ok(l) = visible_layer(&snapshot, who, id)
+        && l.data.version.version == n
+    {
+        return Ok(l);
+    }
+    let missing = || ApiError::not_found(format!("no version {n} of layer {id:?}"));
+    let meta = state.store.layer_meta(id).await?.ok_or_else(missing)?;
+    let owner = state.store.owner(id).await?.ok_or_else(missing)?;
+    if !can_see_drafts(who, meta.agency.as_ref().map(|a| a.id.as_str()))
+        || (owner.deleted && !is_admin(who))
+    {
+        return Err(missing());
+    }
+    let info = state.store.version_info(id, n).await?.ok_or_else(missing)?;
+    let data = state.previews.get(&state.store, id, info).await?;
+    Ok(Arc::new(LayerIndex {
+        meta: Arc::new(meta),
+        data,
+    }))
 }
 
 /// Selections expected to look at more features than this run on the blocking pool.
@@ -39,7 +95,7 @@ pub async fn list(
     ApiQuery(p): ApiQuery<FeatureParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let layer = visible_layer(&state.catalog.snapshot(), &who, &id)?;
+    let layer = layer_version(&state, &who, &id, p.version.as_deref()).await?;
     let cfg = &state.config;
     let bbox = match p.bbox.as_deref() {
         None => None,
@@ -99,6 +155,9 @@ pub async fn list(
         if let Some(q) = &q {
             qs.append_pair("q", q);
         }
+        if p.version.is_some() {
+            qs.append_pair("version", &layer.data.version.version.to_string());
+        }
         qs.append_pair("limit", &limit.to_string());
         qs.append_pair("offset", &off.to_string());
         format!(
@@ -133,9 +192,10 @@ pub async fn one(
     State(state): State<AppState>,
     who: Principal,
     ApiPath((id, fid)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<OneParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let layer = visible_layer(&state.catalog.snapshot(), &who, &id)?;
+    let layer = layer_version(&state, &who, &id, p.version.as_deref()).await?;
     let index = layer
         .data
         .find(&fid)

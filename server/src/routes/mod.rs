@@ -1,13 +1,18 @@
 //! The HTTP surface of `bsc`.
 
+mod audit;
 mod features;
 mod health;
 mod layers;
+mod photos;
 mod search;
+mod session;
+mod uploads;
+mod versions;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Router, middleware};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
@@ -30,12 +35,48 @@ pub struct ApiPath<T>(pub T);
 
 /// Builds the whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
+    // Multipart bodies are counted by axum against these (the routes also
+    // count what they spool); the slack is for the form's other fields.
+    let slack = 1 << 20;
+    let upload_limit = DefaultBodyLimit::max(
+        usize::try_from(state.writes.max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(slack),
+    );
+    let photo_limit = DefaultBodyLimit::max(state.writes.max_photo_bytes.saturating_add(slack));
     let mut api = Router::new()
         .route("/api/categories", get(layers::categories))
-        .route("/api/layers", get(layers::list))
-        .route("/api/layers/{id}", get(layers::one))
+        .route(
+            "/api/layers",
+            get(layers::list).merge(post(uploads::create).layer(upload_limit.clone())),
+        )
+        .route(
+            "/api/layers/{id}",
+            get(layers::one).delete(versions::delete),
+        )
         .route("/api/layers/{id}/features", get(features::list))
         .route("/api/layers/{id}/features/{fid}", get(features::one))
+        .route(
+            "/api/layers/{id}/versions",
+            get(versions::list).merge(post(uploads::replace).layer(upload_limit)),
+        )
+        .route("/api/layers/{id}/versions/{n}", get(versions::one))
+        .route("/api/layers/{id}/publish", post(versions::publish))
+        .route("/api/layers/{id}/rollback", post(versions::rollback))
+        .route("/api/layers/{id}/restore", post(versions::restore))
+        .route("/api/manage/layers", get(versions::managed))
+        .route(
+            "/api/layers/{id}/features/{fid}/photos",
+            post(photos::add).layer(photo_limit),
+        )
+        .route("/api/photos/{id}", get(photos::get).delete(photos::delete))
+        .route(
+            "/api/session",
+            get(session::current)
+                .post(session::login)
+                .delete(session::logout),
+        )
+        .route("/api/audit", get(audit::list))
         .route("/api/search", get(search::search))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

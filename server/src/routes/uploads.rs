@@ -1,0 +1,360 @@
+//! Uploads: `POST /api/layers` (a new layer) and `POST /api/layers/{id}/versions`
+//! (a new version of one). The body is multipart (a `file` part plus
+//! metadata fields) or the raw file with metadata in the query string.
+//!
+//! The file is spooled to a temporary file (never named after anything in
+//! the request), read and validated on a blocking thread, and stored as a
+//! draft with its validation report, or as a rejected version when it has
+//! errors. Nothing published changes until `.../publish`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt};
+use layers::import::{ReadFn, Staged, Then, stage};
+use layers::model::LayerSpec;
+use layers::store::{WriteMode, WriteOptions};
+use layers::versions::Status;
+use layers::{Visibility, ingest};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use super::ApiPath;
+use crate::auth::{Principal, is_admin, write_guard};
+use crate::client::Client;
+use crate::error::{ApiError, ApiResult, problem_response};
+use crate::state::AppState;
+
+/// Longest metadata field accepted in a multipart upload.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// `POST /api/layers`: creates a layer from an upload; its first version
+/// is a draft.
+pub async fn create(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    req: Request,
+) -> ApiResult<Response> {
+    let upload = Upload::read(&state, req).await?;
+    let id = upload
+        .field("id")
+        .ok_or_else(|| ApiError::bad_request("invalid-request", "the layer needs an id"))?
+        .to_owned();
+    run(&state, &who, &client, id, upload, WriteMode::Create).await
+}
+
+/// `POST /api/layers/{id}/versions`: uploads a new version of layer `id`
+/// as a draft.
+pub async fn replace(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath(id): ApiPath<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let upload = Upload::read(&state, req).await?;
+    run(&state, &who, &client, id, upload, WriteMode::Replace).await
+}
+
+async fn run(
+    state: &AppState,
+    who: &Principal,
+    client: &Client,
+    id: String,
+    upload: Upload,
+    mode: WriteMode,
+) -> ApiResult<Response> {
+    let Some(account) = who.account() else {
+        return Err(ApiError::unauthorized("log in to upload layers"));
+    };
+    let visibility = upload
+        .field("visibility")
+        .map(|v| {
+            v.parse::<Visibility>()
+                .map_err(|e| ApiError::bad_request("invalid-request", e))
+        })
+        .transpose()?;
+    // Staff upload for their own agency; only admins name another one.
+    let agency = match (upload.field("agency"), is_admin(who)) {
+        (Some(a), true) => Some(a.to_owned()),
+        (Some(a), false) if Some(a) != account.agency.as_deref() => {
+            return Err(ApiError::forbidden(format!(
+                "{} may only upload layers of their own agency",
+                account.name
+            )));
+        }
+        _ if mode == WriteMode::Create => account.agency.clone(),
+        _ => None,
+    };
+    let category = match (upload.field("category"), mode) {
+        (Some(c), _) => c.to_owned(),
+        (None, WriteMode::Replace) => String::new(),
+        (None, _) => {
+            return Err(ApiError::bad_request(
+                "invalid-request",
+                "a new layer needs a category (see GET /api/categories)",
+            ));
+        }
+    };
+    let spec = LayerSpec {
+        id: id.clone(),
+        category,
+        title_id: upload.field("title_id").map(str::to_owned),
+        title_en: upload.field("title_en").map(str::to_owned),
+        agency,
+        visibility,
+        source_name: upload.file_name.clone(),
+    };
+    let format = upload.format()?;
+    let guard = write_guard(who);
+    let opts = WriteOptions {
+        mode,
+        guard: Some(&guard),
+        actor: client.actor(who),
+        format: Some(format.name()),
+    };
+    let limits = state.writes.limits.clone();
+    let path = upload.path().to_owned();
+    let read_limits = limits.clone();
+    let read: ReadFn = Box::new(move |c| ingest::read_path(&path, format, &read_limits, c));
+    let staged = stage(
+        &state.store,
+        &spec,
+        &opts,
+        limits,
+        Then::Draft,
+        format.name(),
+        read,
+    )
+    .await?;
+    drop(upload);
+    Ok(staged_response(&state.config.public_url, &staged))
+}
+
+/// 201 with the report for a draft; 422 problem JSON with the report for
+/// a rejected upload.
+fn staged_response(base: &str, s: &Staged) -> Response {
+    let version_url = format!("{base}/api/layers/{}/versions/{}", s.layer, s.version);
+    if s.status == Status::Rejected {
+        let first = s
+            .report
+            .errors
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let mut extra = serde_json::Map::new();
+        extra.insert("layer".into(), json!(s.layer));
+        extra.insert("version".into(), json!(s.version));
+        extra.insert("report".into(), json!(s.report));
+        return problem_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-upload",
+            &format!(
+                "{} error(s) in the upload; it was kept as rejected version {} and nothing published changed. First: {first}",
+                s.report.error_count, s.version
+            ),
+            extra,
+        );
+    }
+    let body = json!({
+        "layer": s.layer,
+        "version": s.version,
+        "status": s.status,
+        "report": s.report,
+        "seconds": s.seconds,
+        "links": [
+            { "rel": "self", "href": version_url },
+            { "rel": "preview", "type": "application/geo+json",
+              "href": format!("{base}/api/layers/{}/features?version={}", s.layer, s.version) },
+            { "rel": "publish", "href": format!("{base}/api/layers/{}/publish?version={}", s.layer, s.version) },
+        ],
+    });
+    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&version_url) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// An upload spooled to disk, with its metadata fields.
+struct Upload {
+    file: tempfile::NamedTempFile,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    head: Vec<u8>,
+    fields: HashMap<String, String>,
+}
+
+impl Upload {
+    async fn read(state: &AppState, req: Request) -> ApiResult<Upload> {
+        let max = state.writes.max_upload_bytes;
+        let dir = state
+            .writes
+            .upload_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        let headers = req.headers().clone();
+        let is_multipart = content_type(&headers)
+            .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if is_multipart {
+            let mut mp = Multipart::from_request(req, state)
+                .await
+                .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?;
+            let mut fields = HashMap::new();
+            let mut spooled = None;
+            let mut meta_bytes = 0usize;
+            while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+                let name = field.name().unwrap_or_default().to_owned();
+                if name == "file" {
+                    if spooled.is_some() {
+                        return Err(ApiError::bad_request(
+                            "invalid-upload",
+                            "the upload has more than one file part; send one file per upload",
+                        ));
+                    }
+                    let file_name = field.file_name().map(str::to_owned);
+                    let ct = field.content_type().map(str::to_owned);
+                    let stream = futures_util::stream::unfold(field, |mut f| async move {
+                        match f.chunk().await {
+                            Ok(Some(c)) => Some((Ok(c), f)),
+                            Ok(None) => None,
+                            Err(e) => Some((Err(multipart_error(e)), f)),
+                        }
+                    });
+                    let (file, head) = spool(stream, max, &dir).await?;
+                    spooled = Some((file, head, file_name, ct));
+                } else {
+                    let value = field.text().await.map_err(multipart_error)?;
+                    meta_bytes += value.len();
+                    if value.len() > MAX_FIELD_BYTES || meta_bytes > 16 * MAX_FIELD_BYTES {
+                        return Err(ApiError::bad_request(
+                            "limit-exceeded",
+                            format!(
+                                "form field {name:?} is too long (limit {MAX_FIELD_BYTES} bytes)"
+                            ),
+                        ));
+                    }
+                    fields.insert(name, value);
+                }
+            }
+            let (file, head, file_name, content_type) = spooled.ok_or_else(|| {
+                ApiError::bad_request("invalid-upload", "the form has no \"file\" part")
+            })?;
+            Ok(Upload {
+                file,
+                file_name,
+                content_type,
+                head,
+                fields,
+            })
+        } else {
+            let fields: HashMap<String, String> = req
+                .uri()
+                .query()
+                .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default();
+            let stream = req
+                .into_body()
+                .into_data_stream()
+                .map(|r| r.map_err(|e| ApiError::bad_request("invalid-upload", e.to_string())));
+            let (file, head) = spool(stream, max, &dir).await?;
+            if head.is_empty() {
+                return Err(ApiError::bad_request(
+                    "invalid-upload",
+                    "the upload is empty; send the file as the body or as the \"file\" part of a form",
+                ));
+            }
+            let file_name = fields.get("filename").cloned();
+            Ok(Upload {
+                file,
+                file_name,
+                content_type: content_type(&headers).map(str::to_owned),
+                head,
+                fields,
+            })
+        }
+    }
+
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(name)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    fn format(&self) -> ApiResult<ingest::Format> {
+        if let Some(f) = self.field("format") {
+            return f
+                .parse::<ingest::Format>()
+                .map_err(|e| ApiError::bad_request("unsupported-format", e.to_string()));
+        }
+        ingest::Format::detect(
+            self.file_name.as_deref(),
+            self.content_type.as_deref(),
+            &self.head,
+        )
+        .ok_or_else(|| ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            kind: "unsupported-format",
+            detail: "cannot tell the format of the upload: send GeoJSON, FlatGeobuf, a zipped Shapefile, KML/KMZ, CSV or GeoPackage, with its file name or a format field".into(),
+        })
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::too_large(e.body_text());
+    }
+    ApiError::bad_request("invalid-upload", e.body_text())
+}
+
+/// Writes `stream` to a new temporary file in `dir`, refusing more than
+/// `max` bytes; returns the file and its first bytes (to sniff the format).
+async fn spool<S>(
+    stream: S,
+    max: u64,
+    dir: &PathBuf,
+) -> ApiResult<(tempfile::NamedTempFile, Vec<u8>)>
+where
+    S: Stream<Item = ApiResult<bytes::Bytes>>,
+{
+    let tmp = tempfile::Builder::new()
+        .prefix("bsc-upload-")
+        .tempfile_in(dir)
+        .map_err(ApiError::internal)?;
+    let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(ApiError::internal)?);
+    let mut head = Vec::new();
+    let mut total = 0u64;
+    let mut stream = std::pin::pin!(stream);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        total += chunk.len() as u64;
+        if total > max {
+            return Err(ApiError::too_large(format!(
+                "the upload is larger than {max} bytes (limit max_upload_bytes)"
+            )));
+        }
+        if head.len() < 4096 {
+            let take = (4096 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    out.flush().await.map_err(ApiError::internal)?;
+    Ok((tmp, head))
+}

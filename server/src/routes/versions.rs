@@ -1,0 +1,240 @@
+//! A layer's versions and the writes that move between them: publish,
+//! rollback, delete and restore, plus the list of layers a user manages.
+//!
+//! Each write runs in one store transaction that checks ownership with
+//! [`write_guard`] and records the audit entry; the catalog is then synced
+//! at once so this server serves the change before answering (others pick
+//! it up within their sync interval).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use layers::versions::Status;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiPath, ApiQuery};
+use crate::auth::{Principal, admin_guard, can_see_drafts, can_write, write_guard};
+use crate::client::Client;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// `?version=` / `?to=` of publish and rollback.
+#[derive(Debug, Deserialize)]
+pub struct VersionParam {
+    version: Option<String>,
+    to: Option<String>,
+}
+
+fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
+    raw.map(|v| {
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid-parameter",
+                    format!("{name} must be a version number from 1, got {v:?}"),
+                )
+            })
+    })
+    .transpose()
+}
+
+/// Who may list versions: those who may see drafts of the layer.
+async fn history_visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<()> {
+    let owner = state.store.owner(id).await?;
+    match owner {
+        Some(o)
+            if can_see_drafts(who, o.agency.as_deref()) && (!o.deleted || can_write(who, None)) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::not_found(format!("no layer {id:?}"))),
+    }
+}
+
+/// `GET /api/layers/{id}/versions`: every version, newest first, for the
+/// layer's agency staff and admins.
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    history_visible(&state, &who, &id).await?;
+    let versions = state.store.versions(&id).await?;
+    Ok(private_json(json!({ "layer": id, "versions": versions })))
+}
+
+/// `GET /api/layers/{id}/versions/{n}`: one version with its validation report.
+pub async fn one(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath((id, n)): ApiPath<(String, i64)>,
+) -> ApiResult<Response> {
+    history_visible(&state, &who, &id).await?;
+    let (summary, report) = state
+        .store
+        .version(&id, n)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("layer {id:?} has no version {n}")))?;
+    let report: Value = match report {
+        Some(r) => serde_json::from_str(&r).map_err(ApiError::internal)?,
+        None => Value::Null,
+    };
+    let mut out = serde_json::to_value(&summary).map_err(ApiError::internal)?;
+    out["layer"] = json!(id);
+    out["report"] = report;
+    Ok(private_json(out))
+}
+
+/// `POST /api/layers/{id}/publish[?version=N]`: makes a draft (the newest
+/// one when no version is named) the current version.
+pub async fn publish(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<VersionParam>,
+) -> ApiResult<Response> {
+    let guard = write_guard(&who);
+    let version = match version_number("version", p.version.as_deref())? {
+        Some(v) => v,
+        None => {
+            // Check the right to see the layer before telling what its drafts are.
+            let owner = state.store.owner(&id).await?;
+            if let Some(o) = &owner {
+                guard(o)?;
+            }
+            newest_draft(&state, &id).await?
+        }
+    };
+    let before = state
+        .store
+        .make_current(&id, version, "publish", &guard, client.actor(&who))
+        .await?;
+    changed(&state, &id, before, version, "published").await
+}
+
+/// `POST /api/layers/{id}/rollback?to=N`: makes an older published version current again.
+pub async fn rollback(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<VersionParam>,
+) -> ApiResult<Response> {
+    let to = version_number("to", p.to.as_deref())?.ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid-parameter",
+            "name the version to roll back to with ?to=N",
+        )
+    })?;
+    let guard = write_guard(&who);
+    let before = state
+        .store
+        .make_current(&id, to, "rollback", &guard, client.actor(&who))
+        .await?;
+    changed(&state, &id, before, to, "rolled back").await
+}
+
+/// `DELETE /api/layers/{id}`: hides a layer from everyone; its versions
+/// are kept and an admin can restore it.
+pub async fn delete(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let guard = write_guard(&who);
+    state
+        .store
+        .set_deleted(&id, true, &guard, client.actor(&who))
+        .await?;
+    sync(&state).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/layers/{id}/restore`: brings a deleted layer back (admins only).
+pub async fn restore(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    if who.account().is_none() {
+        return Err(ApiError::unauthorized("log in to restore layers"));
+    }
+    let guard = admin_guard(&who);
+    state
+        .store
+        .set_deleted(&id, false, &guard, client.actor(&who))
+        .await?;
+    sync(&state).await?;
+    Ok(private_json(json!({ "layer": id, "deleted": false })))
+}
+
+/// `GET /api/manage/layers`: the layers the caller may change, published
+/// or not, with their newest version's status (hidden ones for admins).
+pub async fn managed(State(state): State<AppState>, who: Principal) -> ApiResult<Response> {
+    if who.account().is_none() {
+        return Err(ApiError::unauthorized("log in to manage layers"));
+    }
+    let admin = can_write(&who, None);
+    let layers: Vec<_> = state
+        .store
+        .managed_layers()
+        .await?
+        .into_iter()
+        .filter(|l| can_write(&who, l.agency.as_deref()) && (l.deleted_at.is_none() || admin))
+        .collect();
+    Ok(private_json(json!({ "layers": layers })))
+}
+
+async fn newest_draft(state: &AppState, id: &str) -> ApiResult<i64> {
+    state
+        .store
+        .versions(id)
+        .await?
+        .into_iter()
+        .find(|v| v.status == Status::Draft)
+        .map(|v| v.version)
+        .ok_or_else(|| {
+            ApiError::from(layers::Error::Conflict(format!(
+                "layer {id:?} has no draft to publish; upload one first"
+            )))
+        })
+}
+
+async fn changed(
+    state: &AppState,
+    id: &str,
+    before: Option<i64>,
+    now: i64,
+    what: &str,
+) -> ApiResult<Response> {
+    sync(state).await?;
+    Ok(private_json(json!({
+        "layer": id,
+        "current_version": now,
+        "previous_version": before,
+        "message": format!("version {now} of {id} {what}"),
+    })))
+}
+
+/// Brings this server's catalog up to date so it serves the change it just made.
+async fn sync(state: &AppState) -> ApiResult<()> {
+    state.catalog.sync(&state.store).await?;
+    Ok(())
+}
+
+fn private_json(v: Value) -> Response {
+    let mut res = Json(v).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    res
+}

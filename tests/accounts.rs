@@ -1,0 +1,602 @@
+//! End-to-end tests of accounts, sessions, API tokens, login throttling,
+//! the audit log and backup/restore, against the real `bsc` binary.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+
+use common::{Auth, Server, Workspace};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "kata-sandi-rahasia";
+
+/// Runs one SQL query returning strings against the workspace's database.
+fn db_strings(ws: &Workspace, sql: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&ws.db()).await.unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    })
+}
+
+fn session(s: &Server, auth: Auth<'_>) -> Value {
+    s.json_as("/api/session", auth)["user"].clone()
+}
+
+fn layer_ids(v: &Value) -> Vec<String> {
+    let list = v.as_array().or_else(|| v["layers"].as_array()).unwrap();
+    list.iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_stores_argon2id() {
+    let ws = Workspace::new();
+    // A password on the command line is a usage error, and creates nothing.
+    let out = ws.bsc(
+        &["user", "add", "ayu", "--role", "admin", "secret-password-1"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // Too short.
+    let out = ws.bsc(&["user", "add", "ayu", "--role", "admin"], "short\n");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("at least 10"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // No password at all.
+    assert!(
+        !ws.bsc(&["user", "add", "ayu", "--role", "admin"], "")
+            .status
+            .success()
+    );
+    // opd_staff needs an agency, and an unknown one is named with the known ones.
+    let out = ws.bsc(
+        &["user", "add", "made", "--role", "opd_staff"],
+        "password-made\n",
+    );
+    assert!(!out.status.success());
+    ws.add_user("wayan", "opd_staff", Some("Dinas PUPR"), "password-wayan");
+    let out = ws.bsc(
+        &[
+            "user",
+            "add",
+            "made",
+            "--role",
+            "opd_staff",
+            "--agency",
+            "Dinas Nowhere",
+        ],
+        "password-made\n",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("unknown agency") && err.contains("dinas-pupr"),
+        "{err}"
+    );
+
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    // Names are unique regardless of case.
+    let out = ws.bsc(
+        &["user", "add", "AYU", "--role", "leader"],
+        "password-other\n",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+
+    let hashes = db_strings(&ws, "SELECT password_hash FROM users WHERE name = 'ayu'");
+    let hash = &hashes[0];
+    assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+    assert!(!hash.contains(PASSWORD));
+    let params = hash.split('$').nth(3).unwrap();
+    let get = |k: &str| -> u32 {
+        params
+            .split(',')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        get("m") >= 19_456 && get("t") >= 2 && get("p") >= 1,
+        "{params}"
+    );
+
+    let users: Value = serde_json::from_str(&ws.bsc_ok(&["user", "list", "--json"], "")).unwrap();
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0]["name"], "ayu");
+    assert_eq!(users[0]["role"], "admin");
+    assert_eq!(users[1]["agency"], "dinas-pupr");
+    let table = ws.bsc_ok(&["user", "list"], "");
+    assert!(
+        table.starts_with("NAME") && table.contains("wayan"),
+        "{table}"
+    );
+}
+
+#[test]
+fn login_session_and_logout() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "leader", None, PASSWORD);
+    let s = ws.serve(&[]);
+    assert_eq!(session(&s, Auth::Anonymous), Value::Null);
+
+    // Wrong password and unknown user: the same 401, naming neither.
+    let wrong = Server::expect_problem(
+        s.request(Method::POST, "/api/session")
+            .json(&json!({"name": "ayu", "password": "not-the-password"})),
+        401,
+    );
+    let unknown = Server::expect_problem(
+        s.request(Method::POST, "/api/session")
+            .json(&json!({"name": "nobody", "password": "not-the-password"})),
+        401,
+    );
+    assert_eq!(wrong, unknown);
+    Server::expect_problem(
+        s.request(Method::POST, "/api/session").body("{not json"),
+        400,
+    );
+
+    let r = s
+        .request(Method::POST, "/api/session")
+        .json(&json!({"name": "ayu", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.starts_with("bsc_session="), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "{set}");
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["user"]["name"], "ayu");
+    assert_eq!(body["user"]["role"], "leader");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    // The token is random: 128 bits in hex, and only its hash is stored.
+    let token = cookie.trim_start_matches("bsc_session=");
+    assert_eq!(token.len(), 32);
+    let stored = db_strings(&ws, "SELECT token_hash FROM sessions");
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], token);
+
+    let user = session(&s, Auth::Cookie(&cookie));
+    assert_eq!(
+        user,
+        json!({"name": "ayu", "role": "leader", "agency": null})
+    );
+
+    // A form login works too.
+    let r = s
+        .request(Method::POST, "/api/session")
+        .form(&[("name", "ayu"), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = s
+        .authed(Method::DELETE, "/api/session", Auth::Cookie(&cookie))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(session(&s, Auth::Cookie(&cookie)), Value::Null);
+    // A forged or stale cookie is just the public.
+    assert_eq!(
+        session(
+            &s,
+            Auth::Cookie("bsc_session=00000000000000000000000000000000")
+        ),
+        Value::Null
+    );
+}
+
+#[test]
+fn session_cookie_is_secure_behind_tls() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    let s = ws.serve(&["--behind-tls", "--session-hours", "1"]);
+    let r = s
+        .request(Method::POST, "/api/session")
+        .json(&json!({"name": "ayu", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set.contains("; Secure") && set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    // The session lasts an hour from now (sliding).
+    let left = db_strings(
+        &ws,
+        "SELECT CAST(round((julianday(expires_at) - julianday('now')) * 86400) AS TEXT) FROM sessions",
+    );
+    let secs: f64 = left[0].parse().unwrap();
+    assert!((3500.0..=3600.0).contains(&secs), "{secs}");
+}
+
+#[test]
+fn the_sixth_failure_for_an_account_is_throttled() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    ws.add_user("made", "leader", None, PASSWORD);
+    let s = ws.serve(&[]);
+    let attempt = |name: &str, password: &str| {
+        s.request(Method::POST, "/api/session")
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("ayu", "wrong-password").status(), 401);
+    }
+    // Even the right password is refused now, with a time to wait.
+    let r = attempt("ayu", PASSWORD);
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["status"], 429);
+    // Names compare without case, so the throttle does too.
+    assert_eq!(attempt("AYU", PASSWORD).status(), 429);
+    // Another account from the same client is not locked out.
+    assert_eq!(attempt("made", PASSWORD).status(), 200);
+}
+
+#[test]
+fn a_disabled_user_cannot_log_in_and_their_sessions_and_tokens_end() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "leader", None, PASSWORD);
+    let token = ws.create_token("ayu", "qgis");
+    let s = ws.serve(&[]);
+    let cookie = s.login("ayu", PASSWORD);
+    assert_eq!(session(&s, Auth::Cookie(&cookie))["name"], "ayu");
+    assert_eq!(session(&s, Auth::Bearer(&token))["name"], "ayu");
+
+    ws.bsc_ok(&["user", "disable", "ayu"], "");
+    assert_eq!(session(&s, Auth::Cookie(&cookie)), Value::Null);
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/session", Auth::Bearer(&token)),
+        401,
+    );
+    Server::expect_problem(
+        s.request(Method::POST, "/api/session")
+            .json(&json!({"name": "ayu", "password": PASSWORD})),
+        401,
+    );
+    let users: Value = serde_json::from_str(&ws.bsc_ok(&["user", "list", "--json"], "")).unwrap();
+    assert_eq!(users[0]["disabled"], true);
+    assert!(!ws.bsc(&["user", "disable", "nobody"], "").status.success());
+}
+
+#[test]
+fn passwd_changes_the_password_and_ends_sessions() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    let s = ws.serve(&[]);
+    let cookie = s.login("ayu", PASSWORD);
+    ws.bsc_ok(&["user", "passwd", "ayu"], "another-password\n");
+    assert_eq!(session(&s, Auth::Cookie(&cookie)), Value::Null);
+    s.login("ayu", "another-password");
+    Server::expect_problem(
+        s.request(Method::POST, "/api/session")
+            .json(&json!({"name": "ayu", "password": PASSWORD})),
+        401,
+    );
+}
+
+#[test]
+fn api_tokens_work_as_bearer_until_revoked() {
+    let ws = Workspace::new();
+    ws.add_user("wayan", "opd_staff", Some("Dinas Kesehatan"), PASSWORD);
+    let token = ws.create_token("wayan", "qgis-laptop");
+    assert_eq!(token.len(), 4 + 64);
+    let stored = db_strings(&ws, "SELECT token_hash FROM api_tokens");
+    assert!(!stored[0].contains(&token[4..]));
+    let s = ws.serve(&[]);
+
+    assert_eq!(
+        session(&s, Auth::Bearer(&token)),
+        json!({"name": "wayan", "role": "opd_staff", "agency": "dinas-kesehatan"})
+    );
+    // Bearer writes need no Origin.
+    let r = s
+        .authed(Method::DELETE, "/api/session", Auth::Bearer(&token))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // A bad token is a 401, never the public.
+    for bad in ["bsc_0000", &format!("bsc_{}", "0".repeat(64)), "nonsense"] {
+        Server::expect_problem(
+            s.authed(Method::GET, "/api/session", Auth::Bearer(bad)),
+            401,
+        );
+        Server::expect_problem(s.authed(Method::GET, "/api/layers", Auth::Bearer(bad)), 401);
+    }
+
+    let list: Value =
+        serde_json::from_str(&ws.bsc_ok(&["token", "list", "wayan", "--json"], "")).unwrap();
+    let id = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["name"], "qgis-laptop");
+    assert!(list[0]["revoked_at"].is_null());
+    assert!(!list.to_string().contains(&token[4..]));
+    ws.bsc_ok(&["token", "revoke", &id.to_string()], "");
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/session", Auth::Bearer(&token)),
+        401,
+    );
+    let list: Value = serde_json::from_str(&ws.bsc_ok(&["token", "list", "--json"], "")).unwrap();
+    assert!(list[0]["revoked_at"].is_string());
+    assert!(!ws.bsc(&["token", "revoke", "999"], "").status.success());
+    assert!(!ws.bsc(&["token", "create", "nobody"], "").status.success());
+}
+
+#[test]
+fn cookie_writes_need_this_sites_origin() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    let s = ws.serve(&["--public-url", "https://peta.badungkab.go.id"]);
+    let cookie = s.login("ayu", PASSWORD);
+    let delete = || {
+        s.request(Method::DELETE, "/api/session")
+            .header("cookie", &cookie)
+    };
+
+    Server::expect_problem(delete(), 403);
+    Server::expect_problem(delete().header("origin", "http://evil.example"), 403);
+    Server::expect_problem(delete().header("origin", "null"), 403);
+    Server::expect_problem(delete().header("referer", "http://evil.example/page"), 403);
+    // Still logged in after all that.
+    assert_eq!(session(&s, Auth::Cookie(&cookie))["name"], "ayu");
+    // A login posted from another site is refused too.
+    Server::expect_problem(
+        s.request(Method::POST, "/api/session")
+            .header("origin", "http://evil.example")
+            .json(&json!({"name": "ayu", "password": PASSWORD})),
+        403,
+    );
+    // The public URL's host counts as this site; so does a Referer from here.
+    let r = delete()
+        .header("origin", "https://peta.badungkab.go.id")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let cookie2 = s.login("ayu", PASSWORD);
+    let r = s
+        .request(Method::DELETE, "/api/session")
+        .header("cookie", &cookie2)
+        .header("referer", s.url("/index.html"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+#[test]
+fn audit_log_records_account_events_for_admins_and_leaders() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    ws.add_user("made", "leader", None, PASSWORD);
+    ws.add_user("wayan", "opd_staff", Some("Dinas Sosial"), PASSWORD);
+    let token = ws.create_token("wayan", "script");
+    let list: Value = serde_json::from_str(&ws.bsc_ok(&["token", "list", "--json"], "")).unwrap();
+    ws.bsc_ok(&["token", "revoke", &list[0]["id"].to_string()], "");
+    let s = ws.serve(&[]);
+
+    let failed = s
+        .request(Method::POST, "/api/session")
+        .json(&json!({"name": "ayu", "password": "wrong-password"}))
+        .send()
+        .unwrap();
+    assert_eq!(failed.status(), 401);
+    let admin = s.login("ayu", PASSWORD);
+    let staff = s.login("wayan", PASSWORD);
+    let leader = s.login("made", PASSWORD);
+    let r = s
+        .authed(Method::DELETE, "/api/session", Auth::Cookie(&staff))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    // Who may read it.
+    Server::expect_problem(s.request(Method::GET, "/api/audit"), 401);
+    let staff = s.login("wayan", PASSWORD);
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/audit", Auth::Cookie(&staff)),
+        403,
+    );
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/audit", Auth::Bearer(&token)),
+        401,
+    );
+    let log = s.json_as("/api/audit?limit=1000", Auth::Cookie(&leader));
+    let entries = log["entries"].as_array().unwrap();
+    let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+
+    let find = |action: &str, actor: Option<&str>| {
+        entries
+            .iter()
+            .find(|e| e["action"] == action && actor.is_none_or(|a| e["actor"] == a))
+            .unwrap_or_else(|| panic!("no {action} by {actor:?} in {log}"))
+            .clone()
+    };
+    assert_eq!(find("user_add", None)["actor"], "cli");
+    for name in ["ayu", "made", "wayan"] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["action"] == "user_add" && e["detail"]["user"] == name)
+        );
+    }
+    assert_eq!(find("token_create", Some("cli"))["detail"]["user"], "wayan");
+    find("token_revoke", Some("cli"));
+    let login = find("login", Some("ayu"));
+    assert_eq!(login["client"], "127.0.0.1");
+    assert!(login["at"].as_str().unwrap().ends_with('Z'));
+    let logout = find("logout", Some("wayan"));
+    assert_eq!(logout["client"], "127.0.0.1");
+    let fail = find("login_failed", None);
+    assert!(fail["actor"].is_null());
+    assert_eq!(fail["client"], "127.0.0.1");
+    assert_eq!(fail["detail"]["user"], "ayu");
+    assert!(!fail.to_string().contains("wrong-password"));
+
+    // Filters and paging.
+    let logins = s.json_as("/api/audit?action=login", Auth::Cookie(&admin));
+    let logins = logins["entries"].as_array().unwrap();
+    assert_eq!(logins.len(), 4);
+    assert!(logins.iter().all(|e| e["action"] == "login"));
+    let page = s.json_as("/api/audit?limit=2", Auth::Cookie(&admin));
+    assert_eq!(page["entries"].as_array().unwrap().len(), 2);
+    let next = page["next"].as_str().unwrap();
+    let older = s.json_as(next, Auth::Cookie(&admin));
+    assert!(older["entries"][0]["id"].as_i64() < page["entries"][1]["id"].as_i64());
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/audit?limit=0", Auth::Cookie(&admin)),
+        400,
+    );
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/audit?before=x", Auth::Cookie(&admin)),
+        400,
+    );
+
+    // The same log from the command line.
+    let cli: Value =
+        serde_json::from_str(&ws.bsc_ok(&["audit", "--limit", "5", "--json"], "")).unwrap();
+    assert_eq!(cli.as_array().unwrap().len(), 5);
+    let table = ws.bsc_ok(&["audit"], "");
+    assert!(
+        table.starts_with("ID") && table.contains("login_failed"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_leader_sees_internal_layers_the_public_does_not() {
+    let ws = Workspace::new();
+    ws.add_user("made", "leader", None, PASSWORD);
+    let s = ws.serve(&["--demo", "--demo-features", "500"]);
+    let public = layer_ids(&s.json("/api/layers"));
+    assert!(!public.contains(&"zona-covid".to_owned()), "{public:?}");
+    assert!(!public.contains(&"bantuan-sosial".to_owned()));
+    let cookie = s.login("made", PASSWORD);
+    let seen = layer_ids(&s.json_as("/api/layers", Auth::Cookie(&cookie)));
+    assert!(seen.contains(&"zona-covid".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"bantuan-sosial".to_owned()));
+    assert!(seen.len() > public.len());
+    // After logout, the cookie is the public again.
+    let r = s
+        .authed(Method::DELETE, "/api/session", Auth::Cookie(&cookie))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        layer_ids(&s.json_as("/api/layers", Auth::Cookie(&cookie))),
+        public
+    );
+}
+
+#[test]
+fn backup_while_serving_and_restore_checked_files() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    let s = ws.serve(&["--demo", "--demo-features", "500"]);
+    s.login("ayu", PASSWORD);
+    let users_then = ws.bsc_ok(&["user", "list", "--json"], "");
+    let layers_then = db_strings(&ws, "SELECT id FROM layers ORDER BY id");
+    assert!(layers_then.len() > 10);
+
+    let backup = ws.path("backup.db");
+    let out = ws.bsc_ok(&["backup", backup.to_str().unwrap()], "");
+    assert!(out.contains("backed up"), "{out}");
+    assert!(backup.exists());
+    // Never overwrites.
+    let out = ws.bsc(&["backup", backup.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+    // Restoring under a running server is refused.
+    let out = ws.bsc(&["restore", backup.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use"), "{err}");
+    drop(s);
+
+    // Changes after the backup...
+    ws.add_user("later", "leader", None, PASSWORD);
+    let users_now = ws.bsc_ok(&["user", "list", "--json"], "");
+    assert_ne!(users_now, users_then);
+
+    // ...survive refused restores of damaged or foreign files.
+    let bytes = std::fs::read(&backup).unwrap();
+    let truncated = ws.path("truncated.db");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let mut rng = common::Rng(99);
+    let random = ws.path("random.db");
+    std::fs::write(
+        &random,
+        (0..100_000).map(|_| rng.next() as u8).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let foreign = ws.path("foreign.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}?mode=rwc", foreign.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    for bad in [&truncated, &random, &foreign, &ws.path("missing.db")] {
+        let out = ws.bsc(&["restore", bad.to_str().unwrap()], "");
+        assert!(!out.status.success(), "{bad:?} was restored");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("error: ") && err.trim().lines().count() == 1,
+            "{err}"
+        );
+        assert_eq!(ws.bsc_ok(&["user", "list", "--json"], ""), users_now);
+    }
+
+    let out = ws.bsc_ok(&["restore", backup.to_str().unwrap()], "");
+    assert!(out.contains("restored"), "{out}");
+    assert_eq!(ws.bsc_ok(&["user", "list", "--json"], ""), users_then);
+    assert_eq!(
+        db_strings(&ws, "SELECT id FROM layers ORDER BY id"),
+        layers_then
+    );
+    let audit: Value = serde_json::from_str(&ws.bsc_ok(&["audit", "--json"], "")).unwrap();
+    assert_eq!(audit[0]["action"], "restore");
+
+    // The restored database serves, and its users can log in.
+    let s = ws.serve(&[]);
+    s.login("ayu", PASSWORD);
+    assert!(!layer_ids(&s.json("/api/layers")).is_empty());
+}
