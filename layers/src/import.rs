@@ -183,6 +183,23 @@ pub struct ImportReport {
     pub seconds: f64,
 }
 
+/// Imports the file at `path`, read as `format`, as a new published
+/// version of the layer `spec` names, as the command line does. On any
+/// problem the database is left exactly as it was and [`Error::Invalid`]
+/// lists the problems.
+pub async fn import_path(
+    store: &Store,
+    spec: &LayerSpec,
+    path: &std::path::Path,
+    format: crate::ingest::Format,
+    limits: Limits,
+) -> Result<ImportReport> {
+    let read_limits = limits.clone();
+    let path = path.to_owned();
+    let read: ReadFn = Box::new(move |c| crate::ingest::read_path(&path, format, &read_limits, c));
+    import_with(store, spec, limits, format.name(), read).await
+}
+
 /// Imports GeoJSON from `reader` as a new version of the layer `spec`
 /// names and publishes it, as the command line does (no ownership check:
 /// whoever runs it has the database file). On any problem in the input the
@@ -197,6 +214,18 @@ pub async fn import_geojson<R>(
 where
     R: Read + Send + 'static,
 {
+    let read_limits = limits.clone();
+    let read: ReadFn = Box::new(move |c| geojson::read_into(reader, &read_limits, c));
+    import_with(store, spec, limits, "geojson", read).await
+}
+
+async fn import_with(
+    store: &Store,
+    spec: &LayerSpec,
+    limits: Limits,
+    format: &str,
+    read: ReadFn,
+) -> Result<ImportReport> {
     let opts = WriteOptions {
         mode: WriteMode::Upsert,
         guard: None,
@@ -204,11 +233,9 @@ where
             account: None,
             client: None,
         },
-        format: Some("geojson"),
+        format: Some(format),
     };
-    let read_limits = limits.clone();
-    let read: ReadFn = Box::new(move |c| geojson::read_into(reader, &read_limits, c));
-    let staged = stage(store, spec, &opts, limits, Then::Publish, "geojson", read).await?;
+    let staged = stage(store, spec, &opts, limits, Then::Publish, format, read).await?;
     Ok(ImportReport {
         layer: staged.layer,
         version: staged.version,

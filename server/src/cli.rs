@@ -181,8 +181,14 @@ impl UploadArgs {
 /// Flags of `bsc import`.
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// GeoJSON file: a FeatureCollection, a Feature, or one Feature per line; `-` reads standard input.
+    /// The file: GeoJSON (FeatureCollection, Feature, or one Feature per line),
+    /// FlatGeobuf, zipped Shapefile, KML/KMZ, CSV or GeoPackage; `-` reads
+    /// GeoJSON from standard input.
     pub file: PathBuf,
+    /// The file's format when its name does not tell (geojson, flatgeobuf,
+    /// shapefile, kml, kmz, csv, geopackage).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<layers::ingest::Format>,
     /// Layer id (slug); an existing layer gets a new version.
     #[arg(long, value_name = "ID")]
     pub layer: String,
@@ -241,11 +247,28 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let shown = args.file.display().to_string();
-    let reader: Box<dyn Read + Send> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(File::open(&args.file).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?)
+    let stdin = args.file.as_os_str() == "-";
+    let format = match args.format {
+        Some(f) => f,
+        None if stdin => layers::ingest::Format::GeoJson,
+        None => {
+            let mut head = vec![0u8; 4096];
+            let n = File::open(&args.file)
+                .and_then(|mut f| f.read(&mut head))
+                .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+            head.truncate(n);
+            let name = args
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            layers::ingest::Format::detect(name.as_deref(), None, &head).ok_or_else(|| {
+                anyhow::anyhow!("{shown}: cannot tell the format; name it with --format")
+            })?
+        }
     };
+    if stdin && format != layers::ingest::Format::GeoJson {
+        anyhow::bail!("only GeoJSON can be read from standard input; save the file and name it");
+    }
     let store = Store::open(&args.db.database).await?;
     let spec = LayerSpec {
         id: args.layer.clone(),
@@ -264,7 +287,11 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         max_vertices: args.max_vertices,
         ..Limits::default()
     };
-    let result = layers::import::import_geojson(&store, &spec, reader, limits).await;
+    let result = if stdin {
+        layers::import::import_geojson(&store, &spec, std::io::stdin(), limits).await
+    } else {
+        layers::import::import_path(&store, &spec, &args.file, format, limits).await
+    };
     store.close().await;
     match result {
         Ok(report) => {

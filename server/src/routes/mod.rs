@@ -48,7 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/categories", get(layers::categories))
         .route(
             "/api/layers",
-            get(layers::list).merge(post(uploads::create).layer(upload_limit.clone())),
+            get(layers::list).merge(post(uploads::create).layer(upload_limit)),
         )
         .route(
             "/api/layers/{id}",
