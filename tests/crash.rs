@@ -154,3 +154,64 @@ fn kill_9_during_upload_or_publish_keeps_the_database_consistent() {
     }
     assert!(seen.contains(&Some(1)) || seen.contains(&Some(2)));
 }
+
+#[test]
+fn backup_while_uploading_restores_a_consistent_database() {
+    let ws = Workspace::new();
+    let v1 = ws.path("v1.geojson");
+    std::fs::write(&v1, layer(1000, "Satu", 1)).unwrap();
+    ws.import_ok(&v1, "besar", "general", &["--agency", "Dinas PUPR"]);
+    ws.add_user("staf", "opd_staff", Some("dinas-pupr"), PASSWORD);
+    let s = ws.serve(&[]);
+    let cookie = s.login("staf", PASSWORD);
+    let (url, base) = (
+        s.url("/api/layers/besar/versions?filename=big.geojson"),
+        s.base.clone(),
+    );
+    let body = layer(100_000, "Dua", 2);
+    let uploading = std::thread::spawn(move || {
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap()
+            .post(url)
+            .header("cookie", cookie)
+            .header("origin", base)
+            .body(body)
+            .send()
+            .unwrap()
+            .status()
+    });
+    // Snapshots taken while the upload's transaction is open see the
+    // database before it; one taken after sees the whole draft. Never half.
+    let mut backups = Vec::new();
+    for i in 0..4 {
+        std::thread::sleep(Duration::from_millis(400));
+        let file = ws.path(&format!("backup-{i}.db"));
+        ws.bsc_ok(&["backup", file.to_str().unwrap()], "");
+        backups.push(file);
+    }
+    assert_eq!(uploading.join().unwrap(), 201);
+    drop(s);
+    for file in backups {
+        let restored = Workspace::new();
+        restored.bsc_ok(&["restore", file.to_str().unwrap()], "");
+        let (current, count, torn) = database_state(&restored);
+        assert_eq!(
+            (current, count, torn),
+            (Some(1), 1000, 0),
+            "{}",
+            file.display()
+        );
+        let s = restored.serve(&[]);
+        assert_eq!(
+            s.json("/api/layers/besar/features?limit=1")["numberMatched"],
+            1000
+        );
+        // The staff account came along and may see its layer's history.
+        let cookie = s.login("staf", PASSWORD);
+        let versions = s.json_as("/api/layers/besar/versions", common::Auth::Cookie(&cookie));
+        let n = versions["versions"].as_array().unwrap().len();
+        assert!(n == 1 || n == 2, "{versions}");
+    }
+}
