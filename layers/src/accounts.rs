@@ -362,7 +362,7 @@ impl Store {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let agency = match (new.role, new.agency) {
             (Role::OpdStaff, None) => {
                 return Err(Error::BadRequest(
@@ -437,7 +437,7 @@ impl Store {
     /// Disables a user: they can no longer log in, their sessions are
     /// deleted and their API tokens revoked (audited as `user_disable`).
     pub async fn disable_user(&self, name: &str, actor: Actor<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id: Option<i64> =
             sqlx::query_scalar("UPDATE users SET disabled = 1 WHERE name = ? RETURNING id")
                 .bind(name)
@@ -484,7 +484,7 @@ impl Store {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id: Option<i64> =
             sqlx::query_scalar("UPDATE users SET password_hash = ? WHERE name = ? RETURNING id")
                 .bind(&hash)
@@ -541,7 +541,7 @@ impl Store {
     async fn note_failure(&self, name: &str, client: Option<&str>) -> Result<()> {
         let now = unix_now();
         let window = i64::try_from(THROTTLE_WINDOW.as_secs()).unwrap_or(i64::MAX);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM login_attempts WHERE at <= ?")
             .bind(now - window)
             .execute(&mut *tx)
@@ -624,7 +624,7 @@ impl Store {
             }
         };
         let token = random_hex(16);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "DELETE FROM sessions WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ','now')",
         )
@@ -693,7 +693,7 @@ impl Store {
     /// Ends the session `token` (audited as `logout` when it existed).
     /// Whether it existed.
     pub async fn logout(&self, token: &str, client: Option<&str>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.agency_id FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?",
@@ -736,7 +736,7 @@ impl Store {
             ));
         }
         let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let owner = sqlx::query("SELECT id, name, disabled FROM users WHERE name = ?")
             .bind(user)
             .fetch_optional(&mut *tx)
@@ -801,7 +801,7 @@ impl Store {
     /// Revokes API token `id` (audited as `token_revoke`). `NotFound` if
     /// there is no such token; revoking a revoked token is a no-op.
     pub async fn revoke_token(&self, id: i64, actor: Actor<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query(
             "SELECT u.name, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?",
         )

@@ -127,7 +127,7 @@ pub async fn stage(
         report: Some(serde_json::to_string(&report).map_err(std::io::Error::other)?),
     };
     let (version, status) = if !report.is_ok() {
-        drop(writer);
+        writer.abort().await?;
         if then == Then::Publish {
             return Err(Error::Invalid {
                 problems: report.errors,

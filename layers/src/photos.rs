@@ -121,7 +121,7 @@ impl Store {
                 "caption is longer than {MAX_CAPTION_CHARS} characters"
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         checked_owner(&mut tx, layer, guard).await?;
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM features f JOIN layer_versions v ON v.id = f.version_id
@@ -177,7 +177,7 @@ impl Store {
 
     /// Removes photo `id` from its feature.
     pub async fn delete_photo(&self, id: i64, guard: Guard<'_>, actor: Actor<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row =
             sqlx::query("SELECT layer_id, fid FROM photos WHERE id = ? AND deleted_at IS NULL")
                 .bind(id)

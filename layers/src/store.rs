@@ -3,6 +3,7 @@
 //! `migrations/sqlite/` and is applied on open.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -28,6 +29,9 @@ const INSERT_BATCH: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: SqlitePool,
+    /// Held by the one upload being written at a time: SQLite has one
+    /// writer, and a second upload should queue here rather than fail.
+    uploads: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One stored feature as the index loads it.
@@ -79,7 +83,17 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            uploads: Arc::default(),
+        })
+    }
+
+    /// Begins a write transaction that takes SQLite's write lock at once
+    /// (`BEGIN IMMEDIATE`), so that waiting for another writer goes through
+    /// the busy timeout instead of failing when the first write comes.
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Whether the database can answer a query.
@@ -161,7 +175,8 @@ impl Store {
         opts: &WriteOptions<'_>,
     ) -> Result<VersionWriter> {
         check_slug(&spec.id).map_err(Error::BadRequest)?;
-        let mut tx = self.pool.begin().await?;
+        let queued = self.uploads.clone().lock_owned().await;
+        let mut tx = self.write().await?;
         if !(opts.mode == WriteMode::Replace && spec.category.is_empty()) {
             let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM categories WHERE id = ?")
                 .bind(&spec.category)
@@ -278,6 +293,7 @@ impl Store {
         .await?;
         Ok(VersionWriter {
             tx,
+            _queued: queued,
             layer_id: spec.id.clone(),
             version,
             version_id,
@@ -313,6 +329,7 @@ pub struct WriteOptions<'a> {
 /// Writes one new layer version inside a single transaction.
 pub struct VersionWriter {
     tx: Transaction<'static, Sqlite>,
+    _queued: tokio::sync::OwnedMutexGuard<()>,
     layer_id: String,
     version: i64,
     version_id: i64,
@@ -334,6 +351,13 @@ impl VersionWriter {
     /// The version number being written.
     pub fn version(&self) -> i64 {
         self.version
+    }
+
+    /// Rolls everything back and waits until it is, so the next writer
+    /// finds the database free.
+    pub async fn abort(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
     }
 
     /// Appends features in source order.

@@ -253,7 +253,7 @@ impl Store {
         guard: Guard<'_>,
         actor: Actor<'_>,
     ) -> Result<Option<i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let owner = checked_owner(&mut tx, id, guard).await?;
         if owner.deleted {
             return Err(Error::Conflict(format!(
@@ -335,7 +335,7 @@ impl Store {
         guard: Guard<'_>,
         actor: Actor<'_>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let owner = checked_owner(&mut tx, id, guard).await?;
         if owner.deleted == deleted {
             return Err(Error::Conflict(format!(

@@ -118,6 +118,14 @@ impl From<layers::Error> for ApiError {
             },
             layers::Error::Unauthorized(m) => ApiError::unauthorized(m),
             e @ layers::Error::Throttled { .. } => ApiError::too_many_requests(e.to_string()),
+            // Another writer (a long upload, `bsc import`) held SQLite's
+            // write lock past the busy timeout: the client may retry.
+            layers::Error::Database(sqlx::Error::Database(db))
+                if db.code().as_deref() == Some("5") =>
+            {
+                tracing::warn!(error = %db, "database busy");
+                ApiError::unavailable("the database is busy with another write; try again shortly")
+            }
             other => ApiError::internal(other),
         }
     }

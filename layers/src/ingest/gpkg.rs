@@ -24,6 +24,8 @@ use geozero::wkb::GpkgWkb;
 use serde_json::{Map, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
 use sqlx::{Connection, Row, TypeInfo, ValueRef};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::geometry::{GeometryBuilder, feature, geozero_message, is_lon_lat, number};
 use super::reproject::{Crs, Reprojector, unsupported};
@@ -240,6 +242,30 @@ fn quote(name: &str) -> Result<String, String> {
     Ok(format!("\"{}\"", name.replace('"', "\"\"")))
 }
 
+/// SQLite virtual machine steps between checks of the progress handler.
+const PROGRESS_STEP: i32 = 100_000;
+/// Checks (of [`PROGRESS_STEP`] steps each) a statement may run without
+/// producing a row: 500 million steps, a few seconds of work, far more
+/// than any plain table needs for one row.
+const MAX_IDLE_STEPS: u64 = 5_000;
+
+/// Refuses anything but a plain table: views and virtual tables run code
+/// the file chose.
+fn check_plain_table(name: &str, kind: &str, sql: Option<&str>) -> Result<(), String> {
+    let is_virtual = sql.is_some_and(|s| {
+        s.trim_start()
+            .get(..20)
+            .is_some_and(|p| p.to_ascii_uppercase().starts_with("CREATE VIRTUAL"))
+    });
+    if kind != "table" || is_virtual {
+        return Err(format!(
+            "GeoPackage {name:?} is a {}, not a table; only plain tables are read",
+            if is_virtual { "virtual table" } else { kind }
+        ));
+    }
+    Ok(())
+}
+
 /// Runs on the SQLite thread: finds the table, sends its description,
 /// then its rows.
 async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
@@ -251,6 +277,27 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
     let mut conn = SqliteConnection::connect_with(&options)
         .await
         .map_err(|e| format!("not a GeoPackage (cannot open it as SQLite: {e})"))?;
+    // A file can define its tables as views (or virtual tables) that never
+    // end; only plain tables are read, and a statement that runs long
+    // without producing a row is interrupted.
+    let idle = Arc::new(AtomicU64::new(0));
+    let counter = idle.clone();
+    conn.lock_handle()
+        .await
+        .map_err(|e| format!("not a GeoPackage: {e}"))?
+        .set_progress_handler(PROGRESS_STEP, move || {
+            counter.fetch_add(1, Ordering::Relaxed) < MAX_IDLE_STEPS
+        });
+    let kinds: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT name, type, sql FROM sqlite_master \
+         WHERE name IN ('gpkg_contents', 'gpkg_geometry_columns', 'gpkg_spatial_ref_sys')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| format!("not a GeoPackage (cannot read its schema: {e})"))?;
+    for (name, kind, sql) in &kinds {
+        check_plain_table(name, kind, sql.as_deref())?;
+    }
     let tables: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT c.table_name, g.column_name, g.srs_id FROM gpkg_contents c \
          JOIN gpkg_geometry_columns g ON g.table_name = c.table_name \
@@ -282,6 +329,20 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
         _ => None,
     };
 
+    let kind: Option<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT name, type, sql FROM sqlite_master WHERE name = ?")
+            .bind(&table)
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(|e| format!("GeoPackage table {table:?} cannot be read: {e}"))?;
+    match &kind {
+        Some((name, kind, sql)) => check_plain_table(name, kind, sql.as_deref())?,
+        None => {
+            return Err(format!(
+                "the GeoPackage names a table {table:?} it does not have"
+            ));
+        }
+    }
     let sql = format!("SELECT * FROM {}", quote(&table)?);
     let mut rows = sqlx::query(&sql).fetch(&mut conn);
     let mut described = false;
@@ -290,6 +351,7 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
         .await
         .map_err(|e| format!("GeoPackage table {table:?} cannot be read: {e}"))?
     {
+        idle.store(0, Ordering::Relaxed);
         if !described {
             let columns: Vec<String> = row
                 .columns()
