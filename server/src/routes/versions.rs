@@ -104,9 +104,9 @@ pub async fn publish(
         Some(v) => v,
         None => {
             // Check the right to see the layer before telling what its drafts are.
-            let owner = state.store.owner(&id).await?;
-            if let Some(o) = &owner {
-                guard(o)?;
+            match state.store.owner(&id).await? {
+                Some(o) => guard(&o)?,
+                None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
             }
             newest_draft(&state, &id).await?
         }
