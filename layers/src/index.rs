@@ -99,8 +99,9 @@ struct Part {
     kind: PartKind,
 }
 
+/// What a run of a feature's coordinates is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PartKind {
+pub enum PartKind {
     /// Separate points (a MultiPoint).
     Points,
     /// A polyline.
@@ -229,6 +230,32 @@ impl LayerData {
         let parts =
             &self.parts[slot.parts_start as usize..(slot.parts_start + slot.parts_len) as usize];
         parts.is_empty() || parts_meet(&self.coords, parts, rect)
+    }
+
+    /// Calls `visit` with every feature whose envelope meets `bbox`
+    /// (`[minx, miny, maxx, maxy]`, no exact test): its handle, its
+    /// envelope, and the runs of its geometry. A point has no runs: its
+    /// envelope's corner is the point. For renderers (vector tiles) that
+    /// clip geometries themselves.
+    pub fn visit_envelopes<'a>(
+        &'a self,
+        bbox: [f64; 4],
+        mut visit: impl FnMut(u32, [f64; 4], &mut dyn Iterator<Item = (PartKind, &'a [Coord<f64>])>),
+    ) {
+        let env = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        for hit in self.tree.locate_in_envelope_intersecting(&env) {
+            let slot = hit.data;
+            let (lo, hi) = (hit.geom().lower(), hit.geom().upper());
+            let parts = &self.parts
+                [slot.parts_start as usize..(slot.parts_start + slot.parts_len) as usize];
+            let mut runs = parts.iter().map(|p| {
+                (
+                    p.kind,
+                    &self.coords[p.start as usize..(p.start + p.len) as usize],
+                )
+            });
+            visit(slot.index, [lo[0], lo[1], hi[0], hi[1]], &mut runs);
+        }
     }
 
     /// The encoded GeoJSON Feature with handle `index`, shared with the arena (no copy).

@@ -1,0 +1,21 @@
+//! Mapbox Vector Tiles for `bsc`, made from the in-memory R-tree of each
+//! layer (`layers::index`), never from the database: tile math
+//! ([`tile_id`]), clipping ([`clip`]), MVT encoding ([`encode`]) and the
+//! per-tile renderer with simplification and point thinning ([`render`]).
+#![forbid(unsafe_code)]
+
+pub mod clip;
+pub mod encode;
+pub mod render;
+pub mod tile_id;
+
+pub use render::{TileOptions, render_tile};
+pub use tile_id::TileId;
+
+/// What can go wrong making a tile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The tile address does not exist.
+    #[error("{0}")]
+    BadTile(String),
+}
