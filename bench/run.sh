@@ -104,7 +104,25 @@ for size in 0.01 0.05; do
   echo "/bench/ceiling?bytes=$AVG" > "$C"
   row "ceiling: fixed buffer of $AVG bytes" "$C" "$AVG" >> "$TABLE"
 done
+# --- vector tiles: z10-16 over the regency, the same three layers ----------
+T=$OUT/tiles.txt
+python3 "$SHARED/bench/urls.py" tiles 10 16 "/tiles/{layer}/{z}/{x}/{y}.mvt" --layers "$LAYERS" > "$T"
+TAVG=$(avg_bytes "$T")
+# Warm: one pass fills the cache, the measured pass is served from it.
+PATHS="$T" wrk -t2 -c32 -d"$DURATION" -s "$SHARED/bench/paths.lua" "http://127.0.0.1:$PORT" > /dev/null
+row "tiles z10-16, warm cache" "$T" "$TAVG" >> "$TABLE"
 RSS_AFTER_KB=$(rss_kb)
+kill $PID; wait $PID 2>/dev/null || true
+# Uncached: every request renders its tile from the R-tree.
+"$BSC" serve --database "sqlite://$DB" --bind "127.0.0.1:$PORT" --tile-cache-mb 0 --log warn > "$OUT/serve-nocache.log" 2>&1 &
+PID=$!
+until curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do sleep 0.1; done
+row "tiles z10-16, no cache (every tile rendered)" "$T" "$TAVG" >> "$TABLE"
+O=$OUT/ogc-0.01.txt
+python3 "$SHARED/bench/urls.py" bbox 2000 0.01 "/ogc/collections/{layer}/items?bbox={bbox}&limit=10000" --layers "$LAYERS" > "$O"
+if curl -fs -o /dev/null "http://127.0.0.1:$PORT$(head -1 "$O")"; then
+  row "OGC items bbox 0.01°" "$O" "$(avg_bytes "$O")" >> "$TABLE"
+fi
 echo >> "$TABLE"
 echo "resident memory after the runs: $((RSS_AFTER_KB / 1024)) MiB ($(ratio "$RSS_AFTER_KB") x GeoJSON size)" >> "$TABLE"
 cat "$TABLE"

@@ -232,6 +232,11 @@ impl LayerData {
         parts.is_empty() || parts_meet(&self.coords, parts, rect)
     }
 
+    /// Property names and TileJSON types of this version.
+    pub fn fields(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.version.fields
+    }
+
     /// Calls `visit` with every feature whose envelope meets `bbox`
     /// (`[minx, miny, maxx, maxy]`, no exact test): its handle, its
     /// envelope, and the runs of its geometry. A point has no runs: its
@@ -731,6 +736,7 @@ mod tests {
             bbox: None,
             created_at: String::new(),
             photos_rev: 0,
+            fields: serde_json::Map::new(),
         }
     }
 

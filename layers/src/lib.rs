@@ -16,6 +16,7 @@ pub mod bbox;
 pub mod catalog;
 pub mod demo;
 pub mod error;
+pub mod fgb;
 pub mod import;
 pub mod index;
 pub mod ingest;

@@ -130,7 +130,7 @@ impl Store {
             "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
                     a.id AS agency_id, a.name AS agency_name,
                     v.id, v.version, v.feature_count, v.geometry_types,
-                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev
+                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, v.report, l.photos_rev
              FROM layers l
              JOIN categories c ON c.id = l.category_id
              JOIN layer_versions v ON v.layer_id = l.id AND v.version = l.current_version
@@ -551,7 +551,39 @@ pub(crate) fn version_info(row: &sqlx::sqlite::SqliteRow) -> Result<VersionInfo>
         bbox: bbox_of(row)?.map(|[a, b, c, d]| Bbox::new(a, b, c, d)),
         created_at: row.try_get("created_at")?,
         photos_rev: row.try_get("photos_rev")?,
+        fields: fields_of(row.try_get::<Option<String>, _>("report")?.as_deref()),
     })
+}
+
+/// TileJSON `fields` from a stored validation report's schema.
+fn fields_of(report: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
+    #[derive(serde::Deserialize)]
+    struct Schema {
+        #[serde(default)]
+        schema: Vec<Field>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Field {
+        name: String,
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let Some(Ok(s)) = report.map(serde_json::from_str::<Schema>) else {
+        return serde_json::Map::new();
+    };
+    s.schema
+        .into_iter()
+        .filter_map(|f| {
+            let t = match f.kind.as_str() {
+                "string" => "String",
+                "integer" | "number" => "Number",
+                "boolean" => "Boolean",
+                // Arrays, objects and mixed columns have no MVT value type.
+                _ => return None,
+            };
+            Some((f.name, serde_json::Value::from(t)))
+        })
+        .collect()
 }
 
 fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {

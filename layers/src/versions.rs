@@ -195,7 +195,7 @@ impl Store {
     pub async fn version_info(&self, id: &str, version: i64) -> Result<Option<VersionInfo>> {
         let row = sqlx::query(
             "SELECT v.id, v.version, v.feature_count, v.geometry_types, v.minx, v.miny, v.maxx, v.maxy,
-                    v.created_at, l.photos_rev
+                    v.created_at, v.report, l.photos_rev
              FROM layer_versions v JOIN layers l ON l.id = v.layer_id
              WHERE v.layer_id = ? AND v.version = ?",
         )

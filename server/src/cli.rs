@@ -125,6 +125,20 @@ pub struct ServeArgs {
     /// only behind a proxy that sets that header.
     #[arg(long, env = "BSC_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Basemap tile URL template of the web map (`{z}`, `{x}`, `{y}`, optional `{s}`); `none` for no basemap.
+    #[arg(long, env = "BSC_BASEMAP_URL", default_value = crate::routes::web::DEFAULT_BASEMAP_URL, value_name = "URL")]
+    pub basemap_url: String,
+    /// Attribution shown with the basemap (default: OpenStreetMap's, for the default URL).
+    #[arg(long, env = "BSC_BASEMAP_ATTRIBUTION", value_name = "TEXT")]
+    pub basemap_attribution: Option<String>,
+    /// Memory for rendered vector tiles, in MiB (0: render every request).
+    #[arg(
+        long,
+        env = "BSC_TILE_CACHE_MB",
+        default_value_t = 256,
+        value_name = "MIB"
+    )]
+    pub tile_cache_mb: u64,
     /// Upload limits.
     #[command(flatten)]
     pub uploads: UploadArgs,

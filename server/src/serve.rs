@@ -25,6 +25,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.session_hours == 0 || args.session_hours > 24 * 366 {
         anyhow::bail!("--session-hours must be from 1 to 8784");
     }
+    let basemap_url = match args.basemap_url.trim() {
+        "" | "none" => None,
+        url => {
+            crate::routes::web::basemap_origin(url)
+                .map_err(|e| anyhow::anyhow!("--basemap-url: {e}"))?;
+            Some(url.to_owned())
+        }
+    };
+    let basemap_attribution = args.basemap_attribution.clone().unwrap_or_else(|| {
+        if basemap_url.as_deref() == Some(crate::routes::web::DEFAULT_BASEMAP_URL) {
+            crate::routes::web::DEFAULT_BASEMAP_ATTRIBUTION.to_owned()
+        } else {
+            String::new()
+        }
+    });
     let store = Store::open(&args.db.database)
         .await
         .with_context(|| format!("opening {}", args.db.database))?;
@@ -51,10 +66,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         trust_forwarded_for: args.trust_forwarded_for,
         behind_tls: args.behind_tls,
         session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
+        basemap_url,
+        basemap_attribution,
     };
     let state = AppState::new(store.clone(), config)
         .await?
-        .with_writes(args.uploads.config());
+        .with_writes(args.uploads.config())
+        .with_tile_cache(args.tile_cache_mb << 20);
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

@@ -9,6 +9,10 @@ use layers::ingest::Limits;
 use layers::{Catalog, Category, Store};
 
 use crate::previews::Previews;
+use crate::routes::tiles::TileCache;
+
+/// Memory for cached vector tiles unless configured otherwise.
+pub const DEFAULT_TILE_CACHE_BYTES: u64 = 256 << 20;
 
 use crate::metrics::Metrics;
 
@@ -31,6 +35,10 @@ pub struct ApiConfig {
     pub behind_tls: bool,
     /// How long a login session lasts since its last use.
     pub session_ttl: std::time::Duration,
+    /// Basemap tile URL template for the viewer (`{z}/{x}/{y}`); `None` for no basemap.
+    pub basemap_url: Option<String>,
+    /// Attribution shown with the basemap.
+    pub basemap_attribution: String,
 }
 
 impl Default for ApiConfig {
@@ -45,6 +53,8 @@ impl Default for ApiConfig {
             session_ttl: std::time::Duration::from_secs(
                 layers::accounts::DEFAULT_SESSION_HOURS * 3600,
             ),
+            basemap_url: None,
+            basemap_attribution: String::new(),
         }
     }
 }
@@ -95,6 +105,12 @@ pub struct AppState {
     pub writes: Arc<WriteConfig>,
     /// Indexes of unpublished versions being previewed.
     pub previews: Arc<Previews>,
+    /// Rendered vector tiles.
+    pub tiles: Arc<TileCache>,
+    /// Built FlatGeobuf files of layer versions (downloads).
+    pub fgb: Arc<crate::routes::download::FgbCache>,
+    /// Cached facts of layer versions for the OGC API (temporal extents).
+    pub ogc: Arc<crate::routes::ogc::OgcCache>,
     ready: Arc<AtomicBool>,
 }
 
@@ -110,6 +126,11 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             writes: Arc::new(WriteConfig::default()),
             previews: Arc::new(Previews::default()),
+            tiles: Arc::new(TileCache::new(DEFAULT_TILE_CACHE_BYTES)),
+            fgb: Arc::new(crate::routes::download::FgbCache::new(
+                crate::routes::download::DEFAULT_FGB_CACHE_BYTES,
+            )),
+            ogc: Arc::new(crate::routes::ogc::OgcCache::default()),
             ready: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -117,6 +138,12 @@ impl AppState {
     /// The same state with upload settings `writes`.
     pub fn with_writes(mut self, writes: WriteConfig) -> AppState {
         self.writes = Arc::new(writes);
+        self
+    }
+
+    /// The same state with a tile cache of `bytes` (0: no caching).
+    pub fn with_tile_cache(mut self, bytes: u64) -> AppState {
+        self.tiles = Arc::new(TileCache::new(bytes));
         self
     }
 

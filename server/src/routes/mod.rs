@@ -1,14 +1,18 @@
 //! The HTTP surface of `bsc`.
 
 mod audit;
+pub mod download;
 mod features;
 mod health;
 mod layers;
+pub mod ogc;
 mod photos;
 mod search;
 mod session;
+pub mod tiles;
 mod uploads;
 mod versions;
+pub mod web;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -56,6 +60,16 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/layers/{id}/features", get(features::list))
         .route("/api/layers/{id}/features/{fid}", get(features::one))
+        .route("/api/layers/{id}/download", get(download::download))
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/", get(ogc::landing))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/api", get(ogc::api))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{id}", get(ogc::collection))
+        .route("/ogc/collections/{id}/queryables", get(ogc::queryables))
+        .route("/ogc/collections/{id}/items", get(ogc::items::items))
+        .route("/ogc/collections/{id}/items/{fid}", get(ogc::items::item))
         .route(
             "/api/layers/{id}/versions",
             get(versions::list).merge(post(uploads::replace).layer(upload_limit)),
@@ -78,6 +92,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit::list))
         .route("/api/search", get(search::search))
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
+        .route("/api/config", get(web::config))
+        .route("/tiles/{name}", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));

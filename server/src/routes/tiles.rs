@@ -1,0 +1,203 @@
+//! Vector tiles: `/tiles/{layer}/{z}/{x}/{y}.mvt`, `/tiles/all/{z}/{x}/{y}.mvt`
+//! (every layer the caller may see, one MVT layer each) and TileJSON 3.0 at
+//! `/tiles/{layer}.json` and `/tiles/all.json`.
+//!
+//! Tiles are rendered from the in-memory index on the blocking pool and
+//! kept in a memory-capped cache whose key holds the layer versions and the
+//! caller's visibility class, so a publish never serves a stale tile and an
+//! internal feature never reaches a tile made for someone who may not see it.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use layers::LayerIndex;
+use serde_json::json;
+use tiles::{TileId, TileOptions};
+
+use super::ApiPath;
+use crate::auth::{Principal, visible_layer, visible_layers};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Caching, json_response, respond};
+use crate::state::AppState;
+
+/// Media type of Mapbox Vector Tiles.
+pub const MVT: &str = "application/vnd.mapbox-vector-tile";
+
+/// The id that names every visible layer at once.
+const ALL: &str = "all";
+
+/// Encoded tiles kept in memory, weighed by their bytes.
+pub struct TileCache {
+    tiles: moka::sync::Cache<String, Bytes>,
+    options: TileOptions,
+}
+
+impl TileCache {
+    /// A cache holding at most `max_bytes` of tiles.
+    pub fn new(max_bytes: u64) -> Self {
+        TileCache {
+            tiles: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &String, v: &Bytes| {
+                    u32::try_from(k.len() + v.len() + 64).unwrap_or(u32::MAX)
+                })
+                .build(),
+            options: TileOptions::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TileCache")
+            .field("entries", &self.tiles.entry_count())
+            .field("bytes", &self.tiles.weighted_size())
+            .finish()
+    }
+}
+
+/// The layers a tile of `id` is made of, for `who`.
+fn tile_layers(state: &AppState, who: &Principal, id: &str) -> ApiResult<Vec<Arc<LayerIndex>>> {
+    let snapshot = state.catalog.snapshot();
+    if id == ALL {
+        return Ok(visible_layers(&snapshot, who).cloned().collect());
+    }
+    Ok(vec![visible_layer(&snapshot, who, id)?])
+}
+
+/// What a tile's bytes depend on: the address, each layer's version and
+/// photo revision, and the caller's visibility class.
+fn tile_key(layers: &[Arc<LayerIndex>], who: &Principal, id: &str, t: TileId) -> String {
+    let mut key = format!("{id}/{t}/{}", who.cache_class());
+    for l in layers {
+        key.push_str(&format!(
+            "/{}:{}:{}",
+            l.meta.id, l.data.version.id, l.data.version.photos_rev
+        ));
+    }
+    key
+}
+
+fn parse_tile(z: &str, x: &str, y: &str) -> ApiResult<TileId> {
+    let y = y.strip_suffix(".mvt").unwrap_or(y);
+    let bad = || {
+        ApiError::bad_request(
+            "invalid-tile",
+            format!("tile {z}/{x}/{y} is not a z/x/y address of whole numbers"),
+        )
+    };
+    let z: u8 = z.parse().map_err(|_| bad())?;
+    let x: u32 = x.parse().map_err(|_| bad())?;
+    let y: u32 = y.parse().map_err(|_| bad())?;
+    TileId::new(z, x, y).map_err(|e| ApiError::bad_request("invalid-tile", e.to_string()))
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: one vector tile; 204 when empty.
+pub async fn tile(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath((id, z, x, y)): ApiPath<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let t = parse_tile(&z, &x, &y)?;
+    let layers = tile_layers(&state, &who, &id)?;
+    let key = tile_key(&layers, &who, &id, t);
+    // The key changes with every publish, so it is a strong enough tag.
+    let caching = Caching::new(&format!("{:016x}", fxhash(&key)), who.is_anonymous());
+    if let Some(r) = caching.not_modified(&headers) {
+        return Ok(r);
+    }
+    let bytes = match state.tiles.tiles.get(&key) {
+        Some(b) => b,
+        None => {
+            let opts = state.tiles.options.clone();
+            let rendering = layers.clone();
+            let bytes = tokio::task::spawn_blocking(move || {
+                let named: Vec<(&str, &layers::index::LayerData)> = rendering
+                    .iter()
+                    .map(|l| (l.meta.id.as_str(), &*l.data))
+                    .collect();
+                tiles::render_tile(&named, t, &opts)
+                    .map(Bytes::from)
+                    .unwrap_or_default()
+            })
+            .await
+            .map_err(ApiError::internal)?;
+            state.tiles.tiles.insert(key, bytes.clone());
+            bytes
+        }
+    };
+    if bytes.is_empty() {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        caching.apply(res.headers_mut());
+        return Ok(res);
+    }
+    Ok(respond(Body::from(bytes), MVT, &caching))
+}
+
+/// `GET /tiles/{layer}.json`: TileJSON 3.0 for one layer, or every visible
+/// layer with `all.json`.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = name
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::not_found("no such resource"))?;
+    let layers = tile_layers(&state, &who, id)?;
+    let snapshot = state.catalog.snapshot();
+    let caching = Caching::new(
+        &format!(
+            "tilejson-{id}-{}-{}",
+            snapshot.generation,
+            who.cache_class()
+        ),
+        who.is_anonymous(),
+    );
+    if let Some(r) = caching.not_modified(&headers) {
+        return Ok(r);
+    }
+    let base = &state.config.public_url;
+    let mut bounds: Option<layers::Bbox> = None;
+    let vector_layers: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|l| {
+            if let Some(b) = l.data.version.bbox {
+                bounds = Some(bounds.map_or(b, |x| x.union(&b)));
+            }
+            json!({
+                "id": l.meta.id,
+                "description": l.meta.title_id,
+                "minzoom": 0,
+                "maxzoom": tiles::tile_id::MAX_ZOOM,
+                "fields": l.data.fields(),
+            })
+        })
+        .collect();
+    let b = bounds.map_or([-180.0, -85.0511, 180.0, 85.0511], |b| b.to_array());
+    let doc = json!({
+        "tilejson": "3.0.0",
+        "name": if id == ALL { "bsc".to_owned() } else { id.to_owned() },
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{id}/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": tiles::tile_id::MAX_ZOOM,
+        "bounds": b,
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 12],
+        "vector_layers": vector_layers,
+    });
+    Ok(json_response(&doc, &caching))
+}
+
+/// A fast, stable 64-bit hash (FNV-1a) for ETags.
+fn fxhash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

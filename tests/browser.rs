@@ -1,0 +1,324 @@
+//! End-to-end tests of the web map (`web/`, served at `/`) in a real
+//! browser: Debian's headless Chromium driven by playwright-core from
+//! `tests/browser/` (`npm ci --prefix tests/browser`).
+//!
+//! This test starts the real `bsc` with the demo data set twice over one
+//! database (once with `--basemap-url none`, once with the default basemap),
+//! creates a leader and an OPD staff account, publishes a layer whose
+//! properties hold script payloads, and runs `tests/browser/viewer.spec.mjs`,
+//! which prints one line per check and closes with `N passed, N failed`.
+//!
+//! Without Chromium, Node.js or `tests/browser/node_modules` it prints a
+//! `SKIPPED` line and passes, unless `BSC_BROWSER_TESTS=required` (as in
+//! `.ci/run`). Screenshots and `metrics.json` go to
+//! `target/tmp/browser/`, or to the folder named by `BSC_BROWSER_OUT`
+//! (`BSC_BROWSER_OUT=docs/screenshots` refreshes the README's pictures).
+//! `BSC_BROWSER_ONLY=REGEX` runs only the checks whose names match.
+#![allow(clippy::unwrap_used)] // test: a failed unwrap is a failed test
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Auth, Server, Workspace};
+use reqwest::Method;
+use reqwest::blocking::multipart::{Form, Part};
+use serde_json::json;
+
+const LEADER: (&str, &str) = ("bupati", "leader-pass-4821");
+const STAFF: (&str, &str) = ("ayu", "staff-pass-7315");
+const STAFF_AGENCY: &str = "Dinas Lingkungan Hidup";
+/// The layer whose texts are script payloads.
+const XSS_LAYER: &str = "uji-xss";
+/// The whole node run may take this long before it is killed.
+const NODE_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The repository root (this file's crate is `server/`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// What the browser run needs, or why it cannot run.
+fn prerequisites() -> Result<(PathBuf, String), String> {
+    let chromium = std::env::var_os("BSC_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.is_file() {
+        return Err(format!(
+            "{} not found (apt-get install chromium, or set BSC_CHROMIUM)",
+            chromium.display()
+        ));
+    }
+    let node = Command::new("node").arg("--version").output();
+    let node = match node {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        _ => return Err("node not found (apt-get install nodejs npm)".into()),
+    };
+    let pw = root().join("tests/browser/node_modules/playwright-core/package.json");
+    if !pw.is_file() {
+        return Err(format!(
+            "{} missing (run `npm ci --prefix tests/browser`)",
+            pw.display()
+        ));
+    }
+    Ok((chromium, node))
+}
+
+/// GeoJSON of the payload layer: every text a browser might render from it
+/// (names, other properties, a property name, a link) is a script payload.
+fn xss_layer() -> Vec<u8> {
+    let fc = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordinates": [115.17, -8.65]},
+         "properties": {
+            "nama": "<img src=x onerror=\"window.__xss=1\">",
+            "keterangan": "<script>window.__xss=2</script>",
+            "alamat": "<svg onload=alert(3)></svg><b>tebal</b>",
+            "situs": "javascript:window.__xss=4",
+            "<img src=x onerror=\"window.__xss=5\">": "kunci"
+         }},
+        {"type": "Feature", "id": 2, "geometry": {"type": "Point", "coordinates": [115.18, -8.66]},
+         "properties": {"nama": "Uji Aman <script>window.__xss=6</script>"}}
+    ]});
+    serde_json::to_vec(&fc).unwrap()
+}
+
+/// Uploads and publishes the payload layer as the staff user, with a photo
+/// whose caption is a payload too (the photo's bytes are a demo photo's).
+fn publish_xss_layer(s: &Server) {
+    let cookie = s.login(STAFF.0, STAFF.1);
+    let form = Form::new()
+        .text("id", XSS_LAYER)
+        // The last category, so the layer stays out of the screenshots.
+        .text("category", "setra-cemeteries")
+        .text("title_id", "Uji <img src=x onerror=\"window.__xss=7\">")
+        .text("title_en", "Test <script>window.__xss=8</script>")
+        .text("visibility", "public")
+        .part(
+            "file",
+            Part::bytes(xss_layer())
+                .file_name("uji.geojson")
+                .mime_str("application/geo+json")
+                .unwrap(),
+        );
+    let r = s
+        .authed(Method::POST, "/api/layers", Auth::Cookie(&cookie))
+        .multipart(form)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    assert_eq!(status, 201, "upload {XSS_LAYER}: {}", r.text().unwrap());
+    let r = s
+        .authed(
+            Method::POST,
+            &format!("/api/layers/{XSS_LAYER}/publish"),
+            Auth::Cookie(&cookie),
+        )
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    assert_eq!(status, 200, "publish {XSS_LAYER}: {}", r.text().unwrap());
+
+    // A demo photo's bytes, attached with a payload caption.
+    let pura = s.json("/api/layers/pura/features?limit=100");
+    let url = pura["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f["properties"]["photos"][0]["url"].as_str())
+        .map(str::to_owned);
+    let Some(url) = url else {
+        println!("note: no demo photo found, the payload feature gets no photo");
+        return;
+    };
+    let png = s.get(&url).bytes().unwrap().to_vec();
+    let form = Form::new()
+        .text("caption", "<img src=x onerror=\"window.__xss=9\">")
+        .part(
+            "file",
+            Part::bytes(png)
+                .file_name("foto.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = s
+        .authed(
+            Method::POST,
+            &format!("/api/layers/{XSS_LAYER}/features/1/photos"),
+            Auth::Cookie(&cookie),
+        )
+        .multipart(form)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    assert!(
+        (200..300).contains(&status),
+        "photo for {XSS_LAYER}: {status} {}",
+        r.text().unwrap()
+    );
+}
+
+/// Runs node on the spec with a hard time limit, echoing its output line by
+/// line; returns whether it succeeded and everything it printed.
+fn run_node(args: &[String], envs: &[(&str, String)]) -> (bool, String) {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(root())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start node");
+    let (tx, rx) = mpsc::channel::<String>();
+    let mut readers = Vec::new();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        }));
+    }
+    drop(tx);
+    let deadline = Instant::now() + NODE_TIMEOUT;
+    let mut out = String::new();
+    let mut timed_out = false;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                println!("  {line}");
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if Instant::now() > deadline {
+            timed_out = true;
+            let _ = child.kill();
+            break;
+        }
+    }
+    let status = child.wait().expect("wait for node");
+    for r in readers {
+        let _ = r.join();
+    }
+    if timed_out {
+        out.push_str(&format!("killed after {} s\n", NODE_TIMEOUT.as_secs()));
+        return (false, out);
+    }
+    (status.success(), out)
+}
+
+#[test]
+fn the_web_map_in_a_real_browser() {
+    let required = std::env::var("BSC_BROWSER_TESTS").is_ok_and(|v| v == "required");
+    let (chromium, node) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            assert!(
+                !required,
+                "BSC_BROWSER_TESTS=required but the browser tests cannot run: {why}"
+            );
+            // Straight to stderr, past the test harness's capture, so the
+            // skip shows in every run's output.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED browser tests: {why}");
+            return;
+        }
+    };
+
+    let ws = Workspace::new();
+    ws.add_user(LEADER.0, "leader", None, LEADER.1);
+    ws.add_user(STAFF.0, "opd_staff", Some(STAFF_AGENCY), STAFF.1);
+    let started = Instant::now();
+    // The demo data set at its default size, as `bsc serve --demo` serves it.
+    let s = ws.serve(&["--demo", "--basemap-url", "none"]);
+    // A second server over the same database with the default basemap,
+    // for the page weight with tiles.
+    let with_basemap = ws.serve(&[]);
+    println!(
+        "servers ready in {:.1} s: {} (no basemap), {} (default basemap); {node}",
+        started.elapsed().as_secs_f64(),
+        s.base,
+        with_basemap.base
+    );
+
+    let page = s.get("/");
+    let status = page.status().as_u16();
+    let ctype = page
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        status == 200 && ctype.starts_with("text/html"),
+        "the viewer is not served at /: {status} {ctype}"
+    );
+
+    publish_xss_layer(&s);
+    // The second server picks the new layer up within its sync interval.
+    with_basemap.eventually(10, |b| {
+        b.get(&format!("/api/layers/{XSS_LAYER}")).status() == 200
+    });
+
+    let out_dir = match std::env::var_os("BSC_BROWSER_OUT") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() { d } else { root().join(d) }
+        }
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser"),
+    };
+    std::fs::create_dir_all(&out_dir).unwrap();
+
+    let args = vec![
+        "tests/browser/viewer.spec.mjs".to_owned(),
+        s.base.clone(),
+        out_dir.display().to_string(),
+    ];
+    let mut envs = vec![
+        ("BSC_CHROMIUM", chromium.display().to_string()),
+        ("BSC_BASE_BASEMAP", with_basemap.base.clone()),
+        ("BSC_LEADER", format!("{}:{}", LEADER.0, LEADER.1)),
+        ("BSC_STAFF", format!("{}:{}", STAFF.0, STAFF.1)),
+        ("BSC_XSS_LAYER", XSS_LAYER.to_owned()),
+    ];
+    if let Ok(only) = std::env::var("BSC_BROWSER_ONLY") {
+        envs.push(("BSC_BROWSER_ONLY", only));
+    }
+    println!("running node {}", args.join(" "));
+    let (ok, out) = run_node(&args, &envs);
+    if !ok {
+        let log = s.log.lock().unwrap();
+        let tail: Vec<&String> = log.iter().rev().take(40).collect();
+        eprintln!("last server log lines (newest first):");
+        for l in tail {
+            eprintln!("  {l}");
+        }
+    }
+    let failures: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("FAIL") || l.starts_with("killed"))
+        .collect();
+    assert!(
+        ok,
+        "browser tests failed (their output is above):\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        out.lines().any(|l| l.ends_with(" passed, 0 failed")),
+        "no summary line from the browser tests:\n{out}"
+    );
+    println!("screenshots and metrics.json in {}", out_dir.display());
+}

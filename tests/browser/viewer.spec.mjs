@@ -1,0 +1,934 @@
+// End-to-end checks of the bsc web map in Debian's headless Chromium.
+//
+//   node tests/browser/viewer.spec.mjs BASE_URL OUT_DIR
+//
+// BASE_URL is a bsc serving the demo data with `--basemap-url none`; OUT_DIR
+// receives the screenshots and metrics.json. tests/browser.rs starts the
+// servers and sets the environment:
+//   BSC_BASE_BASEMAP  a second bsc over the same database with the default basemap
+//   BSC_LEADER        name:password of a leader
+//   BSC_STAFF         name:password of an OPD staff user
+//   BSC_XSS_LAYER     a published public layer whose texts are script payloads
+//   BSC_CHROMIUM      the browser (default /usr/bin/chromium)
+//   BSC_BROWSER_ONLY  a regular expression: run only the checks it matches
+//   BSC_BROWSER_TRACE set: print timed steps of some checks
+// Prints one line per check and closes with `N passed, N failed`; exits 1
+// if any failed.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [BASE, OUT] = process.argv.slice(2);
+if (!BASE || !OUT) {
+  console.error('usage: node viewer.spec.mjs BASE_URL OUT_DIR');
+  process.exit(2);
+}
+const ORIGIN = new URL(BASE).origin;
+const env = process.env;
+const BASE_BASEMAP = env.BSC_BASE_BASEMAP || '';
+const cred = (v) => (v ? { name: v.slice(0, v.indexOf(':')), password: v.slice(v.indexOf(':') + 1) } : null);
+const LEADER = cred(env.BSC_LEADER);
+const STAFF = cred(env.BSC_STAFF);
+const XSS_LAYER = env.BSC_XSS_LAYER || '';
+const ONLY = env.BSC_BROWSER_ONLY ? new RegExp(env.BSC_BROWSER_ONLY) : null;
+const T0 = Date.now();
+const trace = env.BSC_BROWSER_TRACE ? (m) => console.log(`     [${((Date.now() - T0) / 1000).toFixed(2)} s] ${m}`) : () => {};
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const SCREENSHOT_LIMIT = 300 * 1024;
+const TEST_TIMEOUT = 45_000;
+mkdirSync(OUT, { recursive: true });
+
+// The whole run is bounded, whatever hangs.
+const watchdog = setTimeout(() => {
+  console.log('FAIL watchdog: the browser run took more than 200 s');
+  process.exit(1);
+}, 200_000);
+
+const browser = await chromium.launch({
+  executablePath: env.BSC_CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+// ---------------------------------------------------------------------------
+// A tiny runner: each check gets fresh browser contexts; console errors,
+// uncaught exceptions and dialogs on any of its pages fail it.
+// ---------------------------------------------------------------------------
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const metrics = {};
+const notes = [];
+
+class Check {
+  constructor(name) {
+    this.name = name;
+    this.contexts = [];
+    this.problems = [];
+    this.allowed = [];
+  }
+
+  /** A new page in a new context (no cookies, no cache, no storage). */
+  async page({ viewport = DESKTOP, phone = false, record = null, base = BASE } = {}) {
+    const ctx = await browser.newContext({
+      viewport,
+      deviceScaleFactor: 1,
+      isMobile: phone,
+      hasTouch: phone,
+      locale: 'id-ID',
+    });
+    this.contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !this.allowed.some((re) => re.test(m.text()))) {
+        this.problems.push(`console error: ${m.text()} (${m.location().url || ''})`);
+      }
+    });
+    page.on('pageerror', (e) => this.problems.push(`uncaught exception: ${e.message}`));
+    page.on('dialog', (d) => {
+      this.problems.push(`dialog: ${d.type()} ${d.message()}`);
+      d.dismiss().catch(() => {});
+    });
+    if (record) page.on('request', (r) => record.push(r.url()));
+    // The basemap is off on BASE: nothing may leave bsc's origin, in any check.
+    if (base === BASE) {
+      page.on('request', (r) => {
+        const u = r.url();
+        if (!u.startsWith(ORIGIN + '/') && !/^(data|blob):/.test(u)) this.problems.push(`request outside bsc: ${u}`);
+      });
+    }
+    return page;
+  }
+
+  /** Console errors matching `re` do not fail this check. */
+  allow(re) {
+    this.allowed.push(re);
+  }
+
+  async close() {
+    for (const c of this.contexts) await c.close().catch(() => {});
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function withTimeout(p, ms, what) {
+  let t;
+  const timeout = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers on the page's contract.
+// ---------------------------------------------------------------------------
+
+async function ready(page, url = BASE + '/') {
+  await page.goto(url);
+  await page.waitForFunction(() => document.body && document.body.dataset.ready === '1', null, {
+    timeout: 20_000,
+  });
+}
+
+const loaded = (page) => page.evaluate(() => ({ ...(window.bscLoaded || {}) }));
+
+async function waitDrawn(page, layer, min = 1) {
+  await page.waitForFunction(
+    ([l, n]) => window.bscLoaded && window.bscLoaded[l] >= n,
+    [layer, min],
+    { timeout: 15_000 },
+  );
+  return (await loaded(page))[layer];
+}
+
+/** Checks a layer's box in the panel (opening the panel first if needed). */
+async function showLayer(page, layer, on = true) {
+  const box = page.locator(`#layer-panel input[type=checkbox][data-layer="${layer}"]`);
+  await box.setChecked(on);
+}
+
+/** Moves the map and waits until it has settled and redrawn. */
+async function setView(page, lat, lon, zoom) {
+  await page.evaluate(
+    ([lat, lon, zoom]) =>
+      new Promise((resolve) => {
+        const m = window.bscMap;
+        const c = m.getCenter();
+        if (m.getZoom() === zoom && Math.abs(c.lat - lat) < 1e-9 && Math.abs(c.lng - lon) < 1e-9) return resolve();
+        m.once('moveend', () => resolve());
+        m.setView([lat, lon], zoom, { animate: false });
+      }),
+    [lat, lon, zoom],
+  );
+  await settle(page);
+}
+
+/** Waits until no request of the page is in flight for `quiet` ms. */
+async function settle(page, quiet = 400, max = 10_000) {
+  const start = Date.now();
+  let inflight = 0;
+  let last = Date.now();
+  const up = () => {
+    inflight++;
+    last = Date.now();
+  };
+  const down = () => {
+    inflight = Math.max(0, inflight - 1);
+    last = Date.now();
+  };
+  page.on('request', up);
+  page.on('requestfinished', down);
+  page.on('requestfailed', down);
+  try {
+    while (Date.now() - start < max) {
+      await page.waitForTimeout(100);
+      if (inflight === 0 && Date.now() - last >= quiet) return;
+    }
+    trace(`settle: still ${inflight} requests in flight after ${max} ms`);
+  } finally {
+    page.off('request', up);
+    page.off('requestfinished', down);
+    page.off('requestfailed', down);
+  }
+}
+
+async function popupText(page) {
+  const c = page.locator('.leaflet-popup-content');
+  await c.waitFor({ state: 'visible' });
+  return c.innerText();
+}
+
+/** Waits for the popup's photo to load; returns its natural size and src. */
+async function popupPhoto(page) {
+  const img = page.locator('.leaflet-popup-content img.popup-photo').first();
+  await img.waitFor({ state: 'visible' });
+  await page.waitForFunction(
+    (el) => el.complete,
+    await img.elementHandle(),
+    { timeout: 10_000 },
+  );
+  return img.evaluate((el) => ({ w: el.naturalWidth, h: el.naturalHeight, src: el.src, alt: el.alt }));
+}
+
+async function screenshot(page, name, opts = {}) {
+  const path = join(OUT, name);
+  await page.screenshot({ path, ...opts });
+  const size = statSync(path).size;
+  assert(size < SCREENSHOT_LIMIT, `${name} is ${size} bytes (limit ${SCREENSHOT_LIMIT})`);
+  notes.push(`screenshot ${name} ${(size / 1024).toFixed(0)} KB`);
+}
+
+/** Waits until `fn` resolves truthy (polling), or fails with `msg`. */
+async function poll(fn, msg, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(msg);
+}
+
+async function api(path) {
+  const r = await fetch(BASE + path);
+  assert(r.ok, `GET ${path}: ${r.status}`);
+  return r.json();
+}
+
+/** Signs in through the page's form; waits until #whoami names the user. */
+async function signIn(page, who) {
+  await page.locator('#login-open').click();
+  const form = page.locator('#login-form');
+  await form.waitFor({ state: 'visible' });
+  await form.locator('input[name=name]').fill(who.name);
+  await form.locator('input[name=password]').fill(who.password);
+  await form.locator('[type=submit]').click();
+  // #whoami names the user (it may be hidden on a phone, where space is short).
+  await page.locator('#whoami').filter({ hasText: who.name }).waitFor({ state: 'attached' });
+  await page.locator('#logout').waitFor({ state: 'visible' });
+}
+
+/** The first feature of `layer` (among the first 100) with a photo. */
+async function featureWithPhoto(layer) {
+  const fc = await api(`/api/layers/${layer}/features?limit=100`);
+  const f = fc.features.find((f) => Array.isArray(f.properties?.photos) && f.properties.photos.length > 0);
+  assert(f, `no feature of ${layer} has photos`);
+  return f;
+}
+
+/** Clicks the feature's marker with the mouse, as a person would. */
+async function clickFeature(page, layer, fid, lat, lon) {
+  const target = await page.evaluate(
+    ([layer, fid, lat, lon]) => {
+      const m = window.bscMap;
+      let el = null;
+      m.eachLayer((l) => {
+        if (!el && l.feature && String(l.feature.id) === String(fid) && l.getElement) el = l.getElement();
+      });
+      if (el) {
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) return { x: r.left + r.width / 2, y: r.top + r.height / 2, how: el.tagName };
+      }
+      const p = m.latLngToContainerPoint([lat, lon]);
+      const c = m.getContainer().getBoundingClientRect();
+      return { x: c.left + p.x, y: c.top + p.y, how: 'position' };
+    },
+    [layer, fid, lat, lon],
+  );
+  await page.mouse.click(target.x, target.y);
+  return target.how;
+}
+
+// ---------------------------------------------------------------------------
+// The checks.
+// ---------------------------------------------------------------------------
+
+test('load: no console errors, every request to bsc itself, public layers listed, defaults drawn', async (t) => {
+  const requests = [];
+  const page = await t.page({ record: requests });
+  const resp = await page.goto(BASE + '/');
+  assert(resp.status() === 200, `GET / is ${resp.status()}`);
+  const csp = resp.headers()['content-security-policy'] || '';
+  assert(/script-src 'self'/.test(csp), `no strict Content-Security-Policy on /: "${csp}"`);
+  await page.waitForFunction(() => document.body && document.body.dataset.ready === '1', null, { timeout: 20_000 });
+  await settle(page);
+  assert(await page.evaluate(() => !!(window.bscMap && window.bscMap.getZoom)), 'window.bscMap is not a Leaflet map');
+  assert(await page.locator('#map.leaflet-container').count() === 1, '#map is not the Leaflet container');
+  const foreign = requests.filter((u) => !u.startsWith(ORIGIN + '/') && !/^(data|blob):/.test(u));
+  assert(foreign.length === 0, `requests outside ${ORIGIN}: ${foreign.slice(0, 5).join(', ')}`);
+  assert(requests.some((u) => u.startsWith(ORIGIN + '/api/config')), 'the page never asked /api/config');
+
+  const layers = (await api('/api/layers')).layers;
+  for (const l of layers) {
+    assert(
+      (await page.locator(`#layer-panel input[type=checkbox][data-layer="${l.id}"]`).count()) === 1,
+      `no checkbox for public layer ${l.id}`,
+    );
+  }
+  for (const id of ['zona-covid', 'bantuan-sosial']) {
+    assert((await page.locator(`[data-layer="${id}"], [data-layer-row="${id}"]`).count()) === 0, `anonymous sees internal layer ${id}`);
+  }
+  const cats = new Set(layers.map((l) => l.category));
+  for (const c of cats) {
+    assert((await page.locator(`#layer-panel [data-category="${c}"]`).count()) >= 1, `no heading for category ${c}`);
+  }
+  const checked = await page.$$eval('#layer-panel input[type=checkbox][data-layer]:checked', (els) =>
+    els.map((e) => e.dataset.layer),
+  );
+  assert(checked.length > 0, 'no layer is on by default');
+  const drawn = await loaded(page);
+  for (const id of checked) {
+    assert(typeof drawn[id] === 'number' && drawn[id] > 0, `default layer ${id} is checked but bscLoaded has ${drawn[id]}`);
+  }
+  return `${requests.length} requests, all to bsc; ${layers.length} public layers listed in ${cats.size} categories; on by default: ${checked
+    .map((id) => `${id}=${drawn[id]}`)
+    .join(', ')}`;
+});
+
+test('toggle: checking a layer draws its features, unchecking removes them', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  const layers = ['pura', 'sekolah', 'jalan', 'subak'];
+  const before = await loaded(page);
+  const out = [];
+  for (const id of layers) {
+    if (before[id] > 0) await showLayer(page, id, false);
+    await showLayer(page, id, true);
+    out.push(`${id}=${await waitDrawn(page, id)}`);
+  }
+  // Off again: its count drops to 0 (or the entry goes).
+  await showLayer(page, 'sekolah', false);
+  await page.waitForFunction(() => !(window.bscLoaded && window.bscLoaded.sekolah > 0), null, { timeout: 5_000 });
+  // A closer look for the README (kept under the size limit: fewer layers).
+  await showLayer(page, 'jalan', false);
+  await setView(page, -8.56, 115.18, 11);
+  for (const id of ['pura', 'subak']) await waitDrawn(page, id);
+  await page.locator('#layer-panel').evaluate((el) => el.scrollTo(0, 0));
+  await screenshot(page, 'map-desktop.png');
+  return `drawn ${out.join(', ')}; sekolah unchecked: gone`;
+});
+
+test('popup: a mouse click on a marker opens its name, text table and photo', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  const f = await featureWithPhoto('pantai');
+  const [lon, lat] = f.geometry.coordinates;
+  await showLayer(page, 'pantai', true);
+  await setView(page, lat, lon, 16);
+  await waitDrawn(page, 'pantai');
+  await settle(page);
+  trace('popup: view set, drawn');
+  const how = await clickFeature(page, 'pantai', f.id, lat, lon);
+  trace(`popup: clicked (${how})`);
+  const text = await popupText(page);
+  const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(title.includes(f.properties.nama), `popup title "${title}" lacks "${f.properties.nama}"`);
+  const photo = await popupPhoto(page);
+  assert(photo.w > 0 && photo.h > 0, `photo did not load: ${JSON.stringify(photo)}`);
+  assert(photo.src.startsWith(ORIGIN + '/'), `photo from elsewhere: ${photo.src}`);
+  const rows = await page.locator('.leaflet-popup-content table.popup-props tr').count();
+  assert(rows > 0, 'the popup has no property table');
+  assert(text.includes(f.properties.alamat || f.properties.sumber), `popup lacks the feature's text properties: ${text}`);
+  trace('popup: checked');
+  await page.waitForTimeout(300);
+  await screenshot(page, 'popup-desktop.png');
+  trace('popup: screenshot');
+  return `clicked ${f.properties.nama} (${how}); title "${title}", photo ${photo.w}x${photo.h}, ${rows} property rows`;
+});
+
+test('popup: bscOpenFeature opens a temple with its photo', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  const f = await featureWithPhoto('pura');
+  await page.evaluate(([l, id]) => {
+    window.bscOpenFeature(l, id);
+  }, ['pura', f.id]);
+  await popupText(page);
+  const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(title.includes(f.properties.nama), `popup title "${title}" lacks "${f.properties.nama}"`);
+  const photo = await popupPhoto(page);
+  assert(photo.w > 0, `photo did not load: ${JSON.stringify(photo)}`);
+  return `${f.properties.nama}: photo ${photo.w}x${photo.h}`;
+});
+
+test('search: a named feature is found and opening the result shows its popup', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  const input = page.locator('#search-input');
+  await input.fill('Petitenget');
+  const hit = page.locator('#search-results li[data-layer="pantai"][data-fid]').first();
+  await hit.waitFor({ state: 'visible' });
+  assert((await hit.innerText()).includes('Petitenget'), `result reads "${await hit.innerText()}"`);
+  await hit.click();
+  const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(title.includes('Pantai Petitenget'), `popup title after search: "${title}"`);
+  const c = await page.evaluate(() => window.bscMap.getCenter());
+  assert(Math.abs(c.lat - -8.682204) < 0.01 && Math.abs(c.lng - 115.15159) < 0.01, `map did not go to the result: ${c.lat},${c.lng}`);
+  // The keyboard: type, move to a result, Enter.
+  await input.fill('');
+  await input.fill('Jimbaran Beach');
+  const hit2 = page.locator('#search-results li[data-layer="pantai"][data-fid]').filter({ hasText: 'Jimbaran' }).first();
+  await hit2.waitFor({ state: 'visible' });
+  await input.press('ArrowDown');
+  await input.press('Enter');
+  await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Jimbaran Beach' }).waitFor({ state: 'visible' });
+  return 'Petitenget by click, Jimbaran Beach by arrow key and Enter; the map went there';
+});
+
+test('permalink: the hash restores centre, zoom and layers in a new page', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  await showLayer(page, 'pura', true);
+  await waitDrawn(page, 'pura');
+  await setView(page, -8.7123, 115.1789, 15);
+  await page.waitForFunction(() => location.hash.length > 1, null, { timeout: 5_000 });
+  await page.waitForTimeout(700); // hash updates may be debounced
+  const url = page.url();
+  const want = await page.evaluate(() => {
+    const c = window.bscMap.getCenter();
+    return { lat: c.lat, lng: c.lng, zoom: window.bscMap.getZoom() };
+  });
+  const other = await t.page();
+  await ready(other, url);
+  const got = await other.evaluate(() => {
+    const c = window.bscMap.getCenter();
+    return { lat: c.lat, lng: c.lng, zoom: window.bscMap.getZoom() };
+  });
+  assert(got.zoom === want.zoom, `zoom ${got.zoom}, want ${want.zoom} (${url})`);
+  assert(Math.abs(got.lat - want.lat) < 1e-3 && Math.abs(got.lng - want.lng) < 1e-3, `centre ${got.lat},${got.lng}, want ${want.lat},${want.lng} (${url})`);
+  assert(await other.locator('#layer-panel input[data-layer="pura"]').isChecked(), `pura not checked after opening ${url}`);
+  const n = await waitDrawn(other, 'pura');
+  // And a reload of the same page.
+  await other.reload();
+  await other.waitForFunction(() => document.body && document.body.dataset.ready === '1');
+  const again = await other.evaluate(() => window.bscMap.getZoom());
+  assert(again === want.zoom, `zoom after reload ${again}`);
+  return `${new URL(url).hash} → zoom ${got.zoom}, centre ${got.lat.toFixed(4)},${got.lng.toFixed(4)}, pura drawn (${n})`;
+});
+
+test('language: the toggle switches every label between Indonesian and English', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  const lang = () => page.evaluate(() => document.documentElement.lang);
+  assert((await lang()) === 'id', `default language is ${await lang()}`);
+  const heading = page.locator('#layer-panel [data-category="places-of-worship"]').first();
+  const label = page.locator('[data-layer-row="pura"]').first();
+  const before = { heading: await heading.innerText(), label: await label.innerText(), login: await page.locator('#login-open').innerText() };
+  await page.locator('#lang-toggle').click();
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  const after = { heading: await heading.innerText(), label: await label.innerText(), login: await page.locator('#login-open').innerText() };
+  assert(/worship/i.test(after.heading), `English category heading: "${after.heading}"`);
+  assert(/Hindu temples/.test(after.label), `English layer label: "${after.label}"`);
+  assert(after.login !== before.login, `the sign-in button stays "${after.login}"`);
+  await page.locator('#lang-toggle').click();
+  await page.waitForFunction(() => document.documentElement.lang === 'id');
+  assert((await heading.innerText()) === before.heading, 'switching back does not restore Indonesian');
+  return `"${before.heading}" ↔ "${after.heading}", "${before.login}" ↔ "${after.login}"`;
+});
+
+test('XSS: script payloads in a published layer show as text and run nothing', async (t) => {
+  assert(XSS_LAYER, 'BSC_XSS_LAYER is not set');
+  const page = await t.page();
+  await page.addInitScript(() => {
+    window.alert = window.confirm = window.prompt = () => {
+      window.__xss = 'dialog';
+    };
+  });
+  await ready(page);
+  // The layer's title in the panel.
+  const row = page.locator(`[data-layer-row="${XSS_LAYER}"]`);
+  await row.waitFor({ state: 'attached' });
+  const rowText = await row.innerText();
+  assert(rowText.includes('<img src=x onerror="window.__xss=7">'), `layer title not shown as text: "${rowText}"`);
+  await showLayer(page, XSS_LAYER, true);
+  await waitDrawn(page, XSS_LAYER);
+  // The popup.
+  await page.evaluate(([l]) => {
+    window.bscOpenFeature(l, 1);
+  }, [XSS_LAYER]);
+  const text = await popupText(page);
+  for (const s of ['<img src=x onerror="window.__xss=1">', '<script>window.__xss=2</script>', '<svg onload=alert(3)></svg><b>tebal</b>']) {
+    assert(text.includes(s), `popup does not show ${s} as text: ${JSON.stringify(text)}`);
+  }
+  const inPopup = await page.evaluate(() => {
+    const c = document.querySelector('.leaflet-popup-content');
+    return {
+      scripts: c.querySelectorAll('script').length,
+      // The viewer's own icons are <svg><use href=sprite>; the payload's is not.
+      svg: [...c.querySelectorAll('svg')].filter((el) => !el.querySelector('use') || el.hasAttribute('onload')).length,
+      bold: c.querySelectorAll('b').length,
+      badImg: [...c.querySelectorAll('img')].filter((i) => !i.classList.contains('popup-photo')).length,
+      jsLinks: [...c.querySelectorAll('a[href]')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href'))).length,
+    };
+  });
+  assert(
+    inPopup.scripts + inPopup.svg + inPopup.bold + inPopup.badImg + inPopup.jsLinks === 0,
+    `markup from data became elements in the popup: ${JSON.stringify(inPopup)}`,
+  );
+  // The search result list.
+  await page.locator('#search-input').fill('Uji Aman');
+  const hit = page.locator(`#search-results li[data-layer="${XSS_LAYER}"]`).first();
+  await hit.waitFor({ state: 'visible' });
+  assert((await hit.innerText()).includes('<script>window.__xss=6</script>'), `search result not shown as text: "${await hit.innerText()}"`);
+  await page.waitForTimeout(500);
+  const state = await page.evaluate(() => ({
+    xss: window.__xss,
+    anyBadImg: document.querySelectorAll('img[src="x"]').length,
+    scripts: [...document.scripts].filter((s) => !s.src).length,
+    handlers: [...document.querySelectorAll('*')]
+      .filter((el) => [...el.attributes].some((a) => /^on/i.test(a.name)))
+      .map((el) => el.outerHTML.slice(0, 80)),
+  }));
+  assert(state.xss === undefined, `a payload ran: window.__xss = ${state.xss}`);
+  assert(state.anyBadImg === 0, `${state.anyBadImg} <img src=x> elements in the page`);
+  assert(state.scripts === 0, `${state.scripts} inline <script> elements in the page`);
+  assert(state.handlers.length === 0, `elements with inline event handlers: ${state.handlers.join(' | ')}`);
+  return 'payloads in name, properties, property name, link, layer title and search result shown as text; window.__xss undefined; no dialog';
+});
+
+test('access: a leader sees the internal layers after sign-in, anonymous does not', async (t) => {
+  assert(LEADER, 'BSC_LEADER is not set');
+  const page = await t.page();
+  await ready(page);
+  for (const id of ['zona-covid', 'bantuan-sosial']) {
+    assert((await page.locator(`[data-layer="${id}"]`).count()) === 0, `anonymous sees ${id}`);
+  }
+  assert(!(await page.locator('#overview-open').isVisible()), 'anonymous sees the overview button');
+  await signIn(page, LEADER);
+  const row = page.locator('[data-layer-row="zona-covid"]');
+  await row.waitFor({ state: 'visible' });
+  assert((await row.getAttribute('data-visibility')) === 'internal', 'zona-covid is not marked internal');
+  assert(
+    (await page.locator('[data-layer-row="bantuan-sosial"][data-visibility="internal"]').count()) === 1,
+    'bantuan-sosial missing or not marked internal',
+  );
+  await showLayer(page, 'zona-covid', true);
+  const n = await waitDrawn(page, 'zona-covid');
+  await page.locator('#overview-open').click();
+  const overview = page.locator('#overview-panel');
+  await overview.waitFor({ state: 'visible' });
+  const ov = await overview.innerText();
+  assert(/Dinas Kesehatan/.test(ov) && /zona-covid|COVID-19/i.test(ov), `overview lacks agencies or layers: ${ov.slice(0, 200)}`);
+  await screenshot(page, 'overview-desktop.png');
+  // Sign out: internal layers go.
+  await page.locator('#logout').click();
+  await page.locator('[data-layer-row="zona-covid"]').waitFor({ state: 'detached' });
+  return `zona-covid drawn for the leader (${n}); overview shown; gone after sign-out`;
+});
+
+const GOOD_UPLOAD = {
+  type: 'FeatureCollection',
+  features: [
+    { type: 'Feature', id: 1, properties: { nama: 'Taman Kota Lumintang Uji', luas_m2: 1200 }, geometry: { type: 'Point', coordinates: [115.175, -8.64] } },
+    { type: 'Feature', id: 2, properties: { nama: 'Taman Puputan Uji', luas_m2: 800 }, geometry: { type: 'Point', coordinates: [115.18, -8.65] } },
+    // Outside the regency: a warning, not an error.
+    { type: 'Feature', id: 3, properties: { nama: 'Taman Jauh', luas_m2: 10 }, geometry: { type: 'Point', coordinates: [116.5, -8.6] } },
+  ],
+};
+const BAD_UPLOAD = {
+  type: 'FeatureCollection',
+  features: [
+    { type: 'Feature', id: 1, properties: { nama: 'Cincin terbuka' }, geometry: { type: 'Polygon', coordinates: [[[115.17, -8.64], [115.18, -8.64], [115.18, -8.65], [115.171, -8.651]]] } },
+  ],
+};
+
+test('staff: upload through the page, see the report, publish; the layer appears', async (t) => {
+  assert(STAFF, 'BSC_STAFF is not set');
+  const page = await t.page();
+  t.allow(/status of 422/); // the rejected upload below
+  await ready(page);
+  await signIn(page, STAFF);
+  await page.locator('#manage-open').click();
+  const panel = page.locator('#manage-panel');
+  await panel.waitFor({ state: 'visible' });
+  if (XSS_LAYER) {
+    await page.locator(`#my-layers [data-manage-layer="${XSS_LAYER}"]`).waitFor({ state: 'attached' });
+  }
+  const form = page.locator('#upload-form');
+  const fill = async (id, file, json) => {
+    await form.locator('input[type=file][name=file]').setInputFiles({
+      name: file,
+      mimeType: 'application/geo+json',
+      buffer: Buffer.from(JSON.stringify(json)),
+    });
+    await form.locator('input[name=id]').fill(id);
+    await form.locator('select[name=category]').selectOption('general');
+    await form.locator('input[name=title_id]').fill('Taman kota (uji)');
+    await form.locator('input[name=title_en]').fill('City parks (test)');
+    await form.locator('select[name=visibility]').selectOption('public');
+    await form.locator('[type=submit]').click();
+  };
+  // A file with an error: the report names it, nothing to publish.
+  await fill('taman-rusak', 'rusak.geojson', BAD_UPLOAD);
+  await page.locator('#upload-report .report-error').first().waitFor({ state: 'visible' });
+  const errText = await page.locator('#upload-report .report-error').first().innerText();
+  assert(/ring|closed|tertutup/i.test(errText), `error report: "${errText}"`);
+  assert(!(await page.locator('#publish-btn').isEnabled().catch(() => false)) || !(await page.locator('#publish-btn').isVisible()), 'publish offered for a rejected upload');
+  // A good file with a warning.
+  await fill('taman-kota', 'taman.geojson', GOOD_UPLOAD);
+  await page.locator('#upload-report .report-warning').first().waitFor({ state: 'visible' });
+  const report = await page.locator('#upload-report').innerText();
+  assert(/3/.test(report), `report does not count the 3 features: ${report.slice(0, 300)}`);
+  assert((await page.locator('#upload-report .report-error').count()) === 0, 'errors reported for a valid upload');
+  const progress = await page.locator('#upload-progress').evaluate((el) => ({ value: el.value, max: el.max }));
+  assert(progress.value > 0, `#upload-progress did not move: ${JSON.stringify(progress)}`);
+  await page.locator('#upload-report').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  await screenshot(page, 'upload-report-desktop.png');
+  await page.locator('#publish-btn').click();
+  await page.locator('#layer-panel input[type=checkbox][data-layer="taman-kota"]').waitFor({ state: 'attached', timeout: 10_000 });
+  await page.locator(`#my-layers [data-manage-layer="taman-kota"]`).waitFor({ state: 'attached' });
+  await poll(async () => (await api('/api/layers/taman-kota')).version === 1, 'taman-kota v1 is not served');
+  // The public sees it too.
+  const anon = await t.page();
+  await ready(anon);
+  await showLayer(anon, 'taman-kota', true);
+  const n = await waitDrawn(anon, 'taman-kota');
+
+  // A second version, dropped on the form, published, then rolled back.
+  await form.locator('select[name=target]').selectOption('taman-kota');
+  await page.evaluate((json) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([json], 'taman-v2.geojson', { type: 'application/geo+json' }));
+    const zone = document.querySelector('#upload-form input[type=file][name=file]').closest('label, .drop, form');
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }
+  }, JSON.stringify({ type: 'FeatureCollection', features: [GOOD_UPLOAD.features[0]] }));
+  const dropped = await form.locator('input[type=file][name=file]').evaluate((el) => el.files[0] && el.files[0].name);
+  assert(dropped === 'taman-v2.geojson', `the dropped file did not reach the form: ${dropped}`);
+  await form.locator('[type=submit]').click();
+  await page.locator('#upload-report').filter({ hasText: 'taman-v2.geojson' }).or(page.locator('#publish-btn:enabled')).first().waitFor();
+  await page.locator('#publish-btn:enabled').click();
+  await poll(async () => (await api('/api/layers/taman-kota')).version === 2, 'taman-kota v2 was not published');
+  await page.locator('#my-layers [data-manage-layer="taman-kota"] button').first().click();
+  await page.locator('#rollback-btn:enabled').click();
+  await poll(async () => (await api('/api/layers/taman-kota')).version === 1, 'rollback to v1 did not happen');
+  return `rejected upload reported ("${errText.slice(0, 60)}"), valid one with a warning, published, the public draws ${n} features; v2 dropped on the form, published, rolled back to v1`;
+});
+
+test('phone: the layer panel and map fit a 390 px screen; controls are labelled', async (t) => {
+  const page = await t.page({ viewport: PHONE, phone: true });
+  await ready(page);
+  await settle(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  await screenshot(page, 'map-phone.png');
+  // Open the layer panel if it is folded away on a phone.
+  const panel = page.locator('#layer-panel');
+  if (!(await panel.isVisible())) {
+    const opener = page.locator('[aria-controls="layer-panel"]').first();
+    assert((await opener.count()) === 1, 'the layer panel is hidden and nothing [aria-controls=layer-panel] opens it');
+    await opener.tap();
+    await panel.waitFor({ state: 'visible' });
+  }
+  const box = page.locator('#layer-panel input[type=checkbox][data-layer="sekolah"]');
+  await box.scrollIntoViewIfNeeded();
+  assert(!(await box.isChecked()), 'sekolah is on by default');
+  await box.tap();
+  await waitDrawn(page, 'sekolah');
+  const rowH = await page.locator('[data-layer-row="sekolah"]').evaluate((el) => el.getBoundingClientRect().height);
+  assert(rowH >= 32, `layer rows are ${rowH} px high: too small to tap`);
+  await page.waitForTimeout(300);
+  await screenshot(page, 'layers-phone.png');
+  // Fold the panel away again, find a beach and open it.
+  if (await page.locator('[aria-controls="layer-panel"]').count()) {
+    await page.locator('[aria-controls="layer-panel"]').first().tap();
+  }
+  await page.locator('#search-input').fill('Jimbaran Beach');
+  const hit = page.locator('#search-results li[data-layer="pantai"]').filter({ hasText: 'Jimbaran' }).first();
+  await hit.waitFor({ state: 'visible' });
+  await hit.tap();
+  await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Jimbaran Beach' }).waitFor({ state: 'visible' });
+  const photo = await popupPhoto(page);
+  assert(photo.w > 0, 'photo did not load on the phone');
+  const popupBox = await page.locator('.leaflet-popup').boundingBox();
+  assert(popupBox.x >= 0 && popupBox.x + popupBox.width <= PHONE.width, `the popup does not fit the phone: ${JSON.stringify(popupBox)}`);
+  await page.waitForTimeout(300);
+  await screenshot(page, 'popup-phone.png');
+  const unlabelled = await page.evaluate(() => {
+    const name = (el) =>
+      (el.labels && [...el.labels].some((l) => l.textContent.trim())) ||
+      el.getAttribute('aria-label') ||
+      el.getAttribute('aria-labelledby') ||
+      el.getAttribute('title') ||
+      (el.tagName === 'BUTTON' && el.textContent.trim());
+    return [...document.querySelectorAll('input:not([type=hidden]), select, button, textarea')]
+      .filter((el) => !name(el))
+      .map((el) => el.outerHTML.slice(0, 80));
+  });
+  assert(unlabelled.length === 0, `controls without a label: ${unlabelled.slice(0, 5).join(' | ')}`);
+  return 'no horizontal overflow; panel usable by touch; popup with photo fits; every control labelled';
+});
+
+/** Visible elements among `selectors` whose boxes overlap, pairwise. */
+async function overlaps(page, selectors) {
+  return page.evaluate((sels) => {
+    const boxes = [];
+    for (const sel of sels) {
+      for (const el of document.querySelectorAll(sel)) {
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden') boxes.push({ sel, r });
+      }
+    }
+    const out = [];
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i].r;
+        const b = boxes[j].r;
+        const x = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (x > 1 && y > 1) out.push(`${boxes[i].sel} / ${boxes[j].sel} (${Math.round(x)}x${Math.round(y)} px)`);
+      }
+    }
+    return out;
+  }, selectors);
+}
+
+const HEADER_PARTS = ['header h1', '#panel-toggle', '#search-input', '#whoami', '#overview-open', '#manage-open', '#login-open', '#logout', '#lang-toggle'];
+
+test('phone: a signed-in staff user gets a usable header and sees the upload report', async (t) => {
+  assert(STAFF, 'BSC_STAFF is not set');
+  const page = await t.page({ viewport: PHONE, phone: true });
+  await ready(page);
+  let clash = await overlaps(page, HEADER_PARTS);
+  assert(clash.length === 0, `header parts overlap before sign-in: ${clash.join(', ')}`);
+  await signIn(page, STAFF);
+  await page.locator('#manage-open').tap();
+  await page.locator('#manage-panel').waitFor({ state: 'visible' });
+  const form = page.locator('#upload-form');
+  await form.locator('input[type=file][name=file]').setInputFiles({
+    name: 'taman-hp.geojson',
+    mimeType: 'application/geo+json',
+    buffer: Buffer.from(JSON.stringify(GOOD_UPLOAD)),
+  });
+  await form.locator('input[name=id]').fill('taman-hp');
+  await form.locator('select[name=category]').selectOption('general');
+  await form.locator('input[name=title_id]').fill('Taman (ponsel)');
+  await form.locator('[type=submit]').tap();
+  await page.locator('#upload-report .report-warning').first().waitFor({ state: 'visible' });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the manage panel is ${overflow} px wider than the phone`);
+  await page.locator('#upload-report').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  await screenshot(page, 'upload-report-phone.png');
+  clash = await overlaps(page, HEADER_PARTS);
+  assert(clash.length === 0, `header parts overlap when signed in: ${clash.join(', ')}`);
+  return 'upload report shown; no overflow; header parts apart';
+});
+
+test('basemap: the default tiles are requested, and when they fail the outlines still draw', async (t) => {
+  if (!BASE_BASEMAP) return 'skipped: BSC_BASE_BASEMAP not set';
+  const page = await t.page({ base: BASE_BASEMAP });
+  const bOrigin = new URL(BASE_BASEMAP).origin;
+  const tiles = [];
+  // No internet: every tile fails, as on a network without the tile server.
+  await page.route((url) => url.origin !== bOrigin, (route) => {
+    tiles.push(route.request().url());
+    route.abort('internetdisconnected');
+  });
+  t.allow(/ERR_INTERNET_DISCONNECTED|Failed to load resource/);
+  await ready(page, BASE_BASEMAP + '/');
+  await settle(page);
+  assert(tiles.length > 0, 'no basemap tile was requested');
+  assert(tiles.every((u) => u.startsWith('https://tile.openstreetmap.org/')), `unexpected tile URLs: ${tiles.slice(0, 3).join(', ')}`);
+  const drawn = await loaded(page);
+  assert(drawn['batas-kabupaten'] >= 1 && drawn['batas-kecamatan'] >= 6, `outlines not drawn: ${JSON.stringify(drawn)}`);
+  const attribution = await page.locator('.leaflet-control-attribution').innerText();
+  assert(/OpenStreetMap/.test(attribution), `no OpenStreetMap attribution: "${attribution}"`);
+  return `${tiles.length} tile requests failed; regency and ${drawn['batas-kecamatan']} kecamatan outlines drawn; attribution "${attribution}"`;
+});
+
+// ---------------------------------------------------------------------------
+// Figures: page weight and time to a drawn map.
+// ---------------------------------------------------------------------------
+
+/** One cold load: bytes received (headers + encoded bodies) and times. */
+async function measure(t, base, { tiles = false } = {}) {
+  const ctx = await browser.newContext({ viewport: DESKTOP, deviceScaleFactor: 1 });
+  t.contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => t.problems.push(`uncaught exception: ${e.message}`));
+  const origin = new URL(base).origin;
+  let tileRequests = 0;
+  if (tiles) {
+    // No internet here: basemap tiles are answered with a blank 256 px PNG
+    // and counted; their real size is not part of the figure.
+    await page.route((url) => url.origin !== origin, (route) => {
+      tileRequests++;
+      route.fulfill({ status: 200, contentType: 'image/png', body: BLANK_TILE });
+    });
+  }
+  await page.addInitScript(() => {
+    const mark = () => {
+      if (window.__bscReadyAt === undefined && document.body && document.body.dataset.ready === '1') {
+        window.__bscReadyAt = performance.now();
+      }
+    };
+    new MutationObserver(mark).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-ready'] });
+  });
+  const finished = [];
+  page.on('requestfinished', (r) => finished.push(r));
+  await page.goto(base + '/');
+  await page.waitForFunction(() => window.__bscReadyAt !== undefined, null, { timeout: 20_000 });
+  await settle(page, 500);
+  const timing = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    return {
+      ready_ms: Math.round(window.__bscReadyAt),
+      dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd),
+      load_event_ms: Math.round(nav.loadEventEnd),
+      drawn: { ...(window.bscLoaded || {}) },
+    };
+  });
+  const kinds = {};
+  let bytes = 0;
+  let own = 0;
+  for (const r of finished) {
+    const url = new URL(r.url());
+    if (url.origin !== origin) continue;
+    const s = await r.sizes();
+    const n = s.responseBodySize + s.responseHeadersSize;
+    own++;
+    bytes += n;
+    const kind = url.pathname.startsWith('/api/') ? 'api' : (url.pathname.match(/\.(js|css|png|svg|html)$/)?.[1] ?? 'html');
+    kinds[kind] = (kinds[kind] || 0) + n;
+  }
+  await ctx.close();
+  return { bytes, requests: own, by_kind: kinds, tile_requests: tileRequests, ...timing };
+}
+
+// A blank 256x256 PNG (palette, one colour).
+const BLANK_TILE = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAQAAAAEAAQMAAABmvDolAAAAA1BMVEXu7u6DSdFtAAAAH0lEQVR42u3BAQ0AAADCoPdPbQ43oAAAAAAAAAAAvg0hAAABYOSdlwAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+test('metrics: page weight and time until the demo layers are drawn', async (t) => {
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await measure(t, BASE));
+  // The run with the median weight stands for all three (the count of
+  // requests varies by one or two with the timing of aborted refetches).
+  const typical = [...runs].sort((a, b) => a.bytes - b.bytes)[1];
+  const out = {
+    note:
+      'Cold loads in headless Chromium (desktop 1280x800, no cache) of a debug-built bsc (cargo test) serving the default demo data set on the same machine; bytes are what the browser received (headers plus compressed bodies).',
+    without_basemap: {
+      bytes: typical.bytes,
+      requests: typical.requests,
+      by_kind: typical.by_kind,
+      ready_ms_median: median(runs.map((r) => r.ready_ms)),
+      ready_ms_runs: runs.map((r) => r.ready_ms),
+      dom_content_loaded_ms: median(runs.map((r) => r.dom_content_loaded_ms)),
+      drawn: typical.drawn,
+    },
+  };
+  if (BASE_BASEMAP) {
+    const b = await measure(t, BASE_BASEMAP, { tiles: true });
+    out.with_basemap = {
+      bytes_from_bsc: b.bytes,
+      requests_to_bsc: b.requests,
+      tile_requests: b.tile_requests,
+      ready_ms: b.ready_ms,
+      note: 'Tiles cannot be fetched here (no internet); they are answered with a blank tile and only counted: add their size for the full weight.',
+    };
+  }
+  metrics.load = out;
+  writeFileSync(join(OUT, 'metrics.json'), JSON.stringify(out, null, 2) + '\n');
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  let s = `without basemap: ${kb(out.without_basemap.bytes)} in ${out.without_basemap.requests} requests (${Object.entries(out.without_basemap.by_kind)
+    .map(([k, v]) => `${k} ${kb(v)}`)
+    .join(', ')}), ready after ${out.without_basemap.ready_ms_median} ms (runs ${out.without_basemap.ready_ms_runs.join(', ')})`;
+  if (out.with_basemap) {
+    s += `; with basemap: ${kb(out.with_basemap.bytes_from_bsc)} from bsc + ${out.with_basemap.tile_requests} tiles, ready after ${out.with_basemap.ready_ms} ms`;
+  }
+  return s;
+});
+
+// ---------------------------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+const selected = tests.filter((x) => !ONLY || ONLY.test(x.name));
+for (const { name, fn } of selected) {
+  const t = new Check(name);
+  const started = Date.now();
+  try {
+    const detail = await withTimeout(fn(t), TEST_TIMEOUT, name);
+    // Late errors (a failed request after the last step) count too.
+    await new Promise((r) => setTimeout(r, 50));
+    if (t.problems.length) throw new Error(t.problems.join('\n    '));
+    passed++;
+    const d = detail ? String(detail).replace(/\s*\n\s*/g, ' ') : '';
+    console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)${d ? `\n     ${d}` : ''}`);
+  } catch (e) {
+    failed++;
+    const extra = t.problems.length && !String(e.message).includes(t.problems[0]) ? `\n    also: ${t.problems.join('\n    ')}` : '';
+    console.log(`FAIL ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n    ${String(e.message).split('\n').join('\n    ')}${extra}`);
+  } finally {
+    await t.close();
+  }
+}
+for (const n of notes) console.log(n);
+await browser.close();
+clearTimeout(watchdog);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
