@@ -11,7 +11,6 @@ use geo::{LineString, Simplify};
 use geozero::mvt::tile::{GeomType, Layer};
 use geozero::mvt::{Message, Tile};
 use layers::index::{LayerData, PartKind};
-use serde::Deserialize;
 
 use crate::clip::{Pt, Square, clip_line, clip_ring};
 use crate::encode::{GeometryEncoder, IPt, LayerBuilder, area2, quantize};
@@ -72,11 +71,30 @@ pub fn render_tile(
     }
 }
 
-#[derive(Deserialize)]
-struct Head {
-    id: Option<serde_json::Value>,
-    #[serde(default)]
-    properties: Option<serde_json::Map<String, serde_json::Value>>,
+/// The numeric id and the properties of a pre-encoded feature, which the
+/// index writes as `{"type":"Feature","id":…,"geometry":…,"properties":…}`:
+/// only the id and the properties are parsed, never the geometry (the bulk
+/// of a line or area). Neither the id (quotes inside a JSON string are
+/// escaped) nor the geometry can hold `,"properties":`, so the first one is
+/// the feature's; a nested key of that name comes after it.
+fn id_and_properties(
+    feature: &[u8],
+) -> (
+    Option<u64>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    const ID: &[u8] = br#"{"type":"Feature","id":"#;
+    const PROPS: &[u8] = br#","properties":"#;
+    let id = feature.strip_prefix(ID).and_then(|rest| {
+        let end = rest.iter().position(|&b| b == b',')?;
+        std::str::from_utf8(&rest[..end]).ok()?.parse::<u64>().ok()
+    });
+    let props = feature
+        .windows(PROPS.len())
+        .position(|w| w == PROPS)
+        .and_then(|at| feature.get(at + PROPS.len()..feature.len().checked_sub(1)?))
+        .and_then(|json| serde_json::from_slice(json).ok());
+    (id, props)
 }
 
 /// Renders one layer; `coarser` > 0 simplifies and thins more (4x the
@@ -100,6 +118,12 @@ pub fn render_layer(
     let mut shapes: Vec<(u32, GeomType, Vec<u32>)> = Vec::new();
     let mut points: Vec<(u32, Vec<IPt>)> = Vec::new();
     data.visit_envelopes(bounds, |index, env, runs| {
+        // A line or area smaller than a unit at this zoom would quantize to
+        // nothing: skip it before projecting its vertices (at low zooms this
+        // is most of a dense layer).
+        let lo = proj.project(env[0], env[3]);
+        let hi = proj.project(env[2], env[1]);
+        let tiny = (hi[0] - lo[0]) < 1.0 && (hi[1] - lo[1]) < 1.0;
         let mut g = GeometryEncoder::default();
         let mut kind = None;
         let mut pts: Vec<IPt> = Vec::new();
@@ -109,6 +133,9 @@ pub fn render_layer(
         let mut shell_kept = false;
         for (part, coords) in runs {
             any_run = true;
+            if tiny && part != PartKind::Points {
+                continue;
+            }
             let projected: Vec<Pt> = coords.iter().map(|c| proj.project(c.x, c.y)).collect();
             match part {
                 PartKind::Points => {
@@ -191,16 +218,8 @@ pub fn render_layer(
     let mut layer = LayerBuilder::new(name, opts.extent);
     let no_props = serde_json::Map::new();
     let mut add = |index: u32, kind: GeomType, commands: Vec<u32>| {
-        let head: Option<Head> = serde_json::from_slice(data.feature_bytes(index)).ok();
-        let id = head
-            .as_ref()
-            .and_then(|h| h.id.as_ref())
-            .and_then(serde_json::Value::as_u64);
-        let props = head
-            .as_ref()
-            .and_then(|h| h.properties.as_ref())
-            .unwrap_or(&no_props);
-        layer.add(id, kind, commands, props);
+        let (id, props) = id_and_properties(data.feature_bytes(index));
+        layer.add(id, kind, commands, props.as_ref().unwrap_or(&no_props));
     };
     for (index, pts) in points {
         let mut g = GeometryEncoder::default();
@@ -354,6 +373,18 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn ids_and_properties_are_read_without_the_geometry() {
+        let f = br#"{"type":"Feature","id":42,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"a":{"properties":1},"b":"x"}}"#;
+        let (id, props) = id_and_properties(f);
+        assert_eq!(id, Some(42));
+        let props = props.unwrap();
+        assert_eq!(props["b"], "x");
+        assert_eq!(props["a"]["properties"], 1);
+        let s = br#"{"type":"Feature","id":"a,\"properties\":","geometry":null,"properties":null}"#;
+        assert_eq!(id_and_properties(s), (None, None));
     }
 
     #[test]
