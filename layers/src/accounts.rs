@@ -693,18 +693,19 @@ impl Store {
     /// Ends the session `token` (audited as `logout` when it existed).
     /// Whether it existed.
     pub async fn logout(&self, token: &str, client: Option<&str>) -> Result<bool> {
+        let hash = token_hash(token);
         let mut tx = self.write().await?;
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.agency_id FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?",
         )
-        .bind(token_hash(token))
+        .bind(&hash)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
         let account = account_from_row(&row)?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token_hash(token))
+            .bind(&hash)
             .execute(&mut *tx)
             .await?;
         audit::record(

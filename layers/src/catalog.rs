@@ -154,11 +154,13 @@ impl Catalog {
 /// them.
 pub async fn load(store: &Store, layer: &str, version: VersionInfo) -> Result<LayerData> {
     let mut photos = store.photo_refs(layer).await?;
+    let fields = store.version_fields(version.id).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<FeatureRow>>(READERS);
     let version_id = version.id;
     let count = version.feature_count;
     let building = tokio::task::spawn_blocking(move || {
         let mut builder = LayerBuilder::new(version);
+        builder.set_fields(fields);
         while let Some(batch) = rx.blocking_recv() {
             for mut row in batch {
                 if !photos.is_empty()

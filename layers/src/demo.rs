@@ -614,7 +614,7 @@ fn demo_photos(layers: &[(String, String)]) -> Vec<DemoPhoto> {
                 "pantai" => Scene::Beach,
                 _ => Scene::Hills,
             };
-            let Ok(png) = picture(scene, fnv(fid.as_bytes())) else {
+            let Ok(png) = picture(scene, crate::hash::fnv1a(fid.as_bytes())) else {
                 continue;
             };
             out.push(DemoPhoto {
@@ -626,12 +626,6 @@ fn demo_photos(layers: &[(String, String)]) -> Vec<DemoPhoto> {
         }
     }
     out
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// What a generated photo shows.

@@ -203,9 +203,9 @@ mod tests {
             bbox: None,
             created_at: String::new(),
             photos_rev: 0,
-            fields,
         };
         let mut b = LayerBuilder::new(version);
+        b.set_fields(fields);
         for i in 1..=3i64 {
             let x = 115.0 + i as f64 * 0.01;
             b.push(FeatureRow {

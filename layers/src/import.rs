@@ -63,13 +63,12 @@ pub async fn stage(
     opts: &WriteOptions<'_>,
     limits: Limits,
     then: Then,
-    format: &str,
     read: ReadFn,
 ) -> Result<Staged> {
     let started = Instant::now();
     let mut writer = store.begin_version(spec, opts).await?;
     let (tx, mut rx) = mpsc::channel::<Vec<ParsedFeature>>(4);
-    let format_name = format.to_owned();
+    let format_name = opts.format.to_owned();
     let reading = tokio::task::spawn_blocking(move || {
         // Shared with the sink so that the last, partial batch can be sent
         // once the reader is done.
@@ -194,10 +193,18 @@ pub async fn import_path(
     format: crate::ingest::Format,
     limits: Limits,
 ) -> Result<ImportReport> {
-    let read_limits = limits.clone();
-    let path = path.to_owned();
-    let read: ReadFn = Box::new(move |c| crate::ingest::read_path(&path, format, &read_limits, c));
+    let read = file_reader(path, format, &limits);
     import_with(store, spec, limits, format.name(), read).await
+}
+
+/// A [`ReadFn`] that reads the file at `path` as `format` within `limits`.
+pub fn file_reader(
+    path: &std::path::Path,
+    format: crate::ingest::Format,
+    limits: &Limits,
+) -> ReadFn {
+    let (path, limits) = (path.to_owned(), limits.clone());
+    Box::new(move |c| crate::ingest::read_path(&path, format, &limits, c))
 }
 
 /// Imports GeoJSON from `reader` as a new version of the layer `spec`
@@ -233,9 +240,9 @@ async fn import_with(
             account: None,
             client: None,
         },
-        format: Some(format),
+        format,
     };
-    let staged = stage(store, spec, &opts, limits, Then::Publish, format, read).await?;
+    let staged = stage(store, spec, &opts, limits, Then::Publish, read).await?;
     Ok(ImportReport {
         layer: staged.layer,
         version: staged.version,

@@ -53,6 +53,8 @@ pub struct LayerIndex {
 pub struct LayerData {
     /// Which version this is.
     pub version: VersionInfo,
+    /// Property names and their TileJSON types, from the upload's report.
+    fields: serde_json::Map<String, serde_json::Value>,
     tree: RTree<TreeEntry>,
     /// In Hilbert order; a feature's handle is its index here.
     features: Vec<Feature>,
@@ -234,7 +236,7 @@ impl LayerData {
 
     /// Property names and TileJSON types of this version.
     pub fn fields(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.version.fields
+        &self.fields
     }
 
     /// Calls `visit` with every feature whose envelope meets `bbox`
@@ -485,6 +487,7 @@ pub struct LayerBuilder {
     names: String,
     coords: Vec<Coord<f64>>,
     parts: Vec<Part>,
+    fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl LayerBuilder {
@@ -493,6 +496,7 @@ impl LayerBuilder {
         let n = usize::try_from(version.feature_count).unwrap_or(0);
         LayerBuilder {
             version,
+            fields: serde_json::Map::new(),
             arena: Vec::new(),
             features: Vec::with_capacity(n),
             bboxes: Vec::with_capacity(n),
@@ -555,11 +559,17 @@ impl LayerBuilder {
         Ok(())
     }
 
+    /// Sets the property names and TileJSON types the layer describes.
+    pub fn set_fields(&mut self, fields: serde_json::Map<String, serde_json::Value>) {
+        self.fields = fields;
+    }
+
     /// Lays the features out along a Hilbert curve, bulk-loads the R-tree
     /// and freezes the arena.
     pub fn finish(self) -> Result<LayerData> {
         let LayerBuilder {
             version,
+            fields,
             arena: old_arena,
             features: old,
             bboxes,
@@ -643,6 +653,7 @@ impl LayerBuilder {
         }
         Ok(LayerData {
             version,
+            fields,
             tree: RTree::bulk_load(entries),
             features,
             coords,
@@ -736,7 +747,6 @@ mod tests {
             bbox: None,
             created_at: String::new(),
             photos_rev: 0,
-            fields: serde_json::Map::new(),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod demo;
 pub mod error;
 pub mod fgb;
+pub mod hash;
 pub mod import;
 pub mod index;
 pub mod ingest;

@@ -108,10 +108,6 @@ pub struct VersionInfo {
     /// appear in the features' properties, so a change reloads the layer.
     #[serde(skip)]
     pub photos_rev: i64,
-    /// Property names and their TileJSON types (`String`, `Number`,
-    /// `Boolean`), from the version's validation report.
-    #[serde(skip)]
-    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The Badung regency's extent with a margin of about 5 km

@@ -130,7 +130,7 @@ impl Store {
             "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
                     a.id AS agency_id, a.name AS agency_name,
                     v.id, v.version, v.feature_count, v.geometry_types,
-                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, v.report, l.photos_rev
+                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev
              FROM layers l
              JOIN categories c ON c.id = l.category_id
              JOIN layer_versions v ON v.layer_id = l.id AND v.version = l.current_version
@@ -141,6 +141,21 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(published_layer).collect()
+    }
+
+    /// Property names and their TileJSON types (`String`, `Number`,
+    /// `Boolean`) of the version with row id `version_id`, from its
+    /// validation report; read when the version is loaded, not on every sync.
+    pub async fn version_fields(
+        &self,
+        version_id: i64,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let report: Option<Option<String>> =
+            sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = ?")
+                .bind(version_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(fields_of(report.flatten().as_deref()))
     }
 
     /// The features of one version with `from <= seq < to`, in source order.
@@ -322,8 +337,8 @@ pub struct WriteOptions<'a> {
     pub guard: Option<Guard<'a>>,
     /// Who writes, for the version row and the audit log.
     pub actor: Actor<'a>,
-    /// The format the input is read as.
-    pub format: Option<&'a str>,
+    /// The format the input is read as (`geojson`, `shapefile`, …).
+    pub format: &'a str,
 }
 
 /// Writes one new layer version inside a single transaction.
@@ -501,7 +516,8 @@ async fn upsert_agency(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Res
     Ok(id)
 }
 
-fn bbox_of(row: &sqlx::sqlite::SqliteRow) -> Result<Option<[f64; 4]>> {
+/// The `minx`..`maxy` columns of a row: an extent, or `None` when unset.
+pub(crate) fn bbox_of(row: &sqlx::sqlite::SqliteRow) -> Result<Option<[f64; 4]>> {
     let v: [Option<f64>; 4] = [
         row.try_get("minx")?,
         row.try_get("miny")?,
@@ -537,21 +553,25 @@ pub fn fid_from_json(json: &str) -> Result<String> {
 
 /// A version as the index needs it, from a row with the version's columns
 /// (`id` being the version's row id) and the layer's `photos_rev`.
+/// The `geometry_types` column (comma-separated) as a list.
+pub(crate) fn geometry_types_of(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<String>> {
+    let joined: String = row.try_get("geometry_types")?;
+    Ok(joined
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
 pub(crate) fn version_info(row: &sqlx::sqlite::SqliteRow) -> Result<VersionInfo> {
-    let geometry_types: String = row.try_get("geometry_types")?;
     Ok(VersionInfo {
         id: row.try_get("id")?,
         version: row.try_get("version")?,
         feature_count: row.try_get("feature_count")?,
-        geometry_types: geometry_types
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        geometry_types: geometry_types_of(row)?,
         bbox: bbox_of(row)?.map(|[a, b, c, d]| Bbox::new(a, b, c, d)),
         created_at: row.try_get("created_at")?,
         photos_rev: row.try_get("photos_rev")?,
-        fields: fields_of(row.try_get::<Option<String>, _>("report")?.as_deref()),
     })
 }
 
@@ -587,10 +607,19 @@ fn fields_of(report: Option<&str>) -> serde_json::Map<String, serde_json::Value>
 }
 
 fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
+    Ok(PublishedLayer {
+        meta: layer_meta_of(row)?,
+        version: version_info(row)?,
+    })
+}
+
+/// A layer's metadata from a row with the layer's columns (`layer_id`
+/// being its id) and its agency's `agency_id` and `agency_name`.
+pub(crate) fn layer_meta_of(row: &sqlx::sqlite::SqliteRow) -> Result<LayerMeta> {
     let visibility: String = row.try_get("visibility")?;
     let agency_id: Option<String> = row.try_get("agency_id")?;
     let agency_name: Option<String> = row.try_get("agency_name")?;
-    let meta = LayerMeta {
+    Ok(LayerMeta {
         id: row.try_get("layer_id")?,
         category: row.try_get("category_id")?,
         title_id: row.try_get("title_id")?,
@@ -600,7 +629,5 @@ fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
             .map(|(id, name)| Agency { id, name }),
         visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
         updated_at: row.try_get("updated_at")?,
-    };
-    let version = version_info(row)?;
-    Ok(PublishedLayer { meta, version })
+    })
 }

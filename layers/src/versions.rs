@@ -13,8 +13,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use crate::audit;
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
-use crate::model::{Agency, LayerMeta, VersionInfo, Visibility};
-use crate::store::Store;
+use crate::model::{LayerMeta, VersionInfo, Visibility};
+use crate::store::{Store, bbox_of, geometry_types_of, layer_meta_of};
 
 /// Where a version stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,30 +135,14 @@ impl Store {
     /// What layer `id` is, published or not.
     pub async fn layer_meta(&self, id: &str) -> Result<Option<LayerMeta>> {
         let row = sqlx::query(
-            "SELECT l.id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
+            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
                     a.id AS agency_id, a.name AS agency_name
              FROM layers l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            let visibility: String = r.try_get("visibility")?;
-            let agency_id: Option<String> = r.try_get("agency_id")?;
-            let agency_name: Option<String> = r.try_get("agency_name")?;
-            Ok(LayerMeta {
-                id: r.try_get("id")?,
-                category: r.try_get("category_id")?,
-                title_id: r.try_get("title_id")?,
-                title_en: r.try_get("title_en")?,
-                agency: agency_id
-                    .zip(agency_name)
-                    .map(|(id, name)| Agency { id, name }),
-                visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(layer_meta_of).transpose()
     }
 
     /// Every version of layer `id`, newest first.
@@ -195,7 +179,7 @@ impl Store {
     pub async fn version_info(&self, id: &str, version: i64) -> Result<Option<VersionInfo>> {
         let row = sqlx::query(
             "SELECT v.id, v.version, v.feature_count, v.geometry_types, v.minx, v.miny, v.maxx, v.maxy,
-                    v.created_at, v.report, l.photos_rev
+                    v.created_at, l.photos_rev
              FROM layer_versions v JOIN layers l ON l.id = v.layer_id
              WHERE v.layer_id = ? AND v.version = ?",
         )
@@ -407,27 +391,13 @@ pub(crate) async fn owner_in(conn: &mut sqlx::SqliteConnection, id: &str) -> Res
 
 fn summary(r: &sqlx::sqlite::SqliteRow) -> Result<VersionSummary> {
     let status: String = r.try_get("status")?;
-    let types: String = r.try_get("geometry_types")?;
-    let b: [Option<f64>; 4] = [
-        r.try_get("minx")?,
-        r.try_get("miny")?,
-        r.try_get("maxx")?,
-        r.try_get("maxy")?,
-    ];
     Ok(VersionSummary {
         version: r.try_get("version")?,
         status: Status::from_str(&status)?,
         current: r.try_get("current")?,
         feature_count: r.try_get("feature_count")?,
-        geometry_types: types
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        bbox: match b {
-            [Some(a), Some(b), Some(c), Some(d)] => Some(Bbox::new(a, b, c, d)),
-            _ => None,
-        },
+        geometry_types: geometry_types_of(r)?,
+        bbox: bbox_of(r)?.map(|[a, b, c, d]| Bbox::new(a, b, c, d)),
         source_name: r.try_get("source_name")?,
         format: r.try_get("format")?,
         created_by: r.try_get("created_by")?,

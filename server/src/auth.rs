@@ -232,6 +232,13 @@ pub fn can_see_drafts(who: &Principal, agency: Option<&str>) -> bool {
     can_write(who, agency)
 }
 
+/// Whether `who` may see the history and unpublished versions of the layer
+/// `owner` describes: its agency's staff and admins, and for a deleted
+/// layer only admins.
+pub fn can_see_history(who: &Principal, owner: &Owner) -> bool {
+    can_see_drafts(who, owner.agency.as_deref()) && (!owner.deleted || is_admin(who))
+}
+
 /// Whether `who` may upload, publish, roll back or delete a layer owned by
 /// `agency` (or create one for it; `None`: a layer of no agency, admins only). Writes check this again inside the
 /// transaction that changes the layer, against the owner stored there.

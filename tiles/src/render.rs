@@ -260,7 +260,6 @@ mod tests {
             bbox: None,
             created_at: String::new(),
             photos_rev: 0,
-            fields: serde_json::Map::new(),
         });
         for (i, (geometry, props, bbox)) in features.iter().enumerate() {
             b.push(FeatureRow {

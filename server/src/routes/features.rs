@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use layers::LayerIndex;
 
-use crate::auth::{Principal, can_see_drafts, is_admin, visible_layer};
+use super::versions::version_number;
+use crate::auth::{Principal, can_see_history, visible_layer};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Caching, GEOJSON, feature_list_body, respond};
 use crate::state::AppState;
@@ -45,33 +46,20 @@ async fn layer_version(
     version: Option<&str>,
 ) -> ApiResult<Arc<LayerIndex>> {
     let snapshot = state.catalog.snapshot();
-    let Some(raw) = version else {
+    let Some(n) = version_number("version", version)? else {
         return visible_layer(&snapshot, who, id);
     };
-    let n = raw
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid-parameter",
-                format!("version must be a version number from 1, got {raw:?}"),
-            )
-        })?;
     if let Ok(l) = visible_layer(&snapshot, who, id)
         && l.data.version.version == n
     {
         return Ok(l);
     }
     let missing = || ApiError::not_found(format!("no version {n} of layer {id:?}"));
-    let meta = state.store.layer_meta(id).await?.ok_or_else(missing)?;
     let owner = state.store.owner(id).await?.ok_or_else(missing)?;
-    if !can_see_drafts(who, meta.agency.as_ref().map(|a| a.id.as_str()))
-        || (owner.deleted && !is_admin(who))
-    {
+    if !can_see_history(who, &owner) {
         return Err(missing());
     }
+    let meta = state.store.layer_meta(id).await?.ok_or_else(missing)?;
     let info = state.store.version_info(id, n).await?.ok_or_else(missing)?;
     let data = state.previews.get(&state.store, id, info).await?;
     Ok(Arc::new(LayerIndex {

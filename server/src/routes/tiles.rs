@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use layers::LayerIndex;
+use layers::catalog::Snapshot;
 use serde_json::json;
 use tiles::{TileId, TileOptions};
 
@@ -61,12 +62,11 @@ impl std::fmt::Debug for TileCache {
 }
 
 /// The layers a tile of `id` is made of, for `who`.
-fn tile_layers(state: &AppState, who: &Principal, id: &str) -> ApiResult<Vec<Arc<LayerIndex>>> {
-    let snapshot = state.catalog.snapshot();
+fn tile_layers(snapshot: &Snapshot, who: &Principal, id: &str) -> ApiResult<Vec<Arc<LayerIndex>>> {
     if id == ALL {
-        return Ok(visible_layers(&snapshot, who).cloned().collect());
+        return Ok(visible_layers(snapshot, who).cloned().collect());
     }
-    Ok(vec![visible_layer(&snapshot, who, id)?])
+    Ok(vec![visible_layer(snapshot, who, id)?])
 }
 
 /// What a tile's bytes depend on: the address, each layer's version and
@@ -104,10 +104,13 @@ pub async fn tile(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let t = parse_tile(&z, &x, &y)?;
-    let layers = tile_layers(&state, &who, &id)?;
+    let layers = tile_layers(&state.catalog.snapshot(), &who, &id)?;
     let key = tile_key(&layers, &who, &id, t);
     // The key changes with every publish, so it is a strong enough tag.
-    let caching = Caching::new(&format!("{:016x}", fxhash(&key)), who.is_anonymous());
+    let caching = Caching::new(
+        &format!("{:016x}", layers::hash::fnv1a(key.as_bytes())),
+        who.is_anonymous(),
+    );
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);
     }
@@ -150,8 +153,9 @@ pub async fn tilejson(
     let id = name
         .strip_suffix(".json")
         .ok_or_else(|| ApiError::not_found("no such resource"))?;
-    let layers = tile_layers(&state, &who, id)?;
+    // One snapshot for the layers and the tag, so they cannot disagree.
     let snapshot = state.catalog.snapshot();
+    let layers = tile_layers(&snapshot, &who, id)?;
     let caching = Caching::new(
         &format!(
             "tilejson-{id}-{}-{}",
@@ -193,11 +197,4 @@ pub async fn tilejson(
         "vector_layers": vector_layers,
     });
     Ok(json_response(&doc, &caching))
-}
-
-/// A fast, stable 64-bit hash (FNV-1a) for ETags.
-fn fxhash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

@@ -8,13 +8,13 @@
 //! errors. Nothing published changes until `.../publish`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use layers::import::{ReadFn, Staged, Then, stage};
+use layers::import::{Staged, Then, file_reader, stage};
 use layers::model::LayerSpec;
 use layers::store::{WriteMode, WriteOptions};
 use layers::versions::Status;
@@ -115,22 +115,11 @@ async fn run(
         mode,
         guard: Some(&guard),
         actor: client.actor(who),
-        format: Some(format.name()),
+        format: format.name(),
     };
     let limits = state.writes.limits.clone();
-    let path = upload.path().to_owned();
-    let read_limits = limits.clone();
-    let read: ReadFn = Box::new(move |c| ingest::read_path(&path, format, &read_limits, c));
-    let staged = stage(
-        &state.store,
-        &spec,
-        &opts,
-        limits,
-        Then::Draft,
-        format.name(),
-        read,
-    )
-    .await?;
+    let read = file_reader(upload.path(), format, &limits);
+    let staged = stage(&state.store, &spec, &opts, limits, Then::Draft, read).await?;
     drop(upload);
     Ok(staged_response(&state.config.public_url, &staged))
 }
@@ -325,11 +314,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 /// Writes `stream` to a new temporary file in `dir`, refusing more than
 /// `max` bytes; returns the file and its first bytes (to sniff the format).
-async fn spool<S>(
-    stream: S,
-    max: u64,
-    dir: &PathBuf,
-) -> ApiResult<(tempfile::NamedTempFile, Vec<u8>)>
+async fn spool<S>(stream: S, max: u64, dir: &Path) -> ApiResult<(tempfile::NamedTempFile, Vec<u8>)>
 where
     S: Stream<Item = ApiResult<bytes::Bytes>>,
 {

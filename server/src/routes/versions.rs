@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiPath, ApiQuery};
-use crate::auth::{Principal, admin_guard, can_see_drafts, can_write, write_guard};
+use crate::auth::{Principal, admin_guard, can_see_history, can_write, is_admin, write_guard};
 use crate::client::Client;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -27,7 +27,8 @@ pub struct VersionParam {
     to: Option<String>,
 }
 
-fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
+/// A version number parameter (`?version=`, `?to=`): a whole number from 1.
+pub(crate) fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
     raw.map(|v| {
         v.trim()
             .parse::<i64>()
@@ -45,13 +46,8 @@ fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
 
 /// Who may list versions: those who may see drafts of the layer.
 async fn history_visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<()> {
-    let owner = state.store.owner(id).await?;
-    match owner {
-        Some(o)
-            if can_see_drafts(who, o.agency.as_deref()) && (!o.deleted || can_write(who, None)) =>
-        {
-            Ok(())
-        }
+    match state.store.owner(id).await? {
+        Some(o) if can_see_history(who, &o) => Ok(()),
         _ => Err(ApiError::not_found(format!("no layer {id:?}"))),
     }
 }
@@ -182,7 +178,7 @@ pub async fn managed(State(state): State<AppState>, who: Principal) -> ApiResult
     if who.account().is_none() {
         return Err(ApiError::unauthorized("log in to manage layers"));
     }
-    let admin = can_write(&who, None);
+    let admin = is_admin(&who);
     let layers: Vec<_> = state
         .store
         .managed_layers()

@@ -82,20 +82,17 @@ static INDEX: LazyLock<HashMap<&'static str, (&'static Asset, HeaderValue)>> =
         ASSETS
             .iter()
             .map(|a| {
-                let tag = format!("\"{:016x}-{:x}\"", fnv1a(a.bytes), a.bytes.len());
+                let tag = format!(
+                    "\"{:016x}-{:x}\"",
+                    layers::hash::fnv1a(a.bytes),
+                    a.bytes.len()
+                );
                 let etag = HeaderValue::from_str(&tag)
                     .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
                 (a.path, (a, etag))
             })
             .collect()
     });
-
-/// FNV-1a, 64 bits: enough to tell two versions of a file apart.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// The origin of a basemap tile URL template as a CSP source
 /// (`https://tile.openstreetmap.org`; a `{s}` subdomain becomes `*.`).
