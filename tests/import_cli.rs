@@ -8,48 +8,41 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::{BSC, Workspace, mixed_layer};
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::Row;
 
 /// Every row of every table, as text: equal dumps mean an unchanged database.
 fn dump(ws: &Workspace) -> Vec<String> {
-    let url = ws.db();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let mut c = SqliteConnection::connect(&url).await.unwrap();
-            let mut out = Vec::new();
-            for table in [
-                "categories",
-                "agencies",
-                "layers",
-                "layer_versions",
-                "features",
-            ] {
-                let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                    .fetch_all(&mut c)
-                    .await
-                    .unwrap();
-                for r in rows {
-                    let cols: Vec<String> = (0..r.len())
-                        .map(|i| {
-                            r.try_get::<Option<String>, _>(i)
-                                .map(|v| format!("{v:?}"))
-                                .or_else(|_| {
-                                    r.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}"))
-                                })
-                                .or_else(|_| {
-                                    r.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}"))
-                                })
-                                .unwrap()
-                        })
-                        .collect();
-                    out.push(format!("{table}: {}", cols.join("|")));
-                }
-            }
-            out
-        })
+    let features = if ws.is_sqlite() {
+        "SELECT * FROM features ORDER BY 1, 2"
+    } else {
+        "SELECT version_id, seq, fid, fid_json, ST_AsText(geometry) AS geometry, properties::text AS properties,
+                name, minx, miny, maxx, maxy FROM features ORDER BY 1, 2"
+    };
+    let mut out = Vec::new();
+    for (table, sql) in [
+        ("categories", "SELECT * FROM categories ORDER BY 1, 2"),
+        ("agencies", "SELECT * FROM agencies ORDER BY 1, 2"),
+        ("layers", "SELECT * FROM layers ORDER BY 1, 2"),
+        (
+            "layer_versions",
+            "SELECT * FROM layer_versions ORDER BY 1, 2",
+        ),
+        ("features", features),
+    ] {
+        for r in ws.sql(sql) {
+            let cols: Vec<String> = (0..r.len())
+                .map(|i| {
+                    r.try_get::<Option<String>, _>(i)
+                        .map(|v| format!("{v:?}"))
+                        .or_else(|_| r.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}")))
+                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
+                        .unwrap()
+                })
+                .collect();
+            out.push(format!("{table}: {}", cols.join("|")));
+        }
+    }
+    out
 }
 
 fn stderr(o: &std::process::Output) -> String {

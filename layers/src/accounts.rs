@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::audit;
 use crate::error::{Error, Result};
@@ -108,7 +108,7 @@ pub const ARGON2_P: u32 = 1;
 
 /// Sessions and tokens are touched (expiry slid, last use noted) at most
 /// this often, so a busy client does not write on every request.
-const TOUCH_EVERY_SECS: u64 = 60;
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// A user as listed by administrators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -307,11 +307,7 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn seconds_modifier(d: Duration) -> String {
-    format!("+{} seconds", d.as_secs())
-}
-
-fn account_from_row(row: &SqliteRow) -> Result<Account> {
+fn account_from_row(row: &AnyRow) -> Result<Account> {
     let role: String = row.try_get("role")?;
     Ok(Account {
         id: row.try_get("id")?,
@@ -321,7 +317,7 @@ fn account_from_row(row: &SqliteRow) -> Result<Account> {
     })
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<UserInfo> {
+fn user_from_row(row: &AnyRow) -> Result<UserInfo> {
     let a = account_from_row(row)?;
     Ok(UserInfo {
         id: a.id,
@@ -348,7 +344,7 @@ fn throttle_keys(name: &str, client: Option<&str>) -> Vec<(String, i64)> {
 impl Store {
     /// The connection pool, for callers that run their own queries or
     /// transactions (e.g. [`crate::audit::record`] inside a write).
-    pub fn pool(&self) -> &sqlx::SqlitePool {
+    pub fn pool(&self) -> &sqlx::AnyPool {
         &self.pool
     }
 
@@ -378,7 +374,7 @@ impl Store {
             (_, None) => None,
         };
         let inserted = sqlx::query(
-            "INSERT INTO users (name, role, agency_id, password_hash) VALUES (?, ?, ?, ?)
+            "INSERT INTO users (name, role, agency_id, password_hash) VALUES ($1, $2, $3, $4)
              RETURNING id, name, role, agency_id, disabled, created_at",
         )
         .bind(new.name)
@@ -426,7 +422,7 @@ impl Store {
     /// The user named `name` (any case), if any.
     pub async fn user(&self, name: &str) -> Result<Option<UserInfo>> {
         let row = sqlx::query(
-            "SELECT id, name, role, agency_id, disabled, created_at FROM users WHERE name = ?",
+            "SELECT id, name, role, agency_id, disabled, created_at FROM users WHERE lower(name) = lower($1)",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -438,23 +434,25 @@ impl Store {
     /// deleted and their API tokens revoked (audited as `user_disable`).
     pub async fn disable_user(&self, name: &str, actor: Actor<'_>) -> Result<()> {
         let mut tx = self.write().await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("UPDATE users SET disabled = 1 WHERE name = ? RETURNING id")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET disabled = 1 WHERE lower(name) = lower($1) RETURNING id",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(id) = id else {
             return Err(Error::NotFound(format!("no user named {name:?}")));
         };
-        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         let tokens = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-             WHERE user_id = ? AND revoked_at IS NULL",
+            "UPDATE api_tokens SET revoked_at = $1
+             WHERE user_id = $2 AND revoked_at IS NULL",
         )
+        .bind(crate::clock::now())
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -485,16 +483,17 @@ impl Store {
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
         let mut tx = self.write().await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("UPDATE users SET password_hash = ? WHERE name = ? RETURNING id")
-                .bind(&hash)
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $1 WHERE lower(name) = lower($2) RETURNING id",
+        )
+        .bind(&hash)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(id) = id else {
             return Err(Error::NotFound(format!("no user named {name:?}")));
         };
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -523,8 +522,8 @@ impl Store {
             // The max-th newest failure inside the window: while it is in
             // the window, `max` failures are.
             let at: Option<i64> = sqlx::query_scalar(
-                "SELECT at FROM login_attempts WHERE key = ? AND at > ?
-                 ORDER BY at DESC LIMIT 1 OFFSET ?",
+                "SELECT at FROM login_attempts WHERE key = $1 AND at > $2
+                 ORDER BY at DESC LIMIT 1 OFFSET $3",
             )
             .bind(&key)
             .bind(now - window)
@@ -542,12 +541,12 @@ impl Store {
         let now = unix_now();
         let window = i64::try_from(THROTTLE_WINDOW.as_secs()).unwrap_or(i64::MAX);
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM login_attempts WHERE at <= ?")
+        sqlx::query("DELETE FROM login_attempts WHERE at <= $1")
             .bind(now - window)
             .execute(&mut *tx)
             .await?;
         for (key, _) in throttle_keys(name, client) {
-            sqlx::query("INSERT INTO login_attempts (key, at) VALUES (?, ?)")
+            sqlx::query("INSERT INTO login_attempts (key, at) VALUES ($1, $2)")
                 .bind(&key)
                 .bind(now)
                 .execute(&mut *tx)
@@ -580,7 +579,7 @@ impl Store {
         }
         let row = if name.len() <= 64 && password.len() <= MAX_PASSWORD_LEN {
             sqlx::query(
-                "SELECT id, name, role, agency_id, disabled, password_hash FROM users WHERE name = ?",
+                "SELECT id, name, role, agency_id, disabled, password_hash FROM users WHERE lower(name) = lower($1)",
             )
             .bind(name)
             .fetch_optional(&self.pool)
@@ -625,22 +624,21 @@ impl Store {
         };
         let token = random_hex(16);
         let mut tx = self.write().await?;
-        sqlx::query(
-            "DELETE FROM sessions WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ','now')",
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM login_attempts WHERE key = ?")
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_attempts WHERE key = $1")
             .bind(format!("user:{}", name.to_lowercase()))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, expires_at)
-             VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now', ?))",
+             VALUES ($1, $2, $3)",
         )
         .bind(token_hash(&token))
         .bind(account.id)
-        .bind(seconds_modifier(ttl))
+        .bind(crate::clock::after(ttl))
         .execute(&mut *tx)
         .await?;
         audit::record(
@@ -665,24 +663,21 @@ impl Store {
         }
         let hash = token_hash(token);
         let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.agency_id,
-                    s.last_seen < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) AS stale
+            "SELECT u.id, u.name, u.role, u.agency_id, s.last_seen
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ','now')
-               AND u.disabled = 0",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
         )
-        .bind(format!("-{TOUCH_EVERY_SECS} seconds"))
         .bind(&hash)
+        .bind(crate::clock::now())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        if row.try_get::<bool, _>("stale")? {
+        if row.try_get::<String, _>("last_seen")? < crate::clock::before(TOUCH_EVERY) {
             sqlx::query(
-                "UPDATE sessions SET last_seen = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
-                        expires_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)
-                 WHERE token_hash = ?",
+                "UPDATE sessions SET last_seen = $1, expires_at = $2 WHERE token_hash = $3",
             )
-            .bind(seconds_modifier(ttl))
+            .bind(crate::clock::now())
+            .bind(crate::clock::after(ttl))
             .bind(&hash)
             .execute(&self.pool)
             .await?;
@@ -697,14 +692,14 @@ impl Store {
         let mut tx = self.write().await?;
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.agency_id FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?",
+             WHERE s.token_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
         let account = account_from_row(&row)?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&hash)
             .execute(&mut *tx)
             .await?;
@@ -738,10 +733,11 @@ impl Store {
         }
         let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
         let mut tx = self.write().await?;
-        let owner = sqlx::query("SELECT id, name, disabled FROM users WHERE name = ?")
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let owner =
+            sqlx::query("SELECT id, name, disabled FROM users WHERE lower(name) = lower($1)")
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(owner) = owner else {
             return Err(Error::NotFound(format!("no user named {user:?}")));
         };
@@ -750,7 +746,7 @@ impl Store {
         }
         let owner_name: String = owner.try_get("name")?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(owner.try_get::<i64, _>("id")?)
         .bind(label)
@@ -778,7 +774,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT t.id, u.name AS user, t.name, t.prefix, t.created_at, t.revoked_at, t.last_used_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE ?1 IS NULL OR u.name = ?1
+             WHERE $1 IS NULL OR lower(u.name) = lower($1)
              ORDER BY t.id",
         )
         .bind(user)
@@ -804,7 +800,7 @@ impl Store {
     pub async fn revoke_token(&self, id: i64, actor: Actor<'_>) -> Result<()> {
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "SELECT u.name, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?",
+            "SELECT u.name, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -815,12 +811,11 @@ impl Store {
         if row.try_get::<Option<String>, _>("revoked_at")?.is_some() {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+            .bind(crate::clock::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -844,23 +839,21 @@ impl Store {
         }
         let hash = token_hash(token);
         let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.agency_id, t.id AS token_id,
-                    (t.last_used_at IS NULL OR t.last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)) AS stale
+            "SELECT u.id, u.name, u.role, u.agency_id, t.id AS token_id, t.last_used_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled = 0",
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
-        .bind(format!("-{TOUCH_EVERY_SECS} seconds"))
         .bind(&hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        if row.try_get::<bool, _>("stale")? {
-            sqlx::query(
-                "UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-            )
-            .bind(row.try_get::<i64, _>("token_id")?)
-            .execute(&self.pool)
-            .await?;
+        let last_used: Option<String> = row.try_get("last_used_at")?;
+        if last_used.is_none_or(|t| t < crate::clock::before(TOUCH_EVERY)) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(crate::clock::now())
+                .bind(row.try_get::<i64, _>("token_id")?)
+                .execute(&self.pool)
+                .await?;
         }
         account_from_row(&row).map(Some)
     }
@@ -875,15 +868,11 @@ impl Store {
 
 /// The slug of the agency `given` names (by slug or name, any case);
 /// creates it when `create` is set, else an error listing known agencies.
-async fn resolve_agency(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    given: &str,
-    create: bool,
-) -> Result<String> {
+async fn resolve_agency(tx: &mut crate::store::Tx, given: &str, create: bool) -> Result<String> {
     let given = given.trim();
     let slug = agency_slug(given);
     let found: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM agencies WHERE id = ? OR id = ? OR name = ? COLLATE NOCASE LIMIT 1",
+        "SELECT id FROM agencies WHERE id = $1 OR id = $2 OR lower(name) = lower($3) LIMIT 1",
     )
     .bind(given)
     .bind(&slug)
@@ -899,13 +888,12 @@ async fn resolve_agency(
                 "agency name {given:?} must have 1-200 characters, some of them letters or digits"
             )));
         }
-        sqlx::query(
-            "INSERT INTO agencies (id, name, created_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-        )
-        .bind(&slug)
-        .bind(given)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("INSERT INTO agencies (id, name, created_at) VALUES ($2, $3, $1)")
+            .bind(crate::clock::now())
+            .bind(&slug)
+            .bind(given)
+            .execute(&mut **tx)
+            .await?;
         return Ok(slug);
     }
     let known: Vec<String> = sqlx::query_scalar("SELECT id FROM agencies ORDER BY id")

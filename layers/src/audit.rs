@@ -52,7 +52,7 @@ pub struct Entry<'a> {
 /// without an actor is recorded as done by [`CLI_ACTOR`].
 pub async fn record<'e, E>(e: E, entry: &Entry<'_>) -> Result<()>
 where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let (id, name) = match entry.actor {
         Some(a) => (Some(a.id), Some(a.name.as_str())),
@@ -65,7 +65,7 @@ where
 /// `entry.actor` is ignored.
 pub async fn record_anonymous<'e, E>(e: E, entry: &Entry<'_>) -> Result<()>
 where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     insert(e, None, None, entry).await
 }
@@ -77,12 +77,12 @@ async fn insert<'e, E>(
     entry: &Entry<'_>,
 ) -> Result<()>
 where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let detail = entry.detail.as_ref().map(Value::to_string);
     sqlx::query(
         "INSERT INTO audit_log (actor_id, actor_name, action, client, layer_id, from_version, to_version, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(actor_id)
     .bind(actor_name)
@@ -144,8 +144,8 @@ pub async fn list(store: &Store, filter: &Filter<'_>) -> Result<Vec<Record>> {
     let rows = sqlx::query(
         "SELECT id, at, actor_id, actor_name, action, client, layer_id, from_version, to_version, detail
          FROM audit_log
-         WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR layer_id = ?3)
-         ORDER BY id DESC LIMIT ?4",
+         WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR layer_id = $3)
+         ORDER BY id DESC LIMIT $4",
     )
     .bind(filter.before)
     .bind(filter.action)

@@ -3,7 +3,10 @@
 //!
 //! - [`model`]: categories, agencies, layers and versions as stored;
 //! - [`ingest`]: reading and validating GeoJSON (RFC 7946) into features;
-//! - [`store`]: the database (sqlx; SQLite embedded by default);
+//! - [`store`]: the database (sqlx; SQLite embedded by default, or
+//!   PostgreSQL with PostGIS), with [`clock`] for the times it stores;
+//! - [`changes`]: telling replicas on one PostgreSQL about each other's changes;
+//! - [`transfer`]: copying a whole database to another backend;
 //! - [`index`]: one in-memory R-tree per published layer version, holding
 //!   each feature's envelope and its pre-encoded GeoJSON bytes;
 //! - [`catalog`]: the set of served layers, swapped atomically;
@@ -14,6 +17,8 @@ pub mod accounts;
 pub mod audit;
 pub mod bbox;
 pub mod catalog;
+pub mod changes;
+pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod fgb;
@@ -24,6 +29,7 @@ pub mod ingest;
 pub mod model;
 pub mod photos;
 pub mod store;
+pub mod transfer;
 pub mod versions;
 
 pub use bbox::Bbox;

@@ -125,7 +125,7 @@ impl Store {
         checked_owner(&mut tx, layer, guard).await?;
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM features f JOIN layer_versions v ON v.id = f.version_id
-             WHERE v.layer_id = ? AND f.fid = ? LIMIT 1",
+             WHERE v.layer_id = $1 AND f.fid = $2 LIMIT 1",
         )
         .bind(layer)
         .bind(fid)
@@ -138,8 +138,8 @@ impl Store {
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO photos (layer_id, fid, content_type, bytes, size, width, height, caption, created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now')) RETURNING id",
-        )
+             VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, $1) RETURNING id",
+        ).bind(crate::clock::now())
         .bind(layer)
         .bind(fid)
         .bind(sniffed.content_type)
@@ -152,6 +152,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         bump(&mut tx, layer).await?;
+        crate::changes::announce(self.backend(), &mut tx, layer).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -179,7 +180,7 @@ impl Store {
     pub async fn delete_photo(&self, id: i64, guard: Guard<'_>, actor: Actor<'_>) -> Result<()> {
         let mut tx = self.write().await?;
         let row =
-            sqlx::query("SELECT layer_id, fid FROM photos WHERE id = ? AND deleted_at IS NULL")
+            sqlx::query("SELECT layer_id, fid FROM photos WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -187,13 +188,13 @@ impl Store {
         let layer: String = row.try_get("layer_id")?;
         let fid: String = row.try_get("fid")?;
         checked_owner(&mut tx, &layer, guard).await?;
-        sqlx::query(
-            "UPDATE photos SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE photos SET deleted_at = $1 WHERE id = $2")
+            .bind(crate::clock::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         bump(&mut tx, &layer).await?;
+        crate::changes::announce(self.backend(), &mut tx, &layer).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -213,7 +214,7 @@ impl Store {
     /// Photo `id` with its bytes, if it exists and is not deleted.
     pub async fn photo(&self, id: i64) -> Result<Option<Photo>> {
         let row = sqlx::query(
-            "SELECT id, layer_id, fid, content_type, bytes FROM photos WHERE id = ? AND deleted_at IS NULL",
+            "SELECT id, layer_id, fid, content_type, bytes FROM photos WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -234,7 +235,7 @@ impl Store {
     pub async fn photo_refs(&self, layer: &str) -> Result<HashMap<String, Vec<PhotoRef>>> {
         let rows = sqlx::query(
             "SELECT id, fid, content_type, width, height, caption FROM photos
-             WHERE layer_id = ? AND deleted_at IS NULL ORDER BY id",
+             WHERE layer_id = $1 AND deleted_at IS NULL ORDER BY id",
         )
         .bind(layer)
         .fetch_all(&self.pool)
@@ -255,13 +256,12 @@ impl Store {
     }
 }
 
-async fn bump(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, layer: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE layers SET photos_rev = photos_rev + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-    )
-    .bind(layer)
-    .execute(&mut **tx)
-    .await?;
+async fn bump(tx: &mut crate::store::Tx, layer: &str) -> Result<()> {
+    sqlx::query("UPDATE layers SET photos_rev = photos_rev + 1, updated_at = $1 WHERE id = $2")
+        .bind(crate::clock::now())
+        .bind(layer)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

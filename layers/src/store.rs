@@ -1,13 +1,18 @@
 //! The database: categories, agencies, layers, versions and features
-//! through sqlx. SQLite (embedded, the default) lives here; the schema is in
-//! `migrations/sqlite/` and is applied on open.
+//! through sqlx, on SQLite (embedded, the default) or PostgreSQL with
+//! PostGIS (several replicas on one database). Both run the same SQL through
+//! sqlx's `Any` driver, with `$N` parameters, times bound as values
+//! ([`crate::clock`]) and no dialect functions; only the feature columns
+//! differ (PostGIS geometry and jsonb properties on PostgreSQL), and that
+//! difference lives in this module. The schemas are in `migrations/sqlite/`
+//! and `migrations/postgres/` and are applied on open.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::audit;
 use crate::bbox::Bbox;
@@ -21,16 +26,47 @@ use crate::versions::{Actor, Guard};
 /// The SQLite schema migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
+/// The PostgreSQL schema migrations, embedded in the binary.
+pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
 /// Rows per multi-row INSERT: 11 bound values each stays far below
-/// SQLite's 32,766 variables per statement.
+/// SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
 const INSERT_BATCH: usize = 1000;
+
+/// A transaction on either backend.
+pub(crate) type Tx = Transaction<'static, Any>;
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (one server process).
+    Sqlite,
+    /// PostgreSQL with PostGIS (any number of replicas).
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://` and `postgresql://`
+    /// are PostgreSQL, anything else (`sqlite:…` or a file path) SQLite.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
 
 /// Handle to the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub(crate) pool: SqlitePool,
-    /// Held by the one upload being written at a time: SQLite has one
-    /// writer, and a second upload should queue here rather than fail.
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+    /// The PostgreSQL URL, for [`crate::changes::follow`]'s own connection.
+    postgres_url: Option<Arc<str>>,
+    /// Held by the one upload being written at a time on SQLite, which has
+    /// one writer: a second upload queues here rather than failing.
+    /// PostgreSQL writes uploads concurrently.
     uploads: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -61,39 +97,83 @@ pub struct PublishedLayer {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and brings its
-    /// schema up to date. `url` is `sqlite://PATH`, `sqlite::memory:` or a
-    /// plain file path.
+    /// Opens the database at `url` and brings its schema up to date.
+    /// `url` is `postgres://…` (PostgreSQL 15+ with PostGIS 3, which the
+    /// first migration enables), or `sqlite://PATH` (created if missing),
+    /// `sqlite::memory:` or a plain file path.
     pub async fn open(url: &str) -> Result<Store> {
-        let url = if url.starts_with("sqlite:") {
-            url.to_owned()
-        } else {
-            format!("sqlite://{url}")
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url);
+        let pool = match backend {
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    // A replica whose database is gone answers 503 soon
+                    // instead of holding requests.
+                    .acquire_timeout(Duration::from_secs(3))
+                    .connect(url)
+                    .await?
+            }
+            Backend::Sqlite => {
+                let url = match url.strip_prefix("sqlite:") {
+                    Some(rest) => format!("sqlite:{rest}"),
+                    None => format!("sqlite://{url}"),
+                };
+                let in_memory = url.contains(":memory:");
+                let url = if in_memory || url.contains('?') {
+                    url
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                AnyPoolOptions::new()
+                    // An in-memory database exists once per connection.
+                    .max_connections(if in_memory { 1 } else { 4 })
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
         };
-        let options = SqliteConnectOptions::from_str(&url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let in_memory = url.contains(":memory:");
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists once per connection.
-            .max_connections(if in_memory { 1 } else { 4 })
-            .connect_with(options)
-            .await?;
-        MIGRATOR.run(&pool).await?;
+        match backend {
+            Backend::Sqlite => MIGRATOR.run(&pool).await?,
+            Backend::Postgres => PG_MIGRATOR.run(&pool).await?,
+        }
         Ok(Store {
             pool,
+            backend,
+            postgres_url: (backend == Backend::Postgres).then(|| Arc::from(url)),
             uploads: Arc::default(),
         })
     }
 
-    /// Begins a write transaction that takes SQLite's write lock at once
-    /// (`BEGIN IMMEDIATE`), so that waiting for another writer goes through
-    /// the busy timeout instead of failing when the first write comes.
-    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database URL when this is PostgreSQL.
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so that waiting for another writer goes
+    /// through the busy timeout instead of failing when the first write
+    /// comes; PostgreSQL locks rows as they are written.
+    pub(crate) async fn write(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Whether the database can answer a query.
@@ -151,7 +231,7 @@ impl Store {
         version_id: i64,
     ) -> Result<serde_json::Map<String, serde_json::Value>> {
         let report: Option<Option<String>> =
-            sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = ?")
+            sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = $1")
                 .bind(version_id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -167,16 +247,55 @@ impl Store {
     ) -> Result<Vec<FeatureRow>> {
         // Few columns on purpose: sqlx copies every value of every row, and
         // at a million rows that copying is the cost of loading.
-        let rows = sqlx::query(
-            "SELECT fid_json, geometry, properties, name, minx, miny, maxx, maxy
-             FROM features WHERE version_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
-        )
-        .bind(version_id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(feature_row).collect()
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT fid_json, geometry, properties, name, minx, miny, maxx, maxy
+                 FROM features WHERE version_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq"
+            }
+            Backend::Postgres => {
+                "SELECT fid_json, ST_AsBinary(geometry) AS geometry, properties::text AS properties,
+                        name, minx, miny, maxx, maxy
+                 FROM features WHERE version_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(version_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        match self.backend {
+            Backend::Sqlite => rows.iter().map(feature_row).collect(),
+            Backend::Postgres => {
+                let order = self.property_order(version_id).await?;
+                rows.iter().map(|r| pg_feature_row(r, &order)).collect()
+            }
+        }
+    }
+
+    /// The property names of a version in the order of its upload (from its
+    /// validation report), so PostgreSQL's jsonb, which keeps keys in its
+    /// own order, gives back properties as they were written.
+    async fn property_order(&self, version_id: i64) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Schema {
+            #[serde(default)]
+            schema: Vec<Field>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Field {
+            name: String,
+        }
+        let report: Option<Option<String>> =
+            sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = $1")
+                .bind(version_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(report
+            .flatten()
+            .and_then(|r| serde_json::from_str::<Schema>(&r).ok())
+            .map(|s| s.schema.into_iter().map(|f| f.name).collect())
+            .unwrap_or_default())
     }
 
     /// Starts writing a new version of the layer `spec` names, creating the
@@ -190,10 +309,21 @@ impl Store {
         opts: &WriteOptions<'_>,
     ) -> Result<VersionWriter> {
         check_slug(&spec.id).map_err(Error::BadRequest)?;
-        let queued = self.uploads.clone().lock_owned().await;
+        let queued = match self.backend {
+            Backend::Sqlite => Some(self.uploads.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
         let mut tx = self.write().await?;
+        if self.backend == Backend::Postgres {
+            // Writers of one layer (on any replica) take turns, so two
+            // uploads never number their versions alike or both create it.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(&spec.id)
+                .execute(&mut *tx)
+                .await?;
+        }
         if !(opts.mode == WriteMode::Replace && spec.category.is_empty()) {
-            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM categories WHERE id = ?")
+            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM categories WHERE id = $1")
                 .bind(&spec.category)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -256,8 +386,8 @@ impl Store {
             let title_en = spec.title_en.clone().unwrap_or_else(|| title_id.clone());
             sqlx::query(
                 "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-            )
+                 VALUES ($2, $3, $4, $5, $6, $7, $1, $1)",
+            ).bind(crate::clock::now())
             .bind(&spec.id)
             .bind(&spec.category)
             .bind(&title_id)
@@ -271,13 +401,13 @@ impl Store {
             // the old one so a re-import never makes an internal layer public.
             // The command line's import also brings a deleted layer back.
             sqlx::query(
-                "UPDATE layers SET category_id = COALESCE(NULLIF(?, ''), category_id),
-                        title_id = COALESCE(?, title_id),
-                        title_en = COALESCE(?, title_en),
-                        agency_id = COALESCE(?, agency_id),
-                        visibility = COALESCE(?, visibility),
-                        deleted_at = CASE WHEN ? THEN NULL ELSE deleted_at END
-                 WHERE id = ?",
+                "UPDATE layers SET category_id = COALESCE(NULLIF($1, ''), category_id),
+                        title_id = COALESCE($2, title_id),
+                        title_en = COALESCE($3, title_en),
+                        agency_id = COALESCE($4, agency_id),
+                        visibility = COALESCE($5, visibility),
+                        deleted_at = CASE WHEN $6 THEN NULL ELSE deleted_at END
+                 WHERE id = $7",
             )
             .bind(&spec.category)
             .bind(&spec.title_id)
@@ -290,15 +420,15 @@ impl Store {
             .await?;
         }
         let version: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = ?",
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = $1",
         )
         .bind(&spec.id)
         .fetch_one(&mut *tx)
         .await?;
         let version_id: i64 = sqlx::query_scalar(
             "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at)
-             VALUES (?, ?, 'draft', 0, '', ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now')) RETURNING id",
-        )
+             VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1) RETURNING id",
+        ).bind(crate::clock::now())
         .bind(&spec.id)
         .bind(version)
         .bind(&spec.source_name)
@@ -308,6 +438,7 @@ impl Store {
         .await?;
         Ok(VersionWriter {
             tx,
+            backend: self.backend,
             _queued: queued,
             layer_id: spec.id.clone(),
             version,
@@ -343,8 +474,9 @@ pub struct WriteOptions<'a> {
 
 /// Writes one new layer version inside a single transaction.
 pub struct VersionWriter {
-    tx: Transaction<'static, Sqlite>,
-    _queued: tokio::sync::OwnedMutexGuard<()>,
+    tx: Tx,
+    backend: Backend,
+    _queued: Option<tokio::sync::OwnedMutexGuard<()>>,
     layer_id: String,
     version: i64,
     version_id: i64,
@@ -377,40 +509,29 @@ impl VersionWriter {
 
     /// Appends features in source order.
     pub async fn insert(&mut self, features: &[ParsedFeature]) -> Result<()> {
-        for chunk in features.chunks(INSERT_BATCH) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO features (version_id, seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy) ",
-            );
-            let first_seq = self.seq;
-            qb.push_values(chunk.iter().enumerate(), |mut b, (i, f)| {
-                let bbox = f.bbox.map(|b| b.map(Some)).unwrap_or([None; 4]);
-                b.push_bind(self.version_id)
-                    .push_bind(first_seq + i as i64)
-                    .push_bind(f.fid.as_str())
-                    .push_bind(f.fid_json.as_str())
-                    .push_bind(f.geometry.as_deref())
-                    .push_bind(f.properties.as_str())
-                    .push_bind(f.name.as_deref())
-                    .push_bind(bbox[0])
-                    .push_bind(bbox[1])
-                    .push_bind(bbox[2])
-                    .push_bind(bbox[3]);
-            });
-            qb.build().persistent(true).execute(&mut *self.tx).await?;
-            self.seq += chunk.len() as i64;
-        }
+        let rows: Vec<_> = features
+            .iter()
+            .map(|f| FeatureRef {
+                fid: &f.fid,
+                fid_json: &f.fid_json,
+                geometry: f.geometry.as_deref(),
+                properties: &f.properties,
+                name: f.name.as_deref(),
+                bbox: f.bbox,
+            })
+            .collect();
+        insert_features(self.backend, &mut self.tx, self.version_id, self.seq, &rows).await?;
+        self.seq += rows.len() as i64;
         Ok(())
     }
 
     async fn summarize(&mut self, status: &str, summary: &VersionSummaryIn) -> Result<()> {
-        let b = summary
-            .bbox
-            .map(|b| b.to_array().map(Some))
-            .unwrap_or([None; 4]);
+        let b = nullable_floats(summary.bbox.map(|b| b.to_array()));
         sqlx::query(
-            "UPDATE layer_versions SET status = ?, feature_count = ?, geometry_types = ?,
-                    minx = ?, miny = ?, maxx = ?, maxy = ?, report = ?
-             WHERE id = ?",
+            "UPDATE layer_versions SET status = $1, feature_count = $2, geometry_types = $3,
+                    minx = NULLIF($4, 'NaN'), miny = NULLIF($5, 'NaN'), maxx = NULLIF($6, 'NaN'),
+                    maxy = NULLIF($7, 'NaN'), report = $8
+             WHERE id = $9",
         )
         .bind(status)
         .bind(self.seq)
@@ -437,6 +558,7 @@ impl VersionWriter {
     ) -> Result<i64> {
         let status = if rejected { "rejected" } else { "draft" };
         self.summarize(status, summary).await?;
+        crate::changes::announce(self.backend, &mut self.tx, &self.layer_id).await?;
         audit::record(
             &mut *self.tx,
             &audit::Entry {
@@ -463,18 +585,19 @@ impl VersionWriter {
     /// one, never a mix.
     pub async fn publish(mut self, summary: &VersionSummaryIn, actor: Actor<'_>) -> Result<i64> {
         self.summarize("published", summary).await?;
+        crate::changes::announce(self.backend, &mut self.tx, &self.layer_id).await?;
         let before: Option<i64> =
-            sqlx::query_scalar("SELECT current_version FROM layers WHERE id = ?")
+            sqlx::query_scalar("SELECT current_version FROM layers WHERE id = $1")
                 .bind(&self.layer_id)
                 .fetch_one(&mut *self.tx)
                 .await?;
-        sqlx::query(
-            "UPDATE layer_versions SET published_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-        )
-        .bind(self.version_id)
-        .execute(&mut *self.tx)
-        .await?;
-        sqlx::query("UPDATE layers SET current_version = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?")
+        sqlx::query("UPDATE layer_versions SET published_at = $1 WHERE id = $2")
+            .bind(crate::clock::now())
+            .bind(self.version_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE layers SET current_version = $2, updated_at = $1 WHERE id = $3")
+            .bind(crate::clock::now())
             .bind(self.version)
             .bind(&self.layer_id)
             .execute(&mut *self.tx)
@@ -497,7 +620,87 @@ impl VersionWriter {
     }
 }
 
-async fn upsert_agency(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Result<String> {
+/// An optional extent as four floats to bind, NaN standing for "none",
+/// with `NULLIF($n, 'NaN')` in the SQL. Binding a NULL float through sqlx's
+/// `Any` driver declares it to PostgreSQL as a `float4` (sqlx 0.8.6 swaps
+/// the two float types for NULLs), which breaks the cached statement for
+/// every later `float8`; a NaN is always a `float8`, and SQLite stores a
+/// NaN as NULL by itself.
+pub(crate) fn nullable_floats(bbox: Option<[f64; 4]>) -> [f64; 4] {
+    bbox.unwrap_or([f64::NAN; 4])
+}
+
+/// One feature to store, borrowed from an upload or from another database.
+pub(crate) struct FeatureRef<'a> {
+    pub(crate) fid: &'a str,
+    pub(crate) fid_json: &'a str,
+    pub(crate) geometry: Option<&'a str>,
+    pub(crate) properties: &'a str,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) bbox: Option<[f64; 4]>,
+}
+
+/// Stores `rows` as features `first_seq..` of the version with row id
+/// `version_id`, in multi-row INSERTs.
+pub(crate) async fn insert_features(
+    backend: Backend,
+    tx: &mut Tx,
+    version_id: i64,
+    first_seq: i64,
+    rows: &[FeatureRef<'_>],
+) -> Result<()> {
+    let mut seq = first_seq;
+    for chunk in rows.chunks(INSERT_BATCH) {
+        let sql = insert_sql(backend, chunk.len());
+        let mut q = sqlx::query(&sql);
+        for f in chunk {
+            q = q
+                .bind(version_id)
+                .bind(seq)
+                .bind(f.fid)
+                .bind(f.fid_json)
+                .bind(f.geometry)
+                .bind(f.properties)
+                .bind(f.name);
+            for v in nullable_floats(f.bbox) {
+                q = q.bind(v);
+            }
+            seq += 1;
+        }
+        q.persistent(true).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The multi-row INSERT of `rows` features. SQLite gets anonymous `?`
+/// parameters: it resolves each numbered or named one by a linear search,
+/// which makes a statement of 11,000 of them a million times slower to
+/// prepare. On PostgreSQL (`$N`) the geometry is read by PostGIS and the
+/// properties as jsonb.
+fn insert_sql(backend: Backend, rows: usize) -> String {
+    const COLUMNS: &str = "INSERT INTO features (version_id, seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy) VALUES ";
+    let mut sql = String::with_capacity(COLUMNS.len() + rows * 140);
+    sql.push_str(COLUMNS);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        match backend {
+            Backend::Sqlite => sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            Backend::Postgres => {
+                let p = |k: usize| row * 11 + k;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ST_SetSRID(ST_GeomFromGeoJSON(${}), 4326), ${}::jsonb, ${}, \
+                     NULLIF(${}, 'NaN'), NULLIF(${}, 'NaN'), NULLIF(${}, 'NaN'), NULLIF(${}, 'NaN'))",
+                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11)
+                ));
+            }
+        }
+    }
+    sql
+}
+
+async fn upsert_agency(tx: &mut Tx, name: &str) -> Result<String> {
     let name = name.trim();
     let id = agency_slug(name);
     if id.is_empty() || name.len() > 200 {
@@ -506,9 +709,10 @@ async fn upsert_agency(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Res
         )));
     }
     sqlx::query(
-        "INSERT INTO agencies (id, name, created_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        "INSERT INTO agencies (id, name, created_at) VALUES ($2, $3, $1)
          ON CONFLICT (id) DO NOTHING",
     )
+    .bind(crate::clock::now())
     .bind(&id)
     .bind(name)
     .execute(&mut **tx)
@@ -517,7 +721,7 @@ async fn upsert_agency(tx: &mut Transaction<'static, Sqlite>, name: &str) -> Res
 }
 
 /// The `minx`..`maxy` columns of a row: an extent, or `None` when unset.
-pub(crate) fn bbox_of(row: &sqlx::sqlite::SqliteRow) -> Result<Option<[f64; 4]>> {
+pub(crate) fn bbox_of(row: &AnyRow) -> Result<Option<[f64; 4]>> {
     let v: [Option<f64>; 4] = [
         row.try_get("minx")?,
         row.try_get("miny")?,
@@ -530,7 +734,47 @@ pub(crate) fn bbox_of(row: &sqlx::sqlite::SqliteRow) -> Result<Option<[f64; 4]>>
     })
 }
 
-fn feature_row(row: &sqlx::sqlite::SqliteRow) -> Result<FeatureRow> {
+/// A feature from PostgreSQL: WKB geometry written as the GeoJSON text
+/// SQLite stores (the same writer as uploads), properties back in upload
+/// order.
+fn pg_feature_row(row: &AnyRow, order: &[String]) -> Result<FeatureRow> {
+    let fid_json: String = row.try_get("fid_json")?;
+    let wkb: Option<Vec<u8>> = row.try_get("geometry")?;
+    let geometry = wkb
+        .map(|wkb| crate::ingest::geometry::geojson_from_wkb(&wkb))
+        .transpose()
+        .map_err(|e| Error::Corrupt(format!("geometry of feature {fid_json}: {e}")))?
+        .flatten();
+    let properties: String = row.try_get("properties")?;
+    Ok(FeatureRow {
+        fid: fid_from_json(&fid_json)?,
+        fid_json,
+        geometry,
+        properties: in_order(&properties, order)?,
+        name: row.try_get("name")?,
+        bbox: bbox_of(row)?,
+    })
+}
+
+/// `properties` (a JSON object or `null`) with its keys in `order` first,
+/// then any others as they come, as compact JSON.
+fn in_order(properties: &str, order: &[String]) -> Result<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(properties).map_err(|e| Error::Corrupt(format!("properties: {e}")))?;
+    let serde_json::Value::Object(mut map) = value else {
+        return Ok(value.to_string());
+    };
+    let mut out = serde_json::Map::with_capacity(map.len());
+    for key in order {
+        if let Some(v) = map.shift_remove(key.as_str()) {
+            out.insert(key.clone(), v);
+        }
+    }
+    out.extend(map);
+    Ok(serde_json::Value::Object(out).to_string())
+}
+
+fn feature_row(row: &AnyRow) -> Result<FeatureRow> {
     let fid_json: String = row.try_get("fid_json")?;
     Ok(FeatureRow {
         fid: fid_from_json(&fid_json)?,
@@ -554,7 +798,7 @@ pub fn fid_from_json(json: &str) -> Result<String> {
 /// A version as the index needs it, from a row with the version's columns
 /// (`id` being the version's row id) and the layer's `photos_rev`.
 /// The `geometry_types` column (comma-separated) as a list.
-pub(crate) fn geometry_types_of(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<String>> {
+pub(crate) fn geometry_types_of(row: &AnyRow) -> Result<Vec<String>> {
     let joined: String = row.try_get("geometry_types")?;
     Ok(joined
         .split(',')
@@ -563,7 +807,7 @@ pub(crate) fn geometry_types_of(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<Str
         .collect())
 }
 
-pub(crate) fn version_info(row: &sqlx::sqlite::SqliteRow) -> Result<VersionInfo> {
+pub(crate) fn version_info(row: &AnyRow) -> Result<VersionInfo> {
     Ok(VersionInfo {
         id: row.try_get("id")?,
         version: row.try_get("version")?,
@@ -606,7 +850,7 @@ fn fields_of(report: Option<&str>) -> serde_json::Map<String, serde_json::Value>
         .collect()
 }
 
-fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
+fn published_layer(row: &AnyRow) -> Result<PublishedLayer> {
     Ok(PublishedLayer {
         meta: layer_meta_of(row)?,
         version: version_info(row)?,
@@ -615,7 +859,7 @@ fn published_layer(row: &sqlx::sqlite::SqliteRow) -> Result<PublishedLayer> {
 
 /// A layer's metadata from a row with the layer's columns (`layer_id`
 /// being its id) and its agency's `agency_id` and `agency_name`.
-pub(crate) fn layer_meta_of(row: &sqlx::sqlite::SqliteRow) -> Result<LayerMeta> {
+pub(crate) fn layer_meta_of(row: &AnyRow) -> Result<LayerMeta> {
     let visibility: String = row.try_get("visibility")?;
     let agency_id: Option<String> = row.try_get("agency_id")?;
     let agency_name: Option<String> = row.try_get("agency_name")?;

@@ -8,7 +8,7 @@
 use std::str::FromStr;
 
 use serde::Serialize;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use crate::audit;
 use crate::bbox::Bbox;
@@ -123,7 +123,7 @@ pub struct ManagedLayer {
 
 const SUMMARY_COLUMNS: &str = "v.version, v.status, v.feature_count, v.geometry_types,
      v.minx, v.miny, v.maxx, v.maxy, v.source_name, v.format, v.created_by, v.created_at,
-     v.published_at, (l.current_version IS v.version) AS current";
+     v.published_at, l.current_version";
 
 impl Store {
     /// The owner of layer `id`, if it exists.
@@ -137,7 +137,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
                     a.id AS agency_id, a.name AS agency_name
-             FROM layers l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.id = ?",
+             FROM layers l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -149,7 +149,7 @@ impl Store {
     pub async fn versions(&self, id: &str) -> Result<Vec<VersionSummary>> {
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS} FROM layer_versions v JOIN layers l ON l.id = v.layer_id
-             WHERE v.layer_id = ? ORDER BY v.version DESC"
+             WHERE v.layer_id = $1 ORDER BY v.version DESC"
         ))
         .bind(id)
         .fetch_all(&self.pool)
@@ -165,7 +165,7 @@ impl Store {
     ) -> Result<Option<(VersionSummary, Option<String>)>> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, v.report FROM layer_versions v JOIN layers l ON l.id = v.layer_id
-             WHERE v.layer_id = ? AND v.version = ?"
+             WHERE v.layer_id = $1 AND v.version = $2"
         ))
         .bind(id)
         .bind(version)
@@ -181,7 +181,7 @@ impl Store {
             "SELECT v.id, v.version, v.feature_count, v.geometry_types, v.minx, v.miny, v.maxx, v.maxy,
                     v.created_at, l.photos_rev
              FROM layer_versions v JOIN layers l ON l.id = v.layer_id
-             WHERE v.layer_id = ? AND v.version = ?",
+             WHERE v.layer_id = $1 AND v.version = $2",
         )
         .bind(id)
         .bind(version)
@@ -246,7 +246,7 @@ impl Store {
         }
         let row = sqlx::query(
             "SELECT v.status, l.current_version FROM layer_versions v JOIN layers l ON l.id = v.layer_id
-             WHERE v.layer_id = ? AND v.version = ?",
+             WHERE v.layer_id = $1 AND v.version = $2",
         )
         .bind(id)
         .bind(version)
@@ -279,20 +279,20 @@ impl Store {
             )));
         }
         sqlx::query(
-            "UPDATE layer_versions SET status = 'published', published_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-             WHERE layer_id = ? AND version = ?",
+            "UPDATE layer_versions SET status = 'published', published_at = $1
+             WHERE layer_id = $2 AND version = $3",
         )
+        .bind(crate::clock::now())
         .bind(id)
         .bind(version)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE layers SET current_version = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-        )
-        .bind(version)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE layers SET current_version = $2, updated_at = $1 WHERE id = $3")
+            .bind(crate::clock::now())
+            .bind(version)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -306,6 +306,7 @@ impl Store {
             },
         )
         .await?;
+        crate::changes::announce(self.backend(), &mut tx, id).await?;
         tx.commit().await?;
         Ok(before)
     }
@@ -332,10 +333,11 @@ impl Store {
             )));
         }
         sqlx::query(
-            "UPDATE layers SET deleted_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') END,
-                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-             WHERE id = ?",
+            "UPDATE layers SET deleted_at = CASE WHEN $2 THEN $1 END,
+                    updated_at = $1
+             WHERE id = $3",
         )
+        .bind(crate::clock::now())
         .bind(deleted)
         .bind(id)
         .execute(&mut *tx)
@@ -353,6 +355,7 @@ impl Store {
             },
         )
         .await?;
+        crate::changes::announce(self.backend(), &mut tx, id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -360,7 +363,7 @@ impl Store {
 
 /// Reads the owner of `id` inside `tx` and asks `guard`.
 pub(crate) async fn checked_owner(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::store::Tx,
     id: &str,
     guard: Guard<'_>,
 ) -> Result<Owner> {
@@ -371,8 +374,8 @@ pub(crate) async fn checked_owner(
     Ok(owner)
 }
 
-pub(crate) async fn owner_in(conn: &mut sqlx::SqliteConnection, id: &str) -> Result<Option<Owner>> {
-    let row = sqlx::query("SELECT agency_id, visibility, deleted_at FROM layers WHERE id = ?")
+pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Owner>> {
+    let row = sqlx::query("SELECT agency_id, visibility, deleted_at FROM layers WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -389,12 +392,13 @@ pub(crate) async fn owner_in(conn: &mut sqlx::SqliteConnection, id: &str) -> Res
     .transpose()
 }
 
-fn summary(r: &sqlx::sqlite::SqliteRow) -> Result<VersionSummary> {
+fn summary(r: &sqlx::any::AnyRow) -> Result<VersionSummary> {
     let status: String = r.try_get("status")?;
+    let version: i64 = r.try_get("version")?;
     Ok(VersionSummary {
-        version: r.try_get("version")?,
+        version,
         status: Status::from_str(&status)?,
-        current: r.try_get("current")?,
+        current: r.try_get::<Option<i64>, _>("current_version")? == Some(version),
         feature_count: r.try_get("feature_count")?,
         geometry_types: geometry_types_of(r)?,
         bbox: bbox_of(r)?.map(|[a, b, c, d]| Bbox::new(a, b, c, d)),

@@ -16,7 +16,7 @@ use layers::{Error, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
 use sqlx::{ConnectOptions, Connection, Row};
 
-use crate::cli::{AuditArgs, BackupArgs, RestoreArgs, TokenCommand, UserCommand};
+use crate::cli::{AuditArgs, BackupArgs, MigrateDataArgs, RestoreArgs, TokenCommand, UserCommand};
 
 /// The command line as an actor: recorded as `cli`.
 const CLI: Actor<'static> = Actor {
@@ -290,8 +290,55 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// `bsc migrate-data --from URL --to URL`: copies one database into
+/// another, empty one, and prints what was copied.
+pub async fn migrate_data(args: MigrateDataArgs) -> anyhow::Result<ExitCode> {
+    let (from_name, to_name) = (redact(&args.from), redact(&args.to));
+    if from_name == to_name {
+        bail!("--from and --to name the same database");
+    }
+    let from = Store::open(&args.from)
+        .await
+        .with_context(|| format!("opening {from_name}"))?;
+    let to = Store::open(&args.to)
+        .await
+        .with_context(|| format!("opening {to_name}"))?;
+    let started = std::time::Instant::now();
+    let report = layers::transfer::copy(&from, &to).await?;
+    for (table, rows) in &report.tables {
+        println!("{table:<15} {rows:>10}");
+    }
+    println!(
+        "copied {from_name} to {to_name} in {:.1} s; every count matches",
+        started.elapsed().as_secs_f64()
+    );
+    from.close().await;
+    to.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A database URL fit for messages: any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{scheme}://{name}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// The file behind a `sqlite://PATH` (or plain path) database URL.
 pub fn database_file(url: &str) -> anyhow::Result<PathBuf> {
+    if layers::store::Backend::of_url(url) == layers::store::Backend::Postgres {
+        bail!(
+            "backup and restore work on the SQLite file; for PostgreSQL use pg_dump and pg_restore (see the README)"
+        );
+    }
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -321,7 +368,7 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     }
     let store = Store::open(&args.db.database).await?;
     let result = async {
-        sqlx::query("VACUUM INTO ?")
+        sqlx::query("VACUUM INTO $1")
             .bind(utf8(out)?)
             .execute(store.pool())
             .await
@@ -523,4 +570,20 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     recorded.map_err(plain)?;
     println!("restored {} from {}", target.display(), args.file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://bsc:s3cret@db.badung.go.id:5432/bsc?sslmode=require"),
+            "postgres://bsc:***@db.badung.go.id:5432/bsc?sslmode=require"
+        );
+        assert_eq!(redact("postgres://bsc@db/bsc"), "postgres://bsc@db/bsc");
+        assert_eq!(redact("sqlite://bsc.db"), "sqlite://bsc.db");
+        assert_eq!(redact("bsc.db"), "bsc.db");
+    }
 }

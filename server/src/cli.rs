@@ -50,12 +50,26 @@ pub enum Command {
         The copy replaces the database file atomically (temporary file, fsync, rename)."
     )]
     Restore(RestoreArgs),
+    /// Copy everything (layers with all versions, photos, users, tokens, audit log) into an empty database on another backend.
+    #[command(
+        name = "migrate-data",
+        long_about = "Copy everything in one database into another, empty one: categories, \
+        agencies, users, sessions, API tokens, layers with all their versions and features, \
+        photos and the audit log. Typically from the embedded SQLite file to PostgreSQL \
+        when a regency moves to several replicas, e.g.\n\n  \
+        bsc migrate-data --from sqlite://bsc.db --to postgres://bsc@db.example/bsc\n\n\
+        The copy is one transaction on the destination and is counted table by table \
+        (and version by version) before it commits; the source is only read. \
+        Stop the servers writing to the source first."
+    )]
+    MigrateData(MigrateDataArgs),
 }
 
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// Database URL: `sqlite://PATH` (created if missing) or a file path.
+    /// Database URL: `sqlite://PATH` (created if missing), a file path, or
+    /// `postgres://USER:PASSWORD@HOST/DB` (PostgreSQL 15+ with PostGIS 3; several servers may share it).
     #[arg(
         long,
         env = "BSC_DATABASE",
@@ -249,6 +263,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Audit(args) => crate::admin::audit_log(args).await,
         Command::Backup(args) => crate::admin::backup(args).await,
         Command::Restore(args) => crate::admin::restore(args).await,
+        Command::MigrateData(args) => crate::admin::migrate_data(args).await,
     };
     match result {
         Ok(code) => code,
@@ -471,6 +486,17 @@ pub struct AuditArgs {
     /// Database.
     #[command(flatten)]
     pub db: DatabaseArgs,
+}
+
+/// Flags of `bsc migrate-data`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateDataArgs {
+    /// The database to copy (`sqlite://PATH`, a file path or `postgres://…`); only read.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The empty database to fill (created and migrated if needed).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// Flags of `bsc backup`.

@@ -118,16 +118,47 @@ impl From<layers::Error> for ApiError {
             },
             layers::Error::Unauthorized(m) => ApiError::unauthorized(m),
             e @ layers::Error::Throttled { .. } => ApiError::too_many_requests(e.to_string()),
-            // Another writer (a long upload, `bsc import`) held SQLite's
-            // write lock past the busy timeout: the client may retry.
-            layers::Error::Database(sqlx::Error::Database(db))
-                if db.code().as_deref() == Some("5") =>
-            {
-                tracing::warn!(error = %db, "database busy");
+            layers::Error::Database(e) if is_busy(&e) => {
+                tracing::warn!(error = %e, "database busy");
                 ApiError::unavailable("the database is busy with another write; try again shortly")
+            }
+            layers::Error::Database(e) if is_unreachable(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::unavailable(
+                    "the database is unavailable; what is loaded is still served, changes must wait",
+                )
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// Another writer held the database past its wait: SQLite's write lock past
+/// the busy timeout (a long upload, `bsc import`), or a PostgreSQL
+/// serialization failure or deadlock. The client may retry.
+fn is_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    matches!(db.code().as_deref(), Some("5" | "40001" | "40P01"))
+}
+
+/// The database cannot be reached (PostgreSQL down, restarting, or out of
+/// connections): a server keeps answering from memory what it can.
+fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P0x: the server is shutting
+        // down or starting; 53300: too many connections.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0") || c == "53300"),
+        _ => false,
     }
 }
 

@@ -15,7 +15,15 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // PostgreSQL's notices (e.g. "relation already exists, skipping" from
+    // the idempotent migrations) are not news; a filter naming
+    // `sqlx::postgres::notice` itself still shows them.
+    let mut filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    if !cli.log.contains("sqlx::postgres::notice")
+        && let Ok(quiet) = "sqlx::postgres::notice=warn".parse()
+    {
+        filter = filter.add_directive(quiet);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -42,7 +42,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     });
     let store = Store::open(&args.db.database)
         .await
-        .with_context(|| format!("opening {}", args.db.database))?;
+        .with_context(|| format!("opening {}", crate::admin::redact(&args.db.database)))?;
     if args.demo && store.layer_count().await? == 0 {
         let started = Instant::now();
         let reports = layers::demo::load(&store, args.demo_features, DEMO_SEED).await?;
@@ -81,6 +81,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let syncing = state.clone();
     let interval = Duration::from_millis(args.sync_interval_ms.max(100));
+    // Other servers on the same PostgreSQL announce their changes; each
+    // announcement (and each reconnection) wakes the sync below at once
+    // instead of at the next interval.
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let following = {
+        let (store, wake) = (store.clone(), wake.clone());
+        tokio::spawn(async move { layers::changes::follow(&store, wake).await })
+    };
     let sync_task = tokio::spawn(async move {
         let started = Instant::now();
         match syncing.catalog.sync(&syncing.store).await {
@@ -98,7 +106,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Err(e) => tracing::error!(error = %e, "loading layers failed; will retry"),
         }
         loop {
-            tokio::time::sleep(interval).await;
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = wake.notified() => {}
+            }
             match syncing.catalog.sync(&syncing.store).await {
                 Ok(r) if !r.is_empty() => {
                     tracing::info!(loaded = ?r.loaded, removed = ?r.removed, updated = ?r.updated, "layers changed");
@@ -117,6 +128,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     sync_task.abort();
+    following.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -13,20 +13,181 @@ use serde_json::{Value, json};
 /// Path of the `bsc` binary cargo built for these tests.
 pub const BSC: &str = env!("CARGO_BIN_EXE_bsc");
 
-/// A temporary working directory with a database path in it.
+/// The database the end-to-end tests run on, from `BSC_TEST_BACKEND`:
+/// `sqlite` (the default) or `postgres`. The README's test command runs the
+/// suite once with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("BSC_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("BSC_TEST_BACKEND={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// Whether the suite runs on SQLite.
+pub fn backend_is_sqlite() -> bool {
+    backend() == Backend::Sqlite
+}
+
+/// The PostgreSQL server the tests create their databases on (a role that
+/// may create databases; PostGIS installed), from `BSC_TEST_POSTGRES`.
+pub fn postgres_admin_url() -> String {
+    std::env::var("BSC_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://bsc:bsc@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `url` (a PostgreSQL URL) with its database name replaced by `name`.
+pub fn postgres_url_for(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let root = &base[..base.rfind('/').expect("a PostgreSQL URL has a path")];
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// Runs an async block on a small runtime of its own (the tests are sync).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A fresh PostgreSQL database for one test, dropped with it.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "bsc_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let admin = postgres_admin_url();
+        block_on(async {
+            use sqlx::{Connection, Executor};
+            let mut c = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "BSC_TEST_BACKEND=postgres needs a PostgreSQL server with PostGIS at \
+                     BSC_TEST_POSTGRES ({admin}): {e}"
+                    )
+                });
+            // The name is generated above, never taken from input.
+            c.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+        });
+        PgDatabase {
+            url: postgres_url_for(&admin, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = postgres_admin_url();
+        let name = self.name.clone();
+        block_on(async move {
+            use sqlx::{Connection, Executor};
+            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                let _ = c
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
+            }
+        });
+    }
+}
+
+/// A temporary working directory, and a database: a SQLite file in it, or
+/// a fresh PostgreSQL database when the suite runs on PostgreSQL.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+    /// A database given by the test itself (see [`Workspace::on`]).
+    pub url: Option<String>,
 }
 
 impl Workspace {
     pub fn new() -> Workspace {
         Workspace {
             dir: tempfile::tempdir().expect("temp dir"),
+            pg: (backend() == Backend::Postgres).then(PgDatabase::create),
+            url: None,
+        }
+    }
+
+    /// A workspace on a SQLite file whichever backend the suite runs on.
+    pub fn new_sqlite() -> Workspace {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("bsc.db").display());
+        Workspace {
+            dir,
+            pg: None,
+            url: Some(url),
+        }
+    }
+
+    /// A workspace over the database at `url`, which the test manages.
+    pub fn on(url: String) -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg: None,
+            url: Some(url),
         }
     }
 
     pub fn db(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("bsc.db").display())
+        match (&self.url, &self.pg) {
+            (Some(url), _) => url.clone(),
+            (None, Some(pg)) => pg.url.clone(),
+            (None, None) => format!("sqlite://{}", self.dir.path().join("bsc.db").display()),
+        }
+    }
+
+    /// Runs one SQL query on this workspace's database (either backend)
+    /// and returns its rows.
+    pub fn sql(&self, sql: &str) -> Vec<sqlx::any::AnyRow> {
+        sqlx::any::install_default_drivers();
+        let url = self.db();
+        block_on(async move {
+            use sqlx::Connection;
+            let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
+            sqlx::query(sql).fetch_all(&mut c).await.unwrap()
+        })
+    }
+
+    /// The first column of a one-row, one-column query, as an integer.
+    pub fn sql_i64(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        self.sql(sql)[0].try_get(0).unwrap()
+    }
+
+    /// Whether this test runs on SQLite; tests of SQLite's own file
+    /// (backup, restore, integrity checks) run only there.
+    pub fn is_sqlite(&self) -> bool {
+        self.db().starts_with("sqlite:")
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -91,11 +252,14 @@ impl Server {
                 "127.0.0.1:0",
                 "--database",
                 db,
-                "--sync-interval-ms",
-                "200",
                 "--log",
                 "info",
             ])
+            .args(if extra.contains(&"--sync-interval-ms") {
+                &[][..]
+            } else {
+                &["--sync-interval-ms", "200"][..]
+            })
             .args(extra)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

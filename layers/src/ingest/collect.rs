@@ -273,6 +273,24 @@ where
     }
 }
 
+/// Text may not hold U+0000: PostgreSQL can store it neither in text nor
+/// in jsonb, and a file that SQLite took must move to PostgreSQL intact.
+const NUL_MESSAGE: &str =
+    "{} contains the character U+0000 (NUL), which cannot be stored; remove it from the file";
+
+/// Whether a property's key or value holds U+0000 anywhere, nested too.
+fn has_nul(key: &str, value: &Value) -> bool {
+    fn value_has(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(value_has),
+            Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || value_has(v)),
+            _ => false,
+        }
+    }
+    key.contains('\0') || value_has(value)
+}
+
 struct Converted {
     feature: ParsedFeature,
     props: Map<String, Value>,
@@ -292,6 +310,9 @@ fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Convert
             (n.clone(), n)
         }
     };
+    if fid.contains('\0') {
+        return Err(NUL_MESSAGE.replace("{}", "the id"));
+    }
     if fid.is_empty() || fid.len() > 256 {
         return Err(format!(
             "id must be 1 to 256 characters long, got {}",
@@ -318,6 +339,9 @@ fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Convert
             props.len(),
             limits.max_properties
         ));
+    }
+    if let Some(key) = props.iter().find_map(|(k, v)| has_nul(k, v).then_some(k)) {
+        return Err(NUL_MESSAGE.replace("{}", &format!("property {key:?}")));
     }
     let properties = serde_json::to_string(&props).map_err(|e| e.to_string())?;
     if properties.len() > limits.max_properties_bytes {

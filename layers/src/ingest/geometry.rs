@@ -259,6 +259,23 @@ pub(crate) fn geozero_message(e: &GeozeroError) -> String {
     }
 }
 
+/// The GeoJSON text of a WKB geometry (as PostGIS gives it back), written
+/// as uploads are stored, so both backends serve the same bytes; `None`
+/// for an empty geometry.
+pub(crate) fn geojson_from_wkb(wkb: &[u8]) -> Result<Option<String>, String> {
+    use geozero::GeozeroGeometry;
+    let mut builder = GeometryBuilder::new(usize::MAX);
+    geozero::wkb::Wkb(wkb)
+        .process_geom(&mut builder)
+        .map_err(|e| geozero_message(&e))?;
+    match builder.finish()? {
+        None => Ok(None),
+        Some(value) => serde_json::to_string(&Geometry::new(value))
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
+}
+
 /// A feature as readers hand it to the collector.
 pub(crate) fn feature(
     geometry: Option<GeometryValue>,

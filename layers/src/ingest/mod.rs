@@ -10,7 +10,7 @@ pub mod csv;
 pub mod fgb;
 pub mod format;
 pub mod geojson;
-mod geometry;
+pub(crate) mod geometry;
 pub mod gpkg;
 pub mod kml;
 pub mod reproject;
