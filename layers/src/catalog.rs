@@ -59,20 +59,46 @@ impl SyncReport {
     }
 }
 
+/// Work done on each layer version after it loads and before it is
+/// served, on a blocking thread.
+pub type Prepare = Arc<dyn Fn(&LayerData) + Send + Sync>;
+
 /// The served layer set.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Catalog {
     current: ArcSwap<Snapshot>,
     generation: AtomicU64,
     /// One sync at a time: a slow sync that read the database earlier must
     /// not swap in its older view over a newer one.
     syncing: tokio::sync::Mutex<()>,
+    prepare: Option<Prepare>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("current", &self.current)
+            .field("generation", &self.generation)
+            .field("prepare", &self.prepare.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Catalog {
     /// An empty catalog.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty catalog that runs `prepare` on every layer version it
+    /// loads before serving it. The server builds each version's vector
+    /// tile generalisation there, so that no tile request waits for it and
+    /// a publish is served at full speed from its first tile.
+    pub fn with_prepare(prepare: Prepare) -> Self {
+        Catalog {
+            prepare: Some(prepare),
+            ..Self::default()
+        }
     }
 
     /// The layers being served now.
@@ -88,6 +114,7 @@ impl Catalog {
         let old = self.snapshot();
         let mut report = SyncReport::default();
         let mut layers = Vec::with_capacity(published.len());
+        let mut preparing = Vec::new();
         for p in published {
             let prior = old.get(&p.meta.id);
             let data = match prior {
@@ -102,7 +129,7 @@ impl Catalog {
                 }
                 _ => {
                     let started = Instant::now();
-                    let data = load(store, &p.meta.id, p.version).await?;
+                    let data = Arc::new(load(store, &p.meta.id, p.version).await?);
                     tracing::info!(
                         layer = %p.meta.id,
                         version = data.version.version,
@@ -110,8 +137,13 @@ impl Catalog {
                         ms = started.elapsed().as_millis() as u64,
                         "loaded layer"
                     );
+                    if let Some(prepare) = &self.prepare {
+                        // While the next layer loads.
+                        let (prepare, data) = (prepare.clone(), data.clone());
+                        preparing.push(tokio::task::spawn_blocking(move || prepare(&data)));
+                    }
                     report.loaded.push(p.meta.id.clone());
-                    Arc::new(data)
+                    data
                 }
             };
             let meta = match prior {
@@ -124,6 +156,10 @@ impl Catalog {
             if !layers.iter().any(|n| n.meta.id == l.meta.id) {
                 report.removed.push(l.meta.id.clone());
             }
+        }
+        for task in preparing {
+            task.await
+                .map_err(|e| Error::Corrupt(format!("preparing a layer failed: {e}")))?;
         }
         if !report.is_empty() || old.layers.len() != layers.len() {
             self.replace(layers);

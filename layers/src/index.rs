@@ -12,8 +12,9 @@
 //! listings without a bbox come in file order. Both orders are stable, so
 //! paging never skips or repeats a feature.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use geo::{Coord, Intersects, Rect, coord};
@@ -68,6 +69,22 @@ pub struct LayerData {
     /// Display names of all features, concatenated.
     names: String,
     by_fid: FidIndex,
+    derived: Derived,
+}
+
+/// Values other crates derive from one layer version (the vector tile
+/// generalisation of `tiles`), one per type, each made once and dropped
+/// with the version.
+#[derive(Default)]
+struct Derived(Mutex<HashMap<TypeId, DerivedCell>>);
+
+type DerivedCell = Arc<OnceLock<Arc<dyn Any + Send + Sync>>>;
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        write!(f, "Derived({n} values)")
+    }
 }
 
 /// Feature id lookup. Ids are most often the numbers 1..n in file order
@@ -91,6 +108,9 @@ struct Feature {
     /// This feature's display name in `names` (empty when it has none).
     name_start: u32,
     name_len: u32,
+    /// Where its properties start in its bytes (the struct's padding had
+    /// room for it).
+    props: u32,
 }
 
 /// One run of vertices in a layer's flat coordinate array.
@@ -99,6 +119,19 @@ struct Part {
     start: u32,
     len: u32,
     kind: PartKind,
+}
+
+/// One run of a feature's coordinates: a point set, a line or a ring.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// What the run is.
+    pub kind: PartKind,
+    /// Position of the run's first vertex among all vertices of the layer
+    /// (`0..`[`LayerData::vertex_count`]), so that data kept per vertex
+    /// beside the index (tile simplification) can be found.
+    pub first: u32,
+    /// The vertices, longitude and latitude.
+    pub coords: &'a [Coord<f64>],
 }
 
 /// What a run of a feature's coordinates is.
@@ -247,21 +280,57 @@ impl LayerData {
     pub fn visit_envelopes<'a>(
         &'a self,
         bbox: [f64; 4],
-        mut visit: impl FnMut(u32, [f64; 4], &mut dyn Iterator<Item = (PartKind, &'a [Coord<f64>])>),
+        mut visit: impl FnMut(u32, [f64; 4], &mut dyn Iterator<Item = Run<'a>>),
     ) {
         let env = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
         for hit in self.tree.locate_in_envelope_intersecting(&env) {
             let slot = hit.data;
             let (lo, hi) = (hit.geom().lower(), hit.geom().upper());
-            let parts = &self.parts
-                [slot.parts_start as usize..(slot.parts_start + slot.parts_len) as usize];
-            let mut runs = parts.iter().map(|p| {
-                (
-                    p.kind,
-                    &self.coords[p.start as usize..(p.start + p.len) as usize],
-                )
-            });
+            let mut runs = self.runs_of(slot.parts_start, slot.parts_len);
             visit(slot.index, [lo[0], lo[1], hi[0], hi[1]], &mut runs);
+        }
+    }
+
+    /// The runs of the geometry of the feature with handle `index`; none
+    /// for a point (its envelope is the point) or no geometry.
+    pub fn runs(&self, index: u32) -> impl ExactSizeIterator<Item = Run<'_>> {
+        let f = &self.features[index as usize];
+        self.runs_of(f.parts_start, f.parts_len)
+    }
+
+    fn runs_of(&self, start: u32, len: u32) -> impl ExactSizeIterator<Item = Run<'_>> {
+        self.parts[start as usize..(start + len) as usize]
+            .iter()
+            .map(|p| Run {
+                kind: p.kind,
+                first: p.start,
+                coords: &self.coords[p.start as usize..(p.start + p.len) as usize],
+            })
+    }
+
+    /// Number of vertices of all lines, areas and point sets (single
+    /// points are kept as envelopes and not counted).
+    pub fn vertex_count(&self) -> usize {
+        self.coords.len()
+    }
+
+    /// The value of type `T` derived from this version, made by `make` on
+    /// first use and kept as long as the version is: the tile
+    /// generalisation lives here, so it is built once per version and
+    /// freed with it. Callers asking at the same time wait for one `make`.
+    pub fn derived<T: Any + Send + Sync>(&self, make: impl FnOnce(&LayerData) -> T) -> Arc<T> {
+        let cell = self
+            .derived
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(TypeId::of::<T>())
+            .or_default()
+            .clone();
+        let value: Arc<dyn Any + Send + Sync> = cell.get_or_init(|| Arc::new(make(self))).clone();
+        match value.downcast::<T>() {
+            Ok(v) => v,
+            Err(_) => unreachable!("derived values are stored under their own type's id"),
         }
     }
 
@@ -275,6 +344,14 @@ impl LayerData {
     pub fn feature_bytes(&self, index: u32) -> &[u8] {
         let f = &self.features[index as usize];
         &self.arena[f.start..f.start + f.len as usize]
+    }
+
+    /// The `properties` member (JSON text) of the feature with handle
+    /// `index`, found without reading the geometry before it.
+    pub fn properties_bytes(&self, index: u32) -> &[u8] {
+        let f = &self.features[index as usize];
+        // The feature's bytes end with the properties and the closing brace.
+        &self.arena[f.start + f.props as usize..f.start + f.len as usize - 1]
     }
 
     /// The encoded length of the feature with handle `index`.
@@ -520,6 +597,9 @@ impl LayerBuilder {
         self.arena.extend_from_slice(b",\"geometry\":");
         self.arena.extend_from_slice(geometry.as_bytes());
         self.arena.extend_from_slice(b",\"properties\":");
+        let props = u32::try_from(self.arena.len() - start).map_err(|_| {
+            Error::Corrupt(format!("feature {} is larger than 4 GiB", row.fid_json))
+        })?;
         self.arena.extend_from_slice(row.properties.as_bytes());
         self.arena.push(b'}');
         let len = u32::try_from(self.arena.len() - start).map_err(|_| {
@@ -555,6 +635,7 @@ impl LayerBuilder {
             parts_len: (self.parts.len() - parts_start) as u32,
             name_start,
             name_len: self.names.len() as u32 - name_start,
+            props,
         });
         Ok(())
     }
@@ -666,6 +747,7 @@ impl LayerBuilder {
             } else {
                 FidIndex::Map(by_fid)
             },
+            derived: Derived::default(),
         })
     }
 }
@@ -852,6 +934,8 @@ mod tests {
             br#"{"type":"Feature","id":3,"geometry":null,"properties":{"nama":"Kuta"}}"#
         );
         assert_eq!(l.feature_len(h("3")), l.feature(h("3")).len());
+        assert_eq!(l.properties_bytes(h("2")), br#"{"nama":"Jalan Raya Kuta"}"#);
+        assert_eq!(std::mem::size_of::<Feature>(), 32);
         assert_eq!(l.name(h("2")), Some("Jalan Raya Kuta"));
         assert_eq!(l.find("9"), None);
     }

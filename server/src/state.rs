@@ -120,7 +120,9 @@ impl AppState {
         let categories = store.categories().await?;
         Ok(AppState {
             store,
-            catalog: Arc::new(Catalog::new()),
+            catalog: Arc::new(Catalog::with_prepare(Arc::new(
+                crate::routes::tiles::prepare,
+            ))),
             categories: Arc::new(categories),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),

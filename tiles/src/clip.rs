@@ -25,34 +25,48 @@ impl Square {
 /// The runs of `line` inside `sq`, each with at least two points.
 pub fn clip_line(line: &[Pt], sq: Square) -> Vec<Vec<Pt>> {
     let mut out = Vec::new();
-    let mut run: Vec<Pt> = Vec::new();
+    clip_line_with(line, sq, &mut Vec::new(), |run| out.push(run.to_vec()));
+    out
+}
+
+/// Calls `each` with the runs of `line` inside `sq`, each with at least
+/// two points, built in `run` (reused memory); a line wholly inside is
+/// passed as it is.
+pub fn clip_line_with(line: &[Pt], sq: Square, run: &mut Vec<Pt>, mut each: impl FnMut(&[Pt])) {
+    if line.iter().all(|p| sq.contains(*p)) {
+        if line.len() >= 2 {
+            each(line);
+        }
+        return;
+    }
+    run.clear();
     for w in line.windows(2) {
         match clip_segment(w[0], w[1], sq) {
             Some((a, b, a_cut, b_cut)) => {
                 if run.is_empty() || a_cut {
                     if run.len() >= 2 {
-                        out.push(std::mem::take(&mut run));
+                        each(run);
                     }
                     run.clear();
                     run.push(a);
                 }
                 run.push(b);
                 if b_cut {
-                    out.push(std::mem::take(&mut run));
+                    each(run);
+                    run.clear();
                 }
             }
             None => {
                 if run.len() >= 2 {
-                    out.push(std::mem::take(&mut run));
+                    each(run);
                 }
                 run.clear();
             }
         }
     }
     if run.len() >= 2 {
-        out.push(run);
+        each(run);
     }
-    out
 }
 
 /// Liang–Barsky: the part of segment `a`–`b` inside `sq`, and whether each
@@ -92,15 +106,24 @@ fn clip_segment(a: Pt, b: Pt, sq: Square) -> Option<(Pt, Pt, bool, bool)> {
 /// Sutherland–Hodgman: `ring` (closed or not) clipped to `sq`, returned
 /// closed; empty when nothing is left.
 pub fn clip_ring(ring: &[Pt], sq: Square) -> Vec<Pt> {
-    let mut pts: Vec<Pt> = ring.to_vec();
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
+    let mut out = Vec::new();
+    clip_ring_into(ring, sq, &mut out, &mut Vec::new());
+    out
+}
+
+/// [`clip_ring`] into `out` (cleared first), with `spare` as working
+/// memory: both are reused from ring to ring.
+pub fn clip_ring_into(ring: &[Pt], sq: Square, out: &mut Vec<Pt>, spare: &mut Vec<Pt>) {
+    out.clear();
+    out.extend_from_slice(ring);
+    if out.len() > 1 && out.first() == out.last() {
+        out.pop();
     }
-    if pts.iter().all(|p| sq.contains(*p)) {
-        if let Some(&first) = pts.first() {
-            pts.push(first);
+    if out.iter().all(|p| sq.contains(*p)) {
+        if let Some(&first) = out.first() {
+            out.push(first);
         }
-        return pts;
+        return;
     }
     // Each edge of the square in turn: (axis, bound, keep if coordinate >= bound?)
     for (axis, bound, keep_above) in [
@@ -109,7 +132,7 @@ pub fn clip_ring(ring: &[Pt], sq: Square) -> Vec<Pt> {
         (1, sq.min, true),
         (1, sq.max, false),
     ] {
-        if pts.is_empty() {
+        if out.is_empty() {
             break;
         }
         let inside = |p: &Pt| {
@@ -119,28 +142,28 @@ pub fn clip_ring(ring: &[Pt], sq: Square) -> Vec<Pt> {
                 p[axis] <= bound
             }
         };
-        let mut next = Vec::with_capacity(pts.len() + 4);
-        let mut prev = pts[pts.len() - 1];
-        for &cur in &pts {
+        spare.clear();
+        let mut prev = out[out.len() - 1];
+        for &cur in out.iter() {
             let (pi, ci) = (inside(&prev), inside(&cur));
             if ci {
                 if !pi {
-                    next.push(cross(prev, cur, axis, bound));
+                    spare.push(cross(prev, cur, axis, bound));
                 }
-                next.push(cur);
+                spare.push(cur);
             } else if pi {
-                next.push(cross(prev, cur, axis, bound));
+                spare.push(cross(prev, cur, axis, bound));
             }
             prev = cur;
         }
-        pts = next;
+        std::mem::swap(out, spare);
     }
-    if pts.len() < 3 {
-        return Vec::new();
+    if out.len() < 3 {
+        out.clear();
+        return;
     }
-    let first = pts[0];
-    pts.push(first);
-    pts
+    let first = out[0];
+    out.push(first);
 }
 
 fn cross(a: Pt, b: Pt, axis: usize, bound: f64) -> Pt {

@@ -1,14 +1,18 @@
 //! Mapbox Vector Tiles for `bsc`, made from the in-memory R-tree of each
 //! layer (`layers::index`), never from the database: tile math
-//! ([`tile_id`]), clipping ([`clip`]), MVT encoding ([`encode`]) and the
-//! per-tile renderer with simplification and point thinning ([`render`]).
+//! ([`tile_id`]), clipping ([`clip`]), MVT encoding ([`encode`]), the
+//! generalisation made once per layer version ([`overview`]: which
+//! features low zooms draw, how much each vertex matters) and the per-tile
+//! renderer ([`render`]).
 #![forbid(unsafe_code)]
 
 pub mod clip;
 pub mod encode;
+pub mod overview;
 pub mod render;
 pub mod tile_id;
 
+pub use overview::Overview;
 pub use render::{TileOptions, render_tile};
 pub use tile_id::TileId;
 

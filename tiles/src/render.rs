@@ -2,18 +2,22 @@
 //! from the in-memory index: R-tree lookup with the tile's buffered bounds,
 //! projection to tile pixels, simplification (a constant tolerance in
 //! pixels, so coarser per zoom level in degrees), clipping to the buffered
-//! square, quantization to the extent, and thinning of dense point layers.
-//! A tile that would exceed the byte budget is rendered again coarser.
+//! square, quantization to the extent, and thinning of crowded features.
+//! Simplification and the choice of features at low zooms come from the
+//! layer version's [`Overview`], made once when it loads. A tile that would
+//! exceed the byte budget is rendered again coarser.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use geo::{LineString, Simplify};
-use geozero::mvt::tile::{GeomType, Layer};
-use geozero::mvt::{Message, Tile};
 use layers::index::{LayerData, PartKind};
 
-use crate::clip::{Pt, Square, clip_line, clip_ring};
-use crate::encode::{GeometryEncoder, IPt, LayerBuilder, area2, quantize};
+use crate::clip::{Pt, Square, clip_line_with, clip_ring_into};
+use crate::encode::{
+    GeomType, GeometryEncoder, IPt, LayerBuilder, Scalar, Text, area2, parse_properties,
+    quantize_into, round_point, tile as encode_tile,
+};
+use crate::overview::Overview;
 use crate::tile_id::TileId;
 
 /// How tiles are made.
@@ -25,10 +29,19 @@ pub struct TileOptions {
     pub buffer: u32,
     /// Simplification tolerance in units.
     pub tolerance: f64,
-    /// A layer with more points than this in one tile is thinned.
+    /// Deeper than [`TileOptions::thin_max_zoom`], a layer with more
+    /// points than this in one tile is thinned.
     pub dense_points: usize,
     /// When thinning, one point is kept per square cell of this many units.
     pub thin_cell: u32,
+    /// Where lines and areas crowd, one (the largest) is drawn per square
+    /// cell of this many units, at zooms up to
+    /// [`TileOptions::thin_max_zoom`].
+    pub shape_cell: u32,
+    /// The deepest zoom at which crowded features are left out (points by
+    /// `thin_cell`, lines and areas by `shape_cell`); deeper tiles draw
+    /// every feature.
+    pub thin_max_zoom: u8,
     /// Encoded bytes a tile should not exceed; coarser renderings are tried
     /// until it fits.
     pub max_bytes: usize,
@@ -42,127 +55,267 @@ impl Default for TileOptions {
             tolerance: 1.0,
             dense_points: 4_000,
             thin_cell: 16,
+            shape_cell: 32,
+            thin_max_zoom: 12,
             max_bytes: 512 * 1024,
         }
     }
 }
 
+/// The coarsest rendering tried for the byte budget; it is served even
+/// when it does not fit.
+const COARSEST: u32 = 4;
+
 /// Renders `layers` (MVT layer name and data) into one encoded tile;
 /// `None` when no feature falls in it.
+///
+/// A rendering that runs over [`TileOptions::max_bytes`] stops there and
+/// is tried again coarser, skipping as many steps as the part it managed
+/// suggests (each step leaves roughly 2.5 times fewer bytes), so an
+/// oversized tile costs little more than one that fits.
 pub fn render_tile(
     layers: &[(&str, &LayerData)],
     tile: TileId,
     opts: &TileOptions,
 ) -> Option<Vec<u8>> {
+    let overviews: Vec<Arc<Overview>> = layers
+        .iter()
+        .map(|(_, data)| Overview::of(data, opts))
+        .collect();
     let mut level = 0u32;
     loop {
-        let rendered: Vec<Layer> = layers
+        let candidates: Vec<Vec<Candidate>> = layers
             .iter()
-            .filter_map(|(name, data)| render_layer(name, data, tile, opts, level))
+            .zip(&overviews)
+            .map(|((_, data), ov)| candidates(data, ov, tile, opts, level))
             .collect();
+        let total: usize = candidates.iter().map(Vec::len).sum();
+        let mut left = if level >= COARSEST {
+            usize::MAX
+        } else {
+            opts.max_bytes
+        };
+        let mut rendered = Vec::new();
+        let mut done = 0;
+        let mut over = None;
+        for (((name, data), ov), cands) in layers.iter().zip(&overviews).zip(&candidates) {
+            match draw_layer(name, data, ov, cands, tile, opts, level, left) {
+                Drawn::Layer(layer, bytes) => {
+                    left = left.saturating_sub(bytes);
+                    rendered.push(layer);
+                }
+                Drawn::Empty => {}
+                Drawn::Over(part) => {
+                    over = Some((done as f64 + part * cands.len() as f64) / total as f64);
+                    break;
+                }
+            }
+            done += cands.len();
+        }
+        if let Some(part) = over {
+            // The budget went on `part` of the content: the whole is about
+            // 1 / part budgets.
+            let steps = ((1.0 / part.max(1e-3)).ln() / 2.5f64.ln()).ceil();
+            level = (level + (steps as u32).max(1)).min(COARSEST);
+            continue;
+        }
         if rendered.is_empty() {
             return None;
         }
-        let bytes = Tile { layers: rendered }.encode_to_vec();
-        if bytes.len() <= opts.max_bytes || level >= 4 {
+        let bytes = encode_tile(&rendered);
+        if bytes.len() <= opts.max_bytes || level >= COARSEST {
             return Some(bytes);
         }
         level += 1;
     }
 }
 
-/// The numeric id and the properties of a pre-encoded feature, which the
-/// index writes as `{"type":"Feature","id":…,"geometry":…,"properties":…}`:
-/// only the id and the properties are parsed, never the geometry (the bulk
-/// of a line or area). Neither the id (quotes inside a JSON string are
-/// escaped) nor the geometry can hold `,"properties":`, so the first one is
-/// the feature's; a nested key of that name comes after it.
-fn id_and_properties(
-    feature: &[u8],
-) -> (
-    Option<u64>,
-    Option<serde_json::Map<String, serde_json::Value>>,
-) {
-    const ID: &[u8] = br#"{"type":"Feature","id":"#;
-    const PROPS: &[u8] = br#","properties":"#;
-    let id = feature.strip_prefix(ID).and_then(|rest| {
-        let end = rest.iter().position(|&b| b == b',')?;
-        std::str::from_utf8(&rest[..end]).ok()?.parse::<u64>().ok()
-    });
-    let props = feature
-        .windows(PROPS.len())
-        .position(|w| w == PROPS)
-        .and_then(|at| feature.get(at + PROPS.len()..feature.len().checked_sub(1)?))
-        .and_then(|json| serde_json::from_slice(json).ok());
-    (id, props)
-}
+/// A feature a tile may draw: its handle and envelope.
+type Candidate = (u32, [f64; 4]);
 
-/// Renders one layer; `coarser` > 0 simplifies and thins more (4x the
-/// tolerance and 2x the cell per step) to fit the byte budget.
-pub fn render_layer(
-    name: &str,
+/// The features of `data` whose envelopes meet `tile` (and its buffer), at
+/// `coarser` steps coarser than the tile's zoom: chosen by the overview at
+/// low zooms, every one deeper.
+fn candidates(
     data: &LayerData,
+    overview: &Overview,
     tile: TileId,
     opts: &TileOptions,
     coarser: u32,
-) -> Option<Layer> {
+) -> Vec<Candidate> {
+    let bounds = tile.bounds_lonlat(f64::from(opts.buffer) / f64::from(opts.extent));
+    let mut out = Vec::new();
+    let zoom = feature_zoom(tile, coarser);
+    if zoom <= overview.max_zoom() {
+        overview.visit_envelopes(data, bounds, zoom, |index, env, _| out.push((index, env)));
+    } else {
+        data.visit_envelopes(bounds, |index, env, _| out.push((index, env)));
+    }
+    out
+}
+
+/// The zoom whose features a tile draws: its own, less one per step
+/// coarser.
+fn feature_zoom(tile: TileId, coarser: u32) -> u8 {
+    tile.z.saturating_sub(coarser.min(8) as u8)
+}
+
+/// The numeric id of a pre-encoded feature, which the index writes as
+/// `{"type":"Feature","id":…,"geometry":…`: a number ends at the comma.
+fn feature_id(feature: &[u8]) -> Option<u64> {
+    const ID: &[u8] = br#"{"type":"Feature","id":"#;
+    let rest = feature.strip_prefix(ID)?;
+    let end = rest.iter().position(|&b| b == b',')?;
+    std::str::from_utf8(&rest[..end]).ok()?.parse::<u64>().ok()
+}
+
+/// Memory reused from feature to feature while rendering a layer.
+#[derive(Default)]
+struct Scratch<'d> {
+    projected: Vec<Pt>,
+    clipped: Vec<Pt>,
+    spare: Vec<Pt>,
+    ints: Vec<IPt>,
+    members: Vec<(Text<'d>, Scalar<'d>)>,
+}
+
+impl<'d> Scratch<'d> {
+    /// Adds the feature with handle `index` and its properties to `layer`.
+    fn add(
+        &mut self,
+        layer: &mut LayerBuilder,
+        data: &'d LayerData,
+        index: u32,
+        kind: GeomType,
+        commands: &[u32],
+    ) {
+        let id = feature_id(data.feature_bytes(index));
+        if !parse_properties(data.properties_bytes(index), &mut self.members) {
+            self.members.clear();
+        }
+        let tags = self.members.iter().map(|(k, v)| (k.as_ref(), v.clone()));
+        layer.add_tags(id, kind, commands, tags);
+    }
+}
+
+/// Renders one layer with the overview of its data into an encoded MVT
+/// layer message; `coarser` > 0 simplifies and thins more to fit the byte
+/// budget: each step draws the features of the zoom above and simplifies
+/// as two zooms above (4x the tolerance).
+pub fn render_layer(
+    name: &str,
+    data: &LayerData,
+    overview: &Overview,
+    tile: TileId,
+    opts: &TileOptions,
+    coarser: u32,
+) -> Option<Vec<u8>> {
+    let cands = candidates(data, overview, tile, opts, coarser);
+    match draw_layer(
+        name,
+        data,
+        overview,
+        &cands,
+        tile,
+        opts,
+        coarser,
+        usize::MAX,
+    ) {
+        Drawn::Layer(layer, _) => Some(layer),
+        Drawn::Empty | Drawn::Over(_) => None,
+    }
+}
+
+/// What became of a layer drawn within a byte budget.
+enum Drawn {
+    /// The encoded layer and its length.
+    Layer(Vec<u8>, usize),
+    /// No feature fell in the tile.
+    Empty,
+    /// The budget ran out after this part (0 to 1) of the layer.
+    Over(f64),
+}
+
+/// Draws the features `cands` of one layer into an MVT layer of at most
+/// about `budget` bytes.
+#[allow(clippy::too_many_arguments)]
+fn draw_layer(
+    name: &str,
+    data: &LayerData,
+    overview: &Overview,
+    cands: &[Candidate],
+    tile: TileId,
+    opts: &TileOptions,
+    coarser: u32,
+    budget: usize,
+) -> Drawn {
     let extent = f64::from(opts.extent);
     let buffer = f64::from(opts.buffer);
-    let bounds = tile.bounds_lonlat(buffer / extent);
     let proj = tile.projector(opts.extent);
     let sq = Square {
         min: -buffer,
         max: extent + buffer,
     };
-    let tolerance = opts.tolerance * 4f64.powi(coarser as i32);
-    let mut shapes: Vec<(u32, GeomType, Vec<u32>)> = Vec::new();
-    let mut points: Vec<(u32, Vec<IPt>)> = Vec::new();
-    data.visit_envelopes(bounds, |index, env, runs| {
+    let coarser = coarser.min(8) as u8;
+    let keeper = overview.keeper(
+        tile.z.saturating_sub(2 * coarser),
+        opts.tolerance,
+        opts.extent,
+    );
+    let mut layer = LayerBuilder::new(name, opts.extent);
+    // Points wait for thinning; a point set gives one entry per point.
+    let mut points: Vec<(u32, IPt)> = Vec::new();
+    let mut s = Scratch::default();
+    let mut g = GeometryEncoder::default();
+    for (at, &(index, env)) in cands.iter().enumerate() {
         // A line or area smaller than a unit at this zoom would quantize to
-        // nothing: skip it before projecting its vertices (at low zooms this
-        // is most of a dense layer).
+        // nothing: skip it before projecting its vertices.
         let lo = proj.project(env[0], env[3]);
         let hi = proj.project(env[2], env[1]);
         let tiny = (hi[0] - lo[0]) < 1.0 && (hi[1] - lo[1]) < 1.0;
-        let mut g = GeometryEncoder::default();
+        g.clear();
         let mut kind = None;
-        let mut pts: Vec<IPt> = Vec::new();
+        let points_before = points.len();
         let mut any_run = false;
         // The rings of the current polygon: shell first; dropped together
         // when the shell vanishes.
         let mut shell_kept = false;
-        for (part, coords) in runs {
+        for run in data.runs(index) {
             any_run = true;
-            if tiny && part != PartKind::Points {
+            if tiny && run.kind != PartKind::Points {
                 continue;
             }
-            let projected: Vec<Pt> = coords.iter().map(|c| proj.project(c.x, c.y)).collect();
-            match part {
+            s.projected.clear();
+            s.projected
+                .extend(keeper.kept(run).map(|c| proj.project(c.x, c.y)));
+            match run.kind {
                 PartKind::Points => {
                     kind = Some(GeomType::Point);
-                    pts.extend(quantize(
-                        &projected
-                            .into_iter()
-                            .filter(|p| sq.contains(*p))
-                            .collect::<Vec<_>>(),
-                    ));
+                    for &p in &s.projected {
+                        let q = round_point(p);
+                        if sq.contains(p) && points[points_before..].last() != Some(&(index, q)) {
+                            points.push((index, q));
+                        }
+                    }
                 }
                 PartKind::Line => {
                     kind = Some(GeomType::Linestring);
-                    let simple = simplify(&projected, tolerance);
-                    for run in clip_line(&simple, sq) {
-                        g.line(&quantize(&run));
-                    }
+                    let ints = &mut s.ints;
+                    clip_line_with(&s.projected, sq, &mut s.clipped, |run| {
+                        quantize_into(run, ints);
+                        g.line(ints);
+                    });
                 }
                 PartKind::Shell | PartKind::Hole => {
                     kind = Some(GeomType::Polygon);
-                    let is_shell = part == PartKind::Shell;
+                    let is_shell = run.kind == PartKind::Shell;
                     if !is_shell && !shell_kept {
                         continue;
                     }
-                    let simple = simplify(&projected, tolerance);
-                    let ring = quantize(&clip_ring(&simple, sq));
-                    let a = if ring.len() >= 4 { area2(&ring) } else { 0 };
+                    clip_ring_into(&s.projected, sq, &mut s.clipped, &mut s.spare);
+                    quantize_into(&s.clipped, &mut s.ints);
+                    let ring = &mut s.ints;
+                    let a = if ring.len() >= 4 { area2(ring) } else { 0 };
                     if a == 0 {
                         if is_shell {
                             shell_kept = false;
@@ -170,14 +323,13 @@ pub fn render_layer(
                         continue;
                     }
                     // Exterior rings positive, holes negative (MVT 2.1 §4.3.4.4).
-                    let mut ring = ring;
                     if (a > 0) != is_shell {
                         ring.reverse();
                     }
                     if is_shell {
                         shell_kept = true;
                     }
-                    g.ring(&ring);
+                    g.ring(ring);
                 }
             }
         }
@@ -185,68 +337,61 @@ pub fn render_layer(
             // A point: its envelope's corner.
             let p = proj.project(env[0], env[1]);
             if sq.contains(p) {
-                points.push((index, quantize(&[p])));
+                points.push((index, round_point(p)));
             }
-            return;
+            continue;
         }
-        if kind == Some(GeomType::Point) {
-            if !pts.is_empty() {
-                points.push((index, pts));
+        if kind != Some(GeomType::Point) {
+            // A collection drawn as its last kind, as MVT has one per feature.
+            points.truncate(points_before);
+            if let Some(k) = kind
+                && !g.commands.is_empty()
+            {
+                s.add(&mut layer, data, index, k, &g.commands);
+                if layer.encoded_len() > budget {
+                    return Drawn::Over((at + 1) as f64 / cands.len() as f64);
+                }
             }
-        } else if let Some(k) = kind
-            && !g.commands.is_empty()
-        {
-            shapes.push((index, k, g.commands));
         }
-    });
-    if coarser > 0 || points.len() > opts.dense_points {
-        let cell = i64::from(opts.thin_cell) << coarser.min(8);
-        let mut taken: HashSet<(i64, i64)> = HashSet::new();
-        points.retain_mut(|(_, pts)| {
-            pts.retain(|p| {
-                taken.insert((
-                    i64::from(p[0]).div_euclid(cell),
-                    i64::from(p[1]).div_euclid(cell),
-                ))
-            });
-            !pts.is_empty()
+    }
+    let chosen = feature_zoom(tile, u32::from(coarser)) <= overview.max_zoom();
+    if !chosen && (coarser > 0 || points.len() > opts.dense_points) {
+        // Deeper than the overview chooses for, a crowded tile is thinned
+        // on its own.
+        let cell = i64::from(opts.thin_cell) << coarser;
+        let mut taken: HashSet<(i64, i64), foldhash::fast::RandomState> = HashSet::default();
+        points.retain(|(_, p)| {
+            taken.insert((
+                i64::from(p[0]).div_euclid(cell),
+                i64::from(p[1]).div_euclid(cell),
+            ))
         });
     }
-    if shapes.is_empty() && points.is_empty() {
-        return None;
+    let sets = points.chunk_by(|a, b| a.0 == b.0);
+    let n = sets.clone().count();
+    for (at, set) in sets.enumerate() {
+        s.ints.clear();
+        s.ints.extend(set.iter().map(|(_, p)| *p));
+        g.clear();
+        g.points(&s.ints);
+        s.add(&mut layer, data, set[0].0, GeomType::Point, &g.commands);
+        if layer.encoded_len() > budget {
+            return Drawn::Over((at + 1) as f64 / n as f64);
+        }
     }
-    let mut layer = LayerBuilder::new(name, opts.extent);
-    let no_props = serde_json::Map::new();
-    let mut add = |index: u32, kind: GeomType, commands: Vec<u32>| {
-        let (id, props) = id_and_properties(data.feature_bytes(index));
-        layer.add(id, kind, commands, props.as_ref().unwrap_or(&no_props));
-    };
-    for (index, pts) in points {
-        let mut g = GeometryEncoder::default();
-        g.points(&pts);
-        add(index, GeomType::Point, g.commands);
+    if layer.is_empty() {
+        return Drawn::Empty;
     }
-    for (index, kind, commands) in shapes {
-        add(index, kind, commands);
-    }
-    Some(layer.finish())
-}
-
-fn simplify(pts: &[Pt], tolerance: f64) -> Vec<Pt> {
-    if pts.len() <= 2 || tolerance <= 0.0 {
-        return pts.to_vec();
-    }
-    let line: LineString<f64> = pts.iter().map(|p| (p[0], p[1])).collect();
-    line.simplify(tolerance)
-        .0
-        .into_iter()
-        .map(|c| [c.x, c.y])
-        .collect()
+    let layer = layer.finish();
+    let bytes = layer.len();
+    Drawn::Layer(layer, bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geozero::mvt::tile::GeomType;
+    use geozero::mvt::{Message, Tile};
     use layers::index::LayerBuilder as DataBuilder;
     use layers::model::VersionInfo;
     use layers::store::FeatureRow;
@@ -375,15 +520,13 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_properties_are_read_without_the_geometry() {
-        let f = br#"{"type":"Feature","id":42,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"a":{"properties":1},"b":"x"}}"#;
-        let (id, props) = id_and_properties(f);
-        assert_eq!(id, Some(42));
-        let props = props.unwrap();
-        assert_eq!(props["b"], "x");
-        assert_eq!(props["a"]["properties"], 1);
-        let s = br#"{"type":"Feature","id":"a,\"properties\":","geometry":null,"properties":null}"#;
-        assert_eq!(id_and_properties(s), (None, None));
+    fn numeric_ids_are_read() {
+        let f = br#"{"type":"Feature","id":42,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{}}"#;
+        assert_eq!(feature_id(f), Some(42));
+        let s = br#"{"type":"Feature","id":"a,\"b\":","geometry":null,"properties":null}"#;
+        assert_eq!(feature_id(s), None);
+        let mut members = Vec::new();
+        assert!(!parse_properties(b"null", &mut members));
     }
 
     #[test]
