@@ -230,12 +230,28 @@ impl Store {
         &self,
         version_id: i64,
     ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        Ok(fields_of(self.report_schema(version_id).await?))
+    }
+
+    /// The property schema (names in upload order, inferred types) of the
+    /// version with row id `version_id`, from its validation report; empty
+    /// when it has none.
+    async fn report_schema(&self, version_id: i64) -> Result<Vec<SchemaField>> {
+        #[derive(serde::Deserialize)]
+        struct Report {
+            #[serde(default)]
+            schema: Vec<SchemaField>,
+        }
         let report: Option<Option<String>> =
             sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = $1")
                 .bind(version_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(fields_of(report.flatten().as_deref()))
+        Ok(report
+            .flatten()
+            .and_then(|r| serde_json::from_str::<Report>(&r).ok())
+            .map(|r| r.schema)
+            .unwrap_or_default())
     }
 
     /// The features of one version with `from <= seq < to`, in source order.
@@ -277,25 +293,8 @@ impl Store {
     /// validation report), so PostgreSQL's jsonb, which keeps keys in its
     /// own order, gives back properties as they were written.
     async fn property_order(&self, version_id: i64) -> Result<Vec<String>> {
-        #[derive(serde::Deserialize)]
-        struct Schema {
-            #[serde(default)]
-            schema: Vec<Field>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Field {
-            name: String,
-        }
-        let report: Option<Option<String>> =
-            sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = $1")
-                .bind(version_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(report
-            .flatten()
-            .and_then(|r| serde_json::from_str::<Schema>(&r).ok())
-            .map(|s| s.schema.into_iter().map(|f| f.name).collect())
-            .unwrap_or_default())
+        let schema = self.report_schema(version_id).await?;
+        Ok(schema.into_iter().map(|f| f.name).collect())
     }
 
     /// Starts writing a new version of the layer `spec` names, creating the
@@ -509,17 +508,7 @@ impl VersionWriter {
 
     /// Appends features in source order.
     pub async fn insert(&mut self, features: &[ParsedFeature]) -> Result<()> {
-        let rows: Vec<_> = features
-            .iter()
-            .map(|f| FeatureRef {
-                fid: &f.fid,
-                fid_json: &f.fid_json,
-                geometry: f.geometry.as_deref(),
-                properties: &f.properties,
-                name: f.name.as_deref(),
-                bbox: f.bbox,
-            })
-            .collect();
+        let rows: Vec<_> = features.iter().map(FeatureRef::from).collect();
         insert_features(self.backend, &mut self.tx, self.version_id, self.seq, &rows).await?;
         self.seq += rows.len() as i64;
         Ok(())
@@ -638,6 +627,32 @@ pub(crate) struct FeatureRef<'a> {
     pub(crate) properties: &'a str,
     pub(crate) name: Option<&'a str>,
     pub(crate) bbox: Option<[f64; 4]>,
+}
+
+impl<'a> From<&'a ParsedFeature> for FeatureRef<'a> {
+    fn from(f: &'a ParsedFeature) -> Self {
+        FeatureRef {
+            fid: &f.fid,
+            fid_json: &f.fid_json,
+            geometry: f.geometry.as_deref(),
+            properties: &f.properties,
+            name: f.name.as_deref(),
+            bbox: f.bbox,
+        }
+    }
+}
+
+impl<'a> From<&'a FeatureRow> for FeatureRef<'a> {
+    fn from(f: &'a FeatureRow) -> Self {
+        FeatureRef {
+            fid: &f.fid,
+            fid_json: &f.fid_json,
+            geometry: f.geometry.as_deref(),
+            properties: &f.properties,
+            name: f.name.as_deref(),
+            bbox: f.bbox,
+        }
+    }
 }
 
 /// Stores `rows` as features `first_seq..` of the version with row id
@@ -820,22 +835,16 @@ pub(crate) fn version_info(row: &AnyRow) -> Result<VersionInfo> {
 }
 
 /// TileJSON `fields` from a stored validation report's schema.
-fn fields_of(report: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
-    #[derive(serde::Deserialize)]
-    struct Schema {
-        #[serde(default)]
-        schema: Vec<Field>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Field {
-        name: String,
-        #[serde(rename = "type")]
-        kind: String,
-    }
-    let Some(Ok(s)) = report.map(serde_json::from_str::<Schema>) else {
-        return serde_json::Map::new();
-    };
-    s.schema
+/// One property of a validation report's schema.
+#[derive(serde::Deserialize)]
+struct SchemaField {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+fn fields_of(schema: Vec<SchemaField>) -> serde_json::Map<String, serde_json::Value> {
+    schema
         .into_iter()
         .filter_map(|f| {
             let t = match f.kind.as_str() {

@@ -316,17 +316,7 @@ async fn copy_features(from: &Store, to: Backend, tx: &mut Tx) -> Result<i64> {
             if rows.is_empty() {
                 break;
             }
-            let refs: Vec<FeatureRef<'_>> = rows
-                .iter()
-                .map(|f| FeatureRef {
-                    fid: &f.fid,
-                    fid_json: &f.fid_json,
-                    geometry: f.geometry.as_deref(),
-                    properties: &f.properties,
-                    name: f.name.as_deref(),
-                    bbox: f.bbox,
-                })
-                .collect();
+            let refs: Vec<FeatureRef<'_>> = rows.iter().map(FeatureRef::from).collect();
             insert_features(to, tx, version_id, seq, &refs).await?;
             seq += rows.len() as i64;
         }
