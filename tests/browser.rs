@@ -5,7 +5,7 @@
 //! This test starts the real `bsc` with the demo data set twice over one
 //! database (once with `--basemap-url none`, once with the default basemap),
 //! creates a leader and an OPD staff account, publishes a layer whose
-//! properties hold script payloads, and runs `tests/browser/viewer.spec.mjs`,
+//! properties hold script payloads and one too dense to load whole, and runs `tests/browser/viewer.spec.mjs`,
 //! which prints one line per check and closes with `N passed, N failed`.
 //!
 //! Without Chromium, Node.js or `tests/browser/node_modules` it prints a
@@ -34,6 +34,10 @@ const STAFF: (&str, &str) = ("ayu", "staff-pass-7315");
 const STAFF_AGENCY: &str = "Dinas Lingkungan Hidup";
 /// The layer whose texts are script payloads.
 const XSS_LAYER: &str = "uji-xss";
+/// The layer with more features than the viewer loads at once.
+const DENSE_LAYER: &str = "uji-padat";
+/// Its size: above the viewer's `TILED_FROM` (5,000).
+const DENSE_FEATURES: usize = 6_000;
 /// The whole node run may take this long before it is killed.
 const NODE_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -89,41 +93,80 @@ fn xss_layer() -> Vec<u8> {
     serde_json::to_vec(&fc).unwrap()
 }
 
-/// Uploads and publishes the payload layer as the staff user, with a photo
-/// whose caption is a payload too (the photo's bytes are a demo photo's).
-fn publish_xss_layer(s: &Server) {
-    let cookie = s.login(STAFF.0, STAFF.1);
+/// GeoJSON of the dense layer: more lines than the viewer loads at once, so
+/// it draws them from vector tiles below zoom 15. Feature 1 is a long road
+/// along latitude −8.62; the short ones keep away from it, so a click on it
+/// finds feature 1 only.
+fn dense_layer() -> Vec<u8> {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        // xorshift64: fixed data without a dependency.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut features = vec![json!({"type": "Feature", "id": 1,
+        "geometry": {"type": "LineString", "coordinates": [[115.08, -8.62], [115.26, -8.62]]},
+        "properties": {"nama": "Jalan Uji 1", "panjang_m": 19800}})];
+    for id in 2..=DENSE_FEATURES {
+        let lon = 115.05 + next() * 0.22;
+        let lat = if next() < 0.5 {
+            -8.85 + next() * 0.21
+        } else {
+            -8.60 + next() * 0.3
+        };
+        let (dx, dy) = (next() * 0.004 - 0.002, next() * 0.004 - 0.002);
+        features.push(json!({"type": "Feature", "id": id,
+            "geometry": {"type": "LineString", "coordinates": [[lon, lat], [lon + dx, lat + dy]]},
+            "properties": {"nama": format!("Jalan Uji {id}")}}));
+    }
+    serde_json::to_vec(&json!({"type": "FeatureCollection", "features": features})).unwrap()
+}
+
+/// Uploads a public layer as the staff user and publishes it.
+fn publish(s: &Server, cookie: &str, id: &str, titles: (&str, &str), geojson: Vec<u8>) {
     let form = Form::new()
-        .text("id", XSS_LAYER)
+        .text("id", id.to_owned())
         // The last category, so the layer stays out of the screenshots.
         .text("category", "setra-cemeteries")
-        .text("title_id", "Uji <img src=x onerror=\"window.__xss=7\">")
-        .text("title_en", "Test <script>window.__xss=8</script>")
+        .text("title_id", titles.0.to_owned())
+        .text("title_en", titles.1.to_owned())
         .text("visibility", "public")
         .part(
             "file",
-            Part::bytes(xss_layer())
+            Part::bytes(geojson)
                 .file_name("uji.geojson")
                 .mime_str("application/geo+json")
                 .unwrap(),
         );
     let r = s
-        .authed(Method::POST, "/api/layers", Auth::Cookie(&cookie))
+        .authed(Method::POST, "/api/layers", Auth::Cookie(cookie))
         .multipart(form)
         .send()
         .unwrap();
     let status = r.status().as_u16();
-    assert_eq!(status, 201, "upload {XSS_LAYER}: {}", r.text().unwrap());
+    assert_eq!(status, 201, "upload {id}: {}", r.text().unwrap());
     let r = s
         .authed(
             Method::POST,
-            &format!("/api/layers/{XSS_LAYER}/publish"),
-            Auth::Cookie(&cookie),
+            &format!("/api/layers/{id}/publish"),
+            Auth::Cookie(cookie),
         )
         .send()
         .unwrap();
     let status = r.status().as_u16();
-    assert_eq!(status, 200, "publish {XSS_LAYER}: {}", r.text().unwrap());
+    assert_eq!(status, 200, "publish {id}: {}", r.text().unwrap());
+}
+
+/// Publishes the payload layer as the staff user, with a photo whose
+/// caption is a payload too (the photo's bytes are a demo photo's).
+fn publish_xss_layer(s: &Server, cookie: &str) {
+    let titles = (
+        "Uji <img src=x onerror=\"window.__xss=7\">",
+        "Test <script>window.__xss=8</script>",
+    );
+    publish(s, cookie, XSS_LAYER, titles, xss_layer());
 
     // A demo photo's bytes, attached with a payload caption.
     let pura = s.json("/api/layers/pura/features?limit=100");
@@ -151,7 +194,7 @@ fn publish_xss_layer(s: &Server) {
         .authed(
             Method::POST,
             &format!("/api/layers/{XSS_LAYER}/features/1/photos"),
-            Auth::Cookie(&cookie),
+            Auth::Cookie(cookie),
         )
         .multipart(form)
         .send()
@@ -267,10 +310,20 @@ fn the_web_map_in_a_real_browser() {
         "the viewer is not served at /: {status} {ctype}"
     );
 
-    publish_xss_layer(&s);
-    // The second server picks the new layer up within its sync interval.
+    let cookie = s.login(STAFF.0, STAFF.1);
+    publish_xss_layer(&s, &cookie);
+    publish(
+        &s,
+        &cookie,
+        DENSE_LAYER,
+        ("Uji jalan padat", "Dense road test"),
+        dense_layer(),
+    );
+    // The second server picks the new layers up within its sync interval.
     with_basemap.eventually(10, |b| {
-        b.get(&format!("/api/layers/{XSS_LAYER}")).status() == 200
+        [XSS_LAYER, DENSE_LAYER]
+            .iter()
+            .all(|l| b.get(&format!("/api/layers/{l}")).status() == 200)
     });
 
     let out_dir = match std::env::var_os("BSC_BROWSER_OUT") {
@@ -293,6 +346,7 @@ fn the_web_map_in_a_real_browser() {
         ("BSC_LEADER", format!("{}:{}", LEADER.0, LEADER.1)),
         ("BSC_STAFF", format!("{}:{}", STAFF.0, STAFF.1)),
         ("BSC_XSS_LAYER", XSS_LAYER.to_owned()),
+        ("BSC_DENSE_LAYER", DENSE_LAYER.to_owned()),
     ];
     if let Ok(only) = std::env::var("BSC_BROWSER_ONLY") {
         envs.push(("BSC_BROWSER_ONLY", only));

@@ -7,10 +7,20 @@ import { t, lang, setLang, onLang, apply, propLabel, num, title } from './i18n.j
 import { initManage } from './manage.js';
 
 const L = window.L;
+// VectorGrid 1.3.0 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed;
+// upstream's fix (Leaflet.VectorGrid#288, unreleased) calls stop instead.
+if (L.DomEvent && !L.DomEvent.fakeStop) L.DomEvent.fakeStop = L.DomEvent.stop;
 const OUTLINES = ['batas-kabupaten', 'batas-kecamatan'];
 const LOAD_LIMIT = 5000;
 const CLUSTER_FROM = 60;
 const MAX_CACHED = 20000;
+// A layer with more features than one load returns is drawn from the
+// server's vector tiles below TILED_BELOW: they are thinned and simplified
+// per zoom, so the whole layer shows at once where one GeoJSON load would
+// show only a part of it. From TILED_BELOW on, a view holds few enough
+// features to load them whole again.
+const TILED_FROM = LOAD_LIMIT;
+const TILED_BELOW = 15;
 
 const state = {
   config: null,
@@ -23,6 +33,7 @@ const state = {
   ready: false,
 };
 window.bscLoaded = {};
+window.bscTiled = {}; // layer id -> features drawn from vector tiles so far
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -118,6 +129,9 @@ class LayerView {
     this.complete = false;
     this.matched = 0;
     const meta = state.layers.get(id);
+    this.tiled = !outline && !version && (meta ? meta.feature_count : 0) > TILED_FROM;
+    this.tiles = false; // drawn from vector tiles (the view is below TILED_BELOW)
+    this.grid = null; // the VectorGrid, once its script has loaded
     const clustered = !outline && !version && kindOf(meta) !== 'polygon' && kindOf(meta) !== 'line'
       && (meta ? meta.feature_count : 0) > CLUSTER_FROM;
     this.group = clustered
@@ -172,6 +186,10 @@ class LayerView {
 
   /** Loads the features of the current view, unless the last load already covered it. */
   refresh() {
+    if (this.tiled) {
+      if (map.getZoom() < TILED_BELOW) return this.showTiles();
+      this.hideTiles();
+    }
     const whole = this.outline || this.version;
     const view = map.getBounds();
     if (whole && (this.complete || this.controller)) return this.pending || Promise.resolve();
@@ -208,6 +226,95 @@ class LayerView {
     return job;
   }
 
+  /** Switches to vector tiles: the GeoJSON drawn so far leaves the map. */
+  showTiles() {
+    if (this.tiles) return this.pending || Promise.resolve();
+    this.tiles = true;
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+    this.group.clearLayers();
+    this.drawn.clear();
+    this.complete = false;
+    this.loadedBbox = null;
+    setRowBusy(this.id, false);
+    setRowNote(this.id, noteOf(this));
+    renderLegend();
+    window.bscTiled = { ...window.bscTiled, [this.id]: 0 };
+    this.pending = vectorGrid().then(
+      () => this.addGrid(),
+      (e) => showError(title(state.layers.get(this.id)) || this.id, e),
+    );
+    return this.pending;
+  }
+
+  /** Puts the VectorGrid on the map; settles when its visible tiles have loaded. */
+  addGrid() {
+    // Zoomed past TILED_BELOW, or back out again, while the script loaded.
+    if (!this.tiles || this.grid) return undefined;
+    // Tile features carry the feature's id when it is a number; a click
+    // fetches the whole feature by it (photos included).
+    const fids = new WeakMap();
+    const grid = L.vectorGrid.protobuf(`/tiles/${encodeURIComponent(this.id)}/{z}/{x}/{y}.mvt`, {
+      rendererFactory: L.canvas.tile,
+      vectorTileLayerStyles: { [this.id]: this.tileStyle() },
+      interactive: true,
+      getFeatureId: (f) => {
+        if (f.id != null) fids.set(f.properties, f.id);
+        window.bscTiled = { ...window.bscTiled, [this.id]: (window.bscTiled[this.id] || 0) + 1 };
+        return f.id;
+      },
+      zIndex: 5,
+      maxZoom: TILED_BELOW,
+    });
+    grid.on('click', (e) => this.openTileFeature(e.layer && e.layer.properties, fids, e.latlng));
+    this.grid = grid;
+    // A failed tile fetch never reports: settle after 15 s whatever happened.
+    const loaded = new Promise((resolve) => {
+      grid.once('load', resolve);
+      setTimeout(resolve, 15_000);
+    });
+    grid.addTo(map);
+    return loaded;
+  }
+
+  /** Leaves vector tiles for GeoJSON, which the caller loads next. */
+  hideTiles() {
+    if (!this.tiles) return;
+    this.tiles = false;
+    if (this.grid) map.removeLayer(this.grid);
+    this.grid = null;
+    const next = { ...window.bscTiled };
+    delete next[this.id];
+    window.bscTiled = next;
+    setRowNote(this.id, '');
+  }
+
+  /** Tile symbols in the colours the GeoJSON of the layer is drawn in. */
+  tileStyle() {
+    const colour = colourOf(this.id);
+    const kind = kindOf(state.layers.get(this.id));
+    if (kind === 'point') return { radius: 5, weight: 1.5, color: '#fff', fill: true, fillColor: colour, fillOpacity: 0.95 };
+    if (kind === 'polygon') return { weight: 1, color: colour, opacity: 0.9, fill: true, fillColor: colour, fillOpacity: 0.35 };
+    return { radius: 5, weight: 2, color: colour, opacity: 0.9, fill: kind !== 'line', fillColor: colour, fillOpacity: 0.35 };
+  }
+
+  /** The popup of a feature clicked in a tile: the feature itself when its id is known, else what the tile holds. */
+  async openTileFeature(props, fids, latlng) {
+    const fid = props ? fids.get(props) : undefined;
+    if (fid != null) {
+      try {
+        const feature = await api(`/api/layers/${encodeURIComponent(this.id)}/features/${encodeURIComponent(fid)}`);
+        openPopup(this.id, feature, latlng, null);
+        return;
+      } catch (e) {
+        showError(title(state.layers.get(this.id)) || this.id, e);
+      }
+    }
+    const properties = { ...(props || {}) };
+    delete properties.photos; // a tile holds nested values as JSON text
+    openPopup(this.id, { type: 'Feature', id: null, geometry: null, properties }, latlng, null);
+  }
+
   /** Resolves once the newest load has finished (outdated, cancelled loads are skipped). */
   async settled() {
     let p;
@@ -241,6 +348,7 @@ class LayerView {
 
   remove() {
     if (this.controller) this.controller.abort();
+    this.hideTiles();
     map.removeLayer(this.group);
     const key = this.version ? `${this.id}@${this.version}` : this.id;
     const next = { ...window.bscLoaded };
@@ -272,8 +380,8 @@ function popupContent(layerId, feature, version) {
   const p = feature.properties || {};
   const meta = state.layers.get(layerId);
   const cat = meta && state.catById.get(meta.category);
-  const name = featureName(p, `${layerId} ${feature.id}`);
-  const box = h('div', { class: 'popup', dataset: { layer: layerId, fid: String(feature.id) } });
+  const name = featureName(p, feature.id != null ? `${layerId} ${feature.id}` : layerId);
+  const box = h('div', { class: 'popup', dataset: { layer: layerId, fid: feature.id != null ? String(feature.id) : '' } });
   const tag = h('p', { class: 'popup-layer' });
   if (cat) tag.append(icon(cat.icon, 'icon small'));
   tag.append(meta ? title(meta) : layerId);
@@ -296,7 +404,7 @@ function popupContent(layerId, feature, version) {
     rows.push(h('tr', {}, h('th', { scope: 'row', text: propLabel(k) }), h('td', { text })));
   }
   box.append(h('table', { class: 'popup-props' }, h('tbody', {}, rows)));
-  if (!version && manage.canManage(layerId)) box.append(photoForm(layerId, feature));
+  if (!version && feature.id != null && manage.canManage(layerId)) box.append(photoForm(layerId, feature));
   return box;
 }
 
@@ -391,6 +499,36 @@ function setRowNote(id, text) {
   if (note) note.textContent = text;
 }
 
+let vectorGridScript = null;
+/**
+ * Loads Leaflet.VectorGrid the first time a layer draws from tiles: most
+ * visits never need it, so the first view does not carry it.
+ */
+function vectorGrid() {
+  if (!vectorGridScript) {
+    vectorGridScript = new Promise((resolve, reject) => {
+      const el = document.createElement('script');
+      el.src = '/web/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js';
+      el.onload = () => resolve(L.vectorGrid);
+      el.onerror = () => {
+        vectorGridScript = null;
+        el.remove();
+        reject(new Error('Leaflet.VectorGrid did not load'));
+      };
+      document.head.append(el);
+    });
+  }
+  return vectorGridScript;
+}
+
+/** The note under a layer's row: drawn from tiles, or loaded only in part. */
+function noteOf(view) {
+  if (!view) return '';
+  if (view.tiles) return t('panel.tiled');
+  if (!view.complete && view.matched) return t('panel.more', { n: num(view.drawn.size), m: num(view.matched) });
+  return '';
+}
+
 const closedCategories = new Set();
 
 function renderPanel() {
@@ -431,7 +569,7 @@ function renderPanel() {
               ? h('span', { class: 'badge internal', title: t('internal.label'), text: t('internal') })
               : null,
             outline ? h('span', { class: 'badge', text: t('panel.always') }) : null),
-          h('span', { class: 'note' })));
+          h('span', { class: 'note', text: noteOf(state.views.get(l.id)) })));
       details.append(row);
     }
     sections.push(details);
@@ -461,7 +599,7 @@ function renderLegend() {
     const cat = state.catById.get(meta.category);
     items.push(h('li', { dataset: { legend: id } }, legendSymbol(meta, colourOf(id)),
       h('span', { text: title(meta) }),
-      h('span', { class: 'count', text: view ? num(view.drawn.size) : '' }),
+      h('span', { class: 'count', text: view && !view.tiles ? num(view.drawn.size) : '' }),
       cat ? h('span', { class: 'legend-cat', text: title(cat) }) : null));
   }
   if (!state.active.size) items.push(h('li', { class: 'empty', text: t('legend.empty') }));
@@ -786,7 +924,6 @@ function initChrome() {
     if (!$('#overview-panel').hidden) renderOverview();
     manage.languageChanged();
     if (openFeature) openPopup(openFeature.layerId, openFeature.feature, openFeature.latlng, openFeature.version);
-    for (const view of state.views.values()) if (!view.complete && view.matched) setRowNote(view.id, t('panel.more', { n: num(view.drawn.size), m: num(view.matched) }));
   });
   const toggle = $('#panel-toggle');
   const panel = $('#layer-panel');

@@ -9,6 +9,8 @@
 //   BSC_LEADER        name:password of a leader
 //   BSC_STAFF         name:password of an OPD staff user
 //   BSC_XSS_LAYER     a published public layer whose texts are script payloads
+//   BSC_DENSE_LAYER   a published public layer of 6,000 lines; feature 1 runs
+//                     along latitude -8.62 from 115.08 to 115.26, alone there
 //   BSC_CHROMIUM      the browser (default /usr/bin/chromium)
 //   BSC_BROWSER_ONLY  a regular expression: run only the checks it matches
 //   BSC_BROWSER_TRACE set: print timed steps of some checks
@@ -31,6 +33,7 @@ const cred = (v) => (v ? { name: v.slice(0, v.indexOf(':')), password: v.slice(v
 const LEADER = cred(env.BSC_LEADER);
 const STAFF = cred(env.BSC_STAFF);
 const XSS_LAYER = env.BSC_XSS_LAYER || '';
+const DENSE_LAYER = env.BSC_DENSE_LAYER || '';
 const ONLY = env.BSC_BROWSER_ONLY ? new RegExp(env.BSC_BROWSER_ONLY) : null;
 const T0 = Date.now();
 const trace = env.BSC_BROWSER_TRACE ? (m) => console.log(`     [${((Date.now() - T0) / 1000).toFixed(2)} s] ${m}`) : () => {};
@@ -313,6 +316,7 @@ test('load: no console errors, every request to bsc itself, public layers listed
   const foreign = requests.filter((u) => !u.startsWith(ORIGIN + '/') && !/^(data|blob):/.test(u));
   assert(foreign.length === 0, `requests outside ${ORIGIN}: ${foreign.slice(0, 5).join(', ')}`);
   assert(requests.some((u) => u.startsWith(ORIGIN + '/api/config')), 'the page never asked /api/config');
+  assert(!requests.some((u) => /VectorGrid/.test(u)), 'the first view loaded Leaflet.VectorGrid, which only dense layers need');
 
   const layers = (await api('/api/layers')).layers;
   for (const l of layers) {
@@ -405,6 +409,50 @@ test('popup: bscOpenFeature opens a temple with its photo', async (t) => {
   const photo = await popupPhoto(page);
   assert(photo.w > 0, `photo did not load: ${JSON.stringify(photo)}`);
   return `${f.properties.nama}: photo ${photo.w}x${photo.h}`;
+});
+
+test('tiles: a layer too big for one load draws from vector tiles below zoom 15; a click opens the feature; at 15 GeoJSON', async (t) => {
+  if (!DENSE_LAYER) return 'SKIP: BSC_DENSE_LAYER is not set';
+  const requests = [];
+  const page = await t.page({ record: requests });
+  await ready(page, `${BASE}/#map=12/-8.62/115.17&layers=${DENSE_LAYER}`);
+  await page.waitForFunction((l) => window.bscTiled && window.bscTiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
+  await settle(page);
+  assert(requests.some((u) => /Leaflet\.VectorGrid/.test(u)), 'Leaflet.VectorGrid was not loaded');
+  const tiles = requests.filter((u) => u.startsWith(`${ORIGIN}/tiles/${DENSE_LAYER}/12/`));
+  assert(tiles.length > 0, `no z12 tile of ${DENSE_LAYER} was requested`);
+  const geojson = requests.filter((u) => u.startsWith(`${ORIGIN}/api/layers/${DENSE_LAYER}/features?`));
+  assert(geojson.length === 0, `GeoJSON of ${DENSE_LAYER} was loaded below zoom 15: ${geojson[0]}`);
+  const canvases = await page.locator('canvas.leaflet-tile').count();
+  assert(canvases > 0, 'no canvas tile on the map');
+  const note = await page.locator(`[data-layer-row="${DENSE_LAYER}"] .note`).innerText();
+  assert(/disederhanakan/.test(note), `the layer's row does not say it is simplified: "${note}"`);
+  const drawnFromTiles = await page.evaluate((l) => window.bscTiled[l], DENSE_LAYER);
+
+  // A click on the long road: the popup is feature 1's, fetched by its id.
+  const at = await page.evaluate(() => {
+    const m = window.bscMap;
+    const p = m.latLngToContainerPoint([-8.62, 115.17]);
+    const c = m.getContainer().getBoundingClientRect();
+    return { x: c.left + p.x, y: c.top + p.y };
+  });
+  await page.mouse.click(at.x, at.y);
+  await popupText(page);
+  const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(title.includes('Jalan Uji 1'), `popup title after a click on the road: "${title}"`);
+  const fid = await page.locator('.leaflet-popup-content .popup').getAttribute('data-fid');
+  assert(fid === '1', `the popup is of feature ${fid}, not 1`);
+  assert(requests.some((u) => u === `${ORIGIN}/api/layers/${DENSE_LAYER}/features/1`), 'the click did not fetch feature 1');
+
+  // Zoom 15: the tiles leave, the view's features load as GeoJSON.
+  await setView(page, -8.62, 115.17, 15);
+  const n = await waitDrawn(page, DENSE_LAYER);
+  assert((await page.locator('canvas.leaflet-tile').count()) === 0, 'canvas tiles are still on the map at zoom 15');
+  assert(await page.evaluate((l) => !(l in window.bscTiled), DENSE_LAYER), 'bscTiled still counts the layer at zoom 15');
+  // And back out: tiles again.
+  await setView(page, -8.62, 115.17, 13);
+  await page.waitForFunction((l) => window.bscTiled && window.bscTiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
+  return `z12: ${tiles.length} tiles, ${drawnFromTiles} features drawn from them, no GeoJSON; click: "${title}" (fid ${fid}); z15: ${n} GeoJSON features, no tiles; z13: tiles again`;
 });
 
 test('search: a named feature is found and opening the result shows its popup', async (t) => {

@@ -73,6 +73,11 @@ static ASSETS: &[Asset] = &[
     asset!("vendor/leaflet.markercluster/leaflet.markercluster.js", JS),
     asset!("vendor/leaflet.markercluster/MarkerCluster.css", CSS),
     asset!("vendor/leaflet.markercluster/LICENSE", TEXT),
+    asset!(
+        "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+        JS
+    ),
+    asset!("vendor/leaflet.vectorgrid/LICENSE", TEXT),
     asset!("vendor/README.md", "text/markdown; charset=utf-8"),
 ];
 
