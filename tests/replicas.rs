@@ -1,6 +1,7 @@
 //! Two `bsc serve` replicas on one PostgreSQL: a change published on one is
-//! served by the other within a second (LISTEN/NOTIFY, not the periodic
-//! sync, which is set to a minute here); sessions are shared; and when
+//! served by the other long before its periodic sync, set to a minute here,
+//! could find it (LISTEN/NOTIFY; milliseconds in practice, the log says how
+//! many); sessions are shared; and when
 //! PostgreSQL is killed, reads go on from memory, writes get 503 problems,
 //! `/readyz` says not ready, and everything recovers when it returns.
 //!
@@ -216,20 +217,25 @@ fn served_version(s: &Server, layer: &str) -> Option<i64> {
     r.json::<Value>().unwrap()["version"].as_i64()
 }
 
-/// How long until `s` serves `want` for `layer` (panics after 10 s).
-fn time_until(s: &Server, layer: &str, want: Option<i64>) -> Duration {
+/// How long a replica may take to follow a change made on the other: far
+/// below the 60 s sync interval the replicas run with, so only a
+/// notification explains it, and loose enough for a loaded machine (they
+/// follow in milliseconds; the log shows how long each took).
+const NOTIFIED: Duration = Duration::from_secs(10);
+
+/// Waits until `s` serves `want` for `layer`, the `what` change made on the
+/// other replica; fails once [`NOTIFIED`] has passed.
+fn follows(s: &Server, layer: &str, want: Option<i64>, what: &str) {
     let started = Instant::now();
     while served_version(s, layer) != want {
         assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{} never served {layer} version {want:?}",
+            started.elapsed() < NOTIFIED,
+            "{} did not follow {what} ({layer} version {want:?}) within {NOTIFIED:?}",
             s.base
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let took = started.elapsed();
-    eprintln!("{} served {layer} version {want:?} after {took:?}", s.base);
-    took
+    eprintln!("{} followed {what} after {:?}", s.base, started.elapsed());
 }
 
 #[test]
@@ -257,7 +263,7 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
         "ayu"
     );
 
-    // Upload and publish on A; B serves it within a second.
+    // Upload and publish on A; B follows at once, not at its next sync.
     let (st, v) = send(
         &a,
         Method::POST,
@@ -274,11 +280,7 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
         None,
     );
     assert_eq!(st, 200, "{v}");
-    let took = time_until(&b, "jalan-baru", Some(1));
-    assert!(
-        took < Duration::from_secs(1),
-        "B saw version 1 after {took:?}"
-    );
+    follows(&b, "jalan-baru", Some(1), "the publish on A");
     let names = b.json("/api/layers/jalan-baru/features");
     assert_eq!(names["features"][0]["properties"]["nama"], "Jalan Satu");
 
@@ -303,11 +305,7 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
         .0,
         200
     );
-    let took = time_until(&a, "jalan-baru", Some(2));
-    assert!(
-        took < Duration::from_secs(1),
-        "A saw version 2 after {took:?}"
-    );
+    follows(&a, "jalan-baru", Some(2), "the publish on B");
     assert_eq!(
         a.json("/api/layers/jalan-baru/features")["features"]
             .as_array()
@@ -326,11 +324,7 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
         .0,
         200
     );
-    let took = time_until(&b, "jalan-baru", Some(1));
-    assert!(
-        took < Duration::from_secs(1),
-        "B saw the rollback after {took:?}"
-    );
+    follows(&b, "jalan-baru", Some(1), "the rollback on A");
 
     // PostgreSQL dies.
     pg.kill();
@@ -391,18 +385,15 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
         .0,
         200
     );
-    let took = time_until(&a, "jalan-baru", Some(2));
-    assert!(
-        took < Duration::from_secs(1),
-        "after the outage A saw version 2 after {took:?}"
+    follows(
+        &a,
+        "jalan-baru",
+        Some(2),
+        "the publish on B after the outage",
     );
     assert_eq!(
         send(&b, Method::DELETE, "/api/layers/jalan-baru", &cookie, None).0,
         204
     );
-    let took = time_until(&a, "jalan-baru", None);
-    assert!(
-        took < Duration::from_secs(1),
-        "A dropped the deleted layer after {took:?}"
-    );
+    follows(&a, "jalan-baru", None, "the delete on B");
 }
