@@ -107,7 +107,7 @@ pg_admin -d postgres -c "DO \$\$ BEGIN
 fresh_db() { # name [extension]: drop and create, owned by the benchmark role
   pg_admin -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
     -c "CREATE DATABASE $1 OWNER $PG_USER"
-  [ -z "${2:-}" ] || pg_admin -d "$1" -c "CREATE EXTENSION $2"
+  [ -z "${2:-}" ] || pg_admin -d "$1" -c "CREATE EXTENSION IF NOT EXISTS $2"
 }
 pg_user -d postgres -c 'SELECT 1' >/dev/null || die "cannot log in to PostgreSQL as $PG_USER at $PG_HOST:$PG_PORT"
 PG_SEEN=$(pg_user -d postgres -c 'SHOW server_version' | awk '{print $1}')
