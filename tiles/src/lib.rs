@@ -12,6 +12,9 @@ pub mod overview;
 pub mod render;
 pub mod tile_id;
 
+#[cfg(test)]
+mod test_data;
+
 pub use overview::Overview;
 pub use render::{TileOptions, render_tile};
 pub use tile_id::TileId;

@@ -331,32 +331,11 @@ mod tests {
     use super::*;
     use geo::{LineString, Simplify};
 
-    use layers::index::LayerBuilder;
-    use layers::model::VersionInfo;
-    use layers::store::FeatureRow;
+    use crate::test_data::layer_data;
 
+    /// A layer of `features` (geometry, bbox) with no properties.
     fn data(features: &[(String, [f64; 4])]) -> LayerData {
-        let mut b = LayerBuilder::new(VersionInfo {
-            id: 1,
-            version: 1,
-            feature_count: features.len() as i64,
-            geometry_types: vec![],
-            bbox: None,
-            created_at: String::new(),
-            photos_rev: 0,
-        });
-        for (i, (geometry, bbox)) in features.iter().enumerate() {
-            b.push(FeatureRow {
-                fid: (i + 1).to_string(),
-                fid_json: (i + 1).to_string(),
-                geometry: Some(geometry.clone()),
-                properties: "{}".into(),
-                name: None,
-                bbox: Some(*bbox),
-            })
-            .unwrap();
-        }
-        b.finish().unwrap()
+        layer_data(features.iter().map(|(g, b)| (g.clone(), "{}", *b)))
     }
 
     fn line(coords: &[[f64; 2]]) -> (String, [f64; 4]) {

@@ -390,35 +390,9 @@ fn draw_layer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_data::layer_data as data;
     use geozero::mvt::tile::GeomType;
     use geozero::mvt::{Message, Tile};
-    use layers::index::LayerBuilder as DataBuilder;
-    use layers::model::VersionInfo;
-    use layers::store::FeatureRow;
-
-    fn data(features: &[(&str, &str, [f64; 4])]) -> LayerData {
-        let mut b = DataBuilder::new(VersionInfo {
-            id: 1,
-            version: 1,
-            feature_count: features.len() as i64,
-            geometry_types: vec![],
-            bbox: None,
-            created_at: String::new(),
-            photos_rev: 0,
-        });
-        for (i, (geometry, props, bbox)) in features.iter().enumerate() {
-            b.push(FeatureRow {
-                fid: (i + 1).to_string(),
-                fid_json: (i + 1).to_string(),
-                geometry: Some((*geometry).to_owned()),
-                properties: (*props).to_owned(),
-                name: None,
-                bbox: Some(*bbox),
-            })
-            .unwrap();
-        }
-        b.finish().unwrap()
-    }
 
     /// Decodes MVT geometry commands into runs of absolute points.
     fn decode(commands: &[u32]) -> Vec<Vec<[i32; 2]>> {
@@ -460,7 +434,7 @@ mod tests {
         let poly = format!(
             r#"{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]],[[{hx0},{hy0}],[{hx0},{hy1}],[{hx1},{hy1}],[{hx1},{hy0}],[{hx0},{hy0}]]]}}"#
         );
-        let layer = data(&[
+        let layer = data([
             (&point, r#"{"nama":"Pura Puseh","n":3}"#, [cx, cy, cx, cy]),
             (&line, r#"{"nama":"Jalan"}"#, [cx, cy, cx + 2.0 * w, cy]),
             (&poly, r#"{"nama":"Sawah"}"#, [x0, y0, x1, y1]),
@@ -543,11 +517,11 @@ mod tests {
                 [x, y, x, y],
             ));
         }
-        let rows: Vec<(&str, &str, [f64; 4])> = feats
-            .iter()
-            .map(|(g, bb)| (g.as_str(), r#"{"nama":"titik"}"#, *bb))
-            .collect();
-        let layer = data(&rows);
+        let layer = data(
+            feats
+                .into_iter()
+                .map(|(g, bb)| (g, r#"{"nama":"titik"}"#, bb)),
+        );
         let opts = TileOptions::default();
         let bytes = render_tile(&[("titik", &layer)], t, &opts).unwrap();
         let tile = Tile::decode(bytes.as_slice()).unwrap();
