@@ -183,9 +183,10 @@ fn draft_publish_rollback_delete_restore() {
         post_as(s, &w.leader, "/api/layers/jalan/publish?version=2").0,
         403
     );
+    // The public may see the layer, so it is told to log in (401).
     assert_eq!(
         post_as(s, &anon, "/api/layers/jalan/publish?version=2").0,
-        403
+        401
     );
     assert_eq!(served(&anon).len(), 2);
     let (st, v) = post_as(s, &w.pupr, "/api/layers/jalan/publish");

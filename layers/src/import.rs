@@ -75,6 +75,12 @@ pub async fn stage(
         let pending = Arc::new(Mutex::new(Vec::with_capacity(BATCH)));
         let (batches, batch) = (tx.clone(), pending.clone());
         let sink: Sink = Box::new(move |f| {
+            // The writer is gone: it failed, or the import was cancelled
+            // (its request ended or the server is stopping). Stop at this
+            // feature rather than read the rest of the input for nothing.
+            if batches.is_closed() {
+                return Err(());
+            }
             let mut b = batch.lock().map_err(|_| ())?;
             b.push(f);
             if b.len() == BATCH {

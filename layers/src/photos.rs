@@ -187,7 +187,14 @@ impl Store {
                 .ok_or_else(|| Error::NotFound(format!("no photo {id}")))?;
         let layer: String = row.try_get("layer_id")?;
         let fid: String = row.try_get("fid")?;
-        checked_owner(&mut tx, &layer, guard).await?;
+        // A photo of a layer the caller may not see is as missing as one
+        // that never existed: the same words, never the layer's id.
+        checked_owner(&mut tx, &layer, guard)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!("no photo {id}")),
+                other => other,
+            })?;
         sqlx::query("UPDATE photos SET deleted_at = $1 WHERE id = $2")
             .bind(crate::clock::now())
             .bind(id)

@@ -348,6 +348,7 @@ impl Store {
                         layer: spec.id.clone(),
                         agency: Some(id.clone()),
                         visibility: spec.visibility.unwrap_or(Visibility::Public),
+                        published: false,
                         deleted: false,
                     })?;
                 }
@@ -356,9 +357,11 @@ impl Store {
         };
         match (&existing, opts.mode) {
             (Some(_), WriteMode::Create) => {
+                // The same words for every taken id, whether or not the
+                // caller may see the layer that holds it.
                 return Err(Error::Conflict(format!(
-                    "layer {:?} already exists; upload to /api/layers/{}/versions to replace it",
-                    spec.id, spec.id
+                    "the layer id {:?} is not available; choose another id (to replace a layer you manage, upload to /api/layers/ID/versions)",
+                    spec.id
                 )));
             }
             (None, WriteMode::Replace) => {
@@ -375,49 +378,60 @@ impl Store {
                         layer: spec.id.clone(),
                         agency: None,
                         visibility: spec.visibility.unwrap_or(Visibility::Public),
+                        published: false,
                         deleted: false,
                     })?;
                 }
             }
         }
-        if existing.is_none() {
+        // The metadata this upload names belongs to its version (see
+        // `apply_version_meta`): an existing layer's row changes only when
+        // the version becomes current. A new layer's row is written now
+        // with the same values, but nothing serves a layer before its first
+        // publish.
+        let named = VersionMeta {
+            category: (!spec.category.is_empty()).then(|| spec.category.clone()),
+            title_id: spec.title_id.clone(),
+            title_en: spec.title_en.clone(),
+            agency_id: agency_id.clone(),
+            visibility: spec.visibility.map(|v| v.as_str().to_owned()),
+        };
+        let meta = if existing.is_none() {
             let title_id = spec.title_id.clone().unwrap_or_else(|| spec.id.clone());
-            let title_en = spec.title_en.clone().unwrap_or_else(|| title_id.clone());
+            let meta = VersionMeta {
+                title_en: Some(spec.title_en.clone().unwrap_or_else(|| title_id.clone())),
+                title_id: Some(title_id),
+                visibility: Some(
+                    spec.visibility
+                        .unwrap_or(Visibility::Public)
+                        .as_str()
+                        .to_owned(),
+                ),
+                ..named
+            };
             sqlx::query(
                 "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, created_at, updated_at)
                  VALUES ($2, $3, $4, $5, $6, $7, $1, $1)",
             ).bind(crate::clock::now())
             .bind(&spec.id)
-            .bind(&spec.category)
-            .bind(&title_id)
-            .bind(&title_en)
-            .bind(&agency_id)
-            .bind(spec.visibility.unwrap_or(Visibility::Public).as_str())
+            .bind(&meta.category)
+            .bind(&meta.title_id)
+            .bind(&meta.title_en)
+            .bind(&meta.agency_id)
+            .bind(&meta.visibility)
             .execute(&mut *tx)
             .await?;
+            meta
         } else {
-            // Only what the caller named changes; an omitted visibility keeps
-            // the old one so a re-import never makes an internal layer public.
-            // The command line's import also brings a deleted layer back.
-            sqlx::query(
-                "UPDATE layers SET category_id = COALESCE(NULLIF($1, ''), category_id),
-                        title_id = COALESCE($2, title_id),
-                        title_en = COALESCE($3, title_en),
-                        agency_id = COALESCE($4, agency_id),
-                        visibility = COALESCE($5, visibility),
-                        deleted_at = CASE WHEN $6 THEN NULL ELSE deleted_at END
-                 WHERE id = $7",
-            )
-            .bind(&spec.category)
-            .bind(&spec.title_id)
-            .bind(&spec.title_en)
-            .bind(&agency_id)
-            .bind(spec.visibility.map(Visibility::as_str))
-            .bind(opts.mode == WriteMode::Upsert)
-            .bind(&spec.id)
-            .execute(&mut *tx)
-            .await?;
-        }
+            if opts.mode == WriteMode::Upsert {
+                // The command line's import also brings a deleted layer back.
+                sqlx::query("UPDATE layers SET deleted_at = NULL WHERE id = $1")
+                    .bind(&spec.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            named
+        };
         let version: i64 = sqlx::query_scalar(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = $1",
         )
@@ -425,14 +439,20 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let version_id: i64 = sqlx::query_scalar(
-            "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at)
-             VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1) RETURNING id",
+            "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at,
+                                         meta_category_id, meta_title_id, meta_title_en, meta_agency_id, meta_visibility)
+             VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1, $7, $8, $9, $10, $11) RETURNING id",
         ).bind(crate::clock::now())
         .bind(&spec.id)
         .bind(version)
         .bind(&spec.source_name)
         .bind(opts.format)
         .bind(opts.actor.account.map(|a| a.name.as_str()).unwrap_or("cli"))
+        .bind(&meta.category)
+        .bind(&meta.title_id)
+        .bind(&meta.title_en)
+        .bind(&meta.agency_id)
+        .bind(&meta.visibility)
         .fetch_one(&mut *tx)
         .await?;
         Ok(VersionWriter {
@@ -591,6 +611,7 @@ impl VersionWriter {
             .bind(&self.layer_id)
             .execute(&mut *self.tx)
             .await?;
+        apply_version_meta(&mut self.tx, &self.layer_id, self.version).await?;
         audit::record(
             &mut *self.tx,
             &audit::Entry {
@@ -607,6 +628,52 @@ impl VersionWriter {
         self.tx.commit().await?;
         Ok(self.version)
     }
+}
+
+/// The layer metadata one version carries (`None`: as the layer had it).
+struct VersionMeta {
+    category: Option<String>,
+    title_id: Option<String>,
+    title_en: Option<String>,
+    agency_id: Option<String>,
+    visibility: Option<String>,
+}
+
+/// Makes the metadata version `version` of layer `id` carries the layer's
+/// own, as the version becomes current (publish or rollback): fields the
+/// upload left out keep the layer's values. The result is written back to
+/// the version, so a later rollback to it restores exactly what was then
+/// served. Runs inside the transaction that makes the version current, so
+/// readers see the old metadata with the old features or the new with the
+/// new.
+pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE layers SET
+            category_id = COALESCE((SELECT meta_category_id FROM layer_versions WHERE layer_id = $1 AND version = $2), category_id),
+            title_id = COALESCE((SELECT meta_title_id FROM layer_versions WHERE layer_id = $1 AND version = $2), title_id),
+            title_en = COALESCE((SELECT meta_title_en FROM layer_versions WHERE layer_id = $1 AND version = $2), title_en),
+            agency_id = COALESCE((SELECT meta_agency_id FROM layer_versions WHERE layer_id = $1 AND version = $2), agency_id),
+            visibility = COALESCE((SELECT meta_visibility FROM layer_versions WHERE layer_id = $1 AND version = $2), visibility)
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE layer_versions SET
+            meta_category_id = (SELECT category_id FROM layers WHERE id = $1),
+            meta_title_id = (SELECT title_id FROM layers WHERE id = $1),
+            meta_title_en = (SELECT title_en FROM layers WHERE id = $1),
+            meta_agency_id = (SELECT agency_id FROM layers WHERE id = $1),
+            meta_visibility = (SELECT visibility FROM layers WHERE id = $1)
+         WHERE layer_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// An optional extent as four floats to bind, NaN standing for "none",

@@ -49,6 +49,9 @@ pub struct Owner {
     pub agency: Option<String>,
     /// Who may see the published layer.
     pub visibility: Visibility,
+    /// Whether a version of it is served (it has been published); a layer
+    /// with drafts only is seen by its agency and admins alone.
+    pub published: bool,
     /// Whether the layer is hidden (deleted).
     pub deleted: bool,
 }
@@ -293,6 +296,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        crate::store::apply_version_meta(&mut tx, id, version).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -375,10 +379,12 @@ pub(crate) async fn checked_owner(
 }
 
 pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Owner>> {
-    let row = sqlx::query("SELECT agency_id, visibility, deleted_at FROM layers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT agency_id, visibility, current_version, deleted_at FROM layers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(|r| {
         let visibility: String = r.try_get("visibility")?;
         let deleted: Option<String> = r.try_get("deleted_at")?;
@@ -386,6 +392,7 @@ pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result
             layer: id.to_owned(),
             agency: r.try_get("agency_id")?,
             visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
+            published: r.try_get::<Option<i64>, _>("current_version")?.is_some(),
             deleted: deleted.is_some(),
         })
     })

@@ -191,28 +191,35 @@ pub fn is_admin(who: &Principal) -> bool {
 }
 
 /// The write decision for the store, run inside the transaction of each
-/// write against the owner stored there: a layer `who` may not see is
-/// "not found" (hidden layers too, except for admins), one they may see
-/// but not change is "forbidden".
+/// write against the owner stored there. A layer `who` may not see answers
+/// exactly as a missing one ("not found"), as every read route does: a
+/// published layer by its visibility, a layer with drafts only by its own
+/// agency and admins, a deleted one by admins only. One they may see but
+/// not change is "log in" for the public and "forbidden" for users.
 pub fn write_guard(who: &Principal) -> impl Fn(&Owner) -> layers::Result<()> + Send + Sync + '_ {
     move |o: &Owner| {
-        let agency = o.agency.as_deref();
-        let visible = (sees(who, o.visibility, agency) || can_see_drafts(who, agency))
-            && (!o.deleted || is_admin(who));
-        if !visible {
+        if !can_see_owner(who, o) {
             return Err(layers::Error::NotFound(format!("no layer {:?}", o.layer)));
         }
-        if !can_write(who, agency) {
-            return Err(layers::Error::Forbidden(match who.account() {
-                None => "log in to change layers".to_owned(),
-                Some(a) => format!(
+        if !can_write(who, o.agency.as_deref()) {
+            return Err(match who.account() {
+                None => layers::Error::Unauthorized("log in to change layers".to_owned()),
+                Some(a) => layers::Error::Forbidden(format!(
                     "{} may not change layer {:?}: only its agency's staff and admins may",
                     a.name, o.layer
-                ),
-            }));
+                )),
+            });
         }
         Ok(())
     }
+}
+
+/// Whether `who` may know that the layer `o` describes exists: the read
+/// rule ([`can_see`] for a served layer) or the history rule
+/// ([`can_see_history`]).
+pub fn can_see_owner(who: &Principal, o: &Owner) -> bool {
+    let served = o.published && !o.deleted && sees(who, o.visibility, o.agency.as_deref());
+    served || can_see_history(who, o)
 }
 
 /// Like [`write_guard`], but only administrators pass (restoring a deleted layer).

@@ -31,6 +31,12 @@ pub async fn add(
     if who.account().is_none() {
         return Err(ApiError::unauthorized("log in to attach photos"));
     }
+    // A layer the caller may not see or change is refused before the body
+    // is read (and checked again inside the write).
+    match state.store.owner(&id).await? {
+        Some(owner) => write_guard(&who)(&owner)?,
+        None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
+    }
     let max = state.writes.max_photo_bytes;
     let too_large = || {
         ApiError::too_large(format!(

@@ -39,6 +39,7 @@ pub async fn create(
     client: Client,
     req: Request,
 ) -> ApiResult<Response> {
+    refuse_anonymous(&who)?;
     let upload = Upload::read(&state, req).await?;
     let id = upload
         .field("id")
@@ -56,8 +57,25 @@ pub async fn replace(
     ApiPath(id): ApiPath<String>,
     req: Request,
 ) -> ApiResult<Response> {
+    refuse_anonymous(&who)?;
+    // A layer the caller may not see or change is refused before a byte
+    // of the body is read (and checked again inside the write).
+    match state.store.owner(&id).await? {
+        Some(owner) => write_guard(&who)(&owner)?,
+        None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
+    }
     let upload = Upload::read(&state, req).await?;
     run(&state, &who, &client, id, upload, WriteMode::Replace).await
+}
+
+/// Refuses an upload by nobody before its body is read: the caller is
+/// known from the headers alone (session cookie or API token), so an
+/// anonymous client cannot make the server spool hundreds of MiB.
+fn refuse_anonymous(who: &Principal) -> ApiResult<()> {
+    match who {
+        Principal::Anonymous => Err(ApiError::unauthorized("log in to upload layers")),
+        Principal::User(_) => Ok(()),
+    }
 }
 
 async fn run(
@@ -312,6 +330,55 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     ApiError::bad_request("invalid-upload", e.body_text())
 }
 
+/// How spooled uploads are named: `bsc-upload-PID-RANDOM`, so that a
+/// server starting later can tell the files of a process that died from
+/// those of a live one sharing the folder.
+const SPOOL_PREFIX: &str = "bsc-upload-";
+
+/// A spooled upload older than this is removed at start even if its
+/// process seems alive (its process id was reused).
+const SPOOL_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes the spooled uploads in `dir` that a crashed or killed server
+/// left behind: files named [`SPOOL_PREFIX`] whose process is gone (no
+/// `/proc/PID`), and any older than a day. Files of a live server on the
+/// same host are kept. Returns how many were removed.
+pub fn remove_leftovers(dir: &Path) -> std::io::Result<usize> {
+    let have_proc = Path::new("/proc/self").exists();
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SPOOL_PREFIX)) else {
+            continue;
+        };
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let pid = rest
+            .split_once('-')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let alive = match pid {
+            Some(pid) if have_proc => {
+                pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+            }
+            // No way to tell (no /proc, or a name from an older version):
+            // only the age decides.
+            _ => true,
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > SPOOL_MAX_AGE);
+        if (!alive || old) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `stream` to a new temporary file in `dir`, refusing more than
 /// `max` bytes; returns the file and its first bytes (to sniff the format).
 async fn spool<S>(stream: S, max: u64, dir: &Path) -> ApiResult<(tempfile::NamedTempFile, Vec<u8>)>
@@ -319,7 +386,7 @@ where
     S: Stream<Item = ApiResult<bytes::Bytes>>,
 {
     let tmp = tempfile::Builder::new()
-        .prefix("bsc-upload-")
+        .prefix(&format!("{SPOOL_PREFIX}{}-", std::process::id()))
         .tempfile_in(dir)
         .map_err(ApiError::internal)?;
     let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(ApiError::internal)?);
@@ -342,4 +409,32 @@ where
     }
     out.flush().await.map_err(ApiError::internal)?;
     Ok((tmp, head))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_servers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process that has ended: its id names no live process now.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let files = [
+            (format!("{SPOOL_PREFIX}{dead}-abc123"), false),
+            (format!("{SPOOL_PREFIX}{}-def456", std::process::id()), true),
+            ("somebody-elses.geojson".to_owned(), true),
+        ];
+        for (name, _) in &files {
+            std::fs::write(dir.path().join(name), b"{}").unwrap();
+        }
+        assert_eq!(remove_leftovers(dir.path()).unwrap(), 1);
+        for (name, kept) in &files {
+            assert_eq!(dir.path().join(name).exists(), *kept, "{name}");
+        }
+    }
 }
