@@ -156,6 +156,43 @@ pub struct ServeArgs {
     /// Upload limits.
     #[command(flatten)]
     pub uploads: UploadArgs,
+    /// Connection timeouts and shutdown.
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+}
+
+/// How long the server waits for slow clients, and for open requests when
+/// it is told to stop.
+#[derive(Debug, Clone, Args)]
+pub struct TimeoutArgs {
+    /// Seconds a client may take to send a request's headers (also the
+    /// longest a kept-alive connection may sit idle); then it is closed.
+    #[arg(
+        long,
+        env = "BSC_HEADER_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_name = "S"
+    )]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may go without a byte arriving; then the
+    /// request fails with 408 and the connection is closed.
+    #[arg(
+        long,
+        env = "BSC_BODY_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_name = "S"
+    )]
+    pub body_timeout_secs: u64,
+    /// Seconds open requests get to finish after SIGTERM or Ctrl-C; then
+    /// they are cancelled (an upload being read is rolled back) and the
+    /// server exits.
+    #[arg(
+        long,
+        env = "BSC_SHUTDOWN_GRACE_SECS",
+        default_value_t = 5,
+        value_name = "S"
+    )]
+    pub shutdown_grace_secs: u64,
 }
 
 /// Limits on uploads over HTTP. Every one is named in the error a client

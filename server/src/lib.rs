@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod http;
+pub mod listen;
 pub mod metrics;
 pub mod previews;
 pub mod routes;

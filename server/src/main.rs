@@ -38,5 +38,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli));
+    // A blocking task still running (an upload being read when the server
+    // was told to stop) must not hold the exit: it stops at its next
+    // feature once its request is gone, and the process ends regardless.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
 }

@@ -1,6 +1,5 @@
 //! `bsc serve`: open the store, load the layers, answer HTTP until SIGTERM.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -69,9 +68,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         basemap_url,
         basemap_attribution,
     };
+    let writes = args.uploads.config();
+    let spool_dir = writes.upload_dir.clone().unwrap_or_else(std::env::temp_dir);
+    match crate::routes::uploads::remove_leftovers(&spool_dir) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(files = n, dir = %spool_dir.display(), "removed uploads left by a stopped server")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %spool_dir.display(), "could not look for leftover uploads")
+        }
+    }
     let state = AppState::new(store.clone(), config)
         .await?
-        .with_writes(args.uploads.config())
+        .with_writes(writes)
         .with_tile_cache(args.tile_cache_mb << 20);
     let listener = TcpListener::bind(args.bind)
         .await
@@ -121,12 +131,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
-    axum::serve(
-        listener,
-        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let t = &args.timeouts;
+    let timeouts = crate::listen::Timeouts {
+        header: Duration::from_secs(t.header_timeout_secs.max(1)),
+        body: Duration::from_secs(t.body_timeout_secs.max(1)),
+        grace: Duration::from_secs(t.shutdown_grace_secs),
+    };
+    crate::listen::serve(listener, crate::app(state), timeouts, shutdown_signal()).await?;
     sync_task.abort();
     following.abort();
     store.close().await;

@@ -10,7 +10,7 @@ mod photos;
 mod search;
 mod session;
 pub mod tiles;
-mod uploads;
+pub mod uploads;
 mod versions;
 pub mod web;
 
@@ -61,15 +61,6 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers/{id}/features", get(features::list))
         .route("/api/layers/{id}/features/{fid}", get(features::one))
         .route("/api/layers/{id}/download", get(download::download))
-        .route("/ogc", get(ogc::landing))
-        .route("/ogc/", get(ogc::landing))
-        .route("/ogc/conformance", get(ogc::conformance))
-        .route("/ogc/api", get(ogc::api))
-        .route("/ogc/collections", get(ogc::collections))
-        .route("/ogc/collections/{id}", get(ogc::collection))
-        .route("/ogc/collections/{id}/queryables", get(ogc::queryables))
-        .route("/ogc/collections/{id}/items", get(ogc::items::items))
-        .route("/ogc/collections/{id}/items/{fid}", get(ogc::items::item))
         .route(
             "/api/layers/{id}/versions",
             get(versions::list).merge(post(uploads::replace).layer(upload_limit)),
@@ -100,6 +91,23 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));
+    // The OGC API builds absolute links, from the request's Host when no
+    // --public-url is set: see ogc::host_links.
+    let ogc_api = Router::new()
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/", get(ogc::landing))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/api", get(ogc::api))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{id}", get(ogc::collection))
+        .route("/ogc/collections/{id}/queryables", get(ogc::queryables))
+        .route("/ogc/collections/{id}/items", get(ogc::items::items))
+        .route("/ogc/collections/{id}/items/{fid}", get(ogc::items::item))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ogc::host_links,
+        ));
+    api = api.merge(ogc_api);
     if state.config.bench_ceiling {
         api = api.route("/bench/ceiling", get(health::ceiling));
     }

@@ -154,6 +154,70 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     }
 }
 
+/// Makes the OGC API's responses honest about the `Host` header when no
+/// `--public-url` is configured and [`base_url`] builds absolute links from
+/// it: each response says `Vary: Host`, and its `ETag` gets a suffix naming
+/// the host, so a shared cache never answers one host's request with links
+/// that a forged `Host` put in another's (and a tag from another host never
+/// earns a 304). With `--public-url` links name only that origin and
+/// responses are left as they are.
+pub async fn host_links(
+    State(state): State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !state.config.public_url.is_empty() {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let suffix = format!("-h{:016x}\"", layers::hash::fnv1a(host.as_bytes()));
+    if let Some(inm) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        // Only tags made for this host can match: ours lose their suffix
+        // for the route's comparison, others are dropped.
+        let kept: Vec<String> = inm
+            .split(',')
+            .map(str::trim)
+            .filter_map(|t| {
+                if t == "*" {
+                    return Some(t.to_owned());
+                }
+                t.strip_suffix(suffix.as_str())
+                    .map(|base| format!("{base}\""))
+            })
+            .collect();
+        let headers = req.headers_mut();
+        match HeaderValue::from_str(&kept.join(", ")) {
+            Ok(v) if !kept.is_empty() => {
+                headers.insert(header::IF_NONE_MATCH, v);
+            }
+            _ => {
+                headers.remove(header::IF_NONE_MATCH);
+            }
+        }
+    }
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    if let Some(tagged) = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| HeaderValue::from_str(&format!("{t}{suffix}")).ok())
+    {
+        headers.insert(header::ETAG, tagged);
+    }
+    headers.append(header::VARY, HeaderValue::from_static("Host"));
+    res
+}
+
 /// One link object.
 pub fn link(rel: &str, ty: &str, href: String, title: &str) -> Value {
     json!({ "rel": rel, "type": ty, "title": title, "href": href })
