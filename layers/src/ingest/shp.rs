@@ -713,6 +713,12 @@ mod tests {
             .1
             .clone();
         assert!(check_shp(&shp, usize::MAX).is_ok());
+        // A record larger than one feature may be (a point record is 20 bytes).
+        assert_eq!(
+            check_shp(&shp, 19),
+            Err("record 0 takes 20 bytes, more than 19 (limit max_feature_bytes)".to_owned())
+        );
+        assert!(check_shp(&shp, 20).is_ok());
         // Truncated.
         assert!(check_shp(&shp[..shp.len() - 3], usize::MAX).is_err());
         // A polyline record claiming 2^31-1 points in 48 bytes.
