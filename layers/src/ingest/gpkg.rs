@@ -326,6 +326,20 @@ async fn query(path: &Path, limits: &Limits, tx: &SyncSender<Msg>) -> Result<(),
     let others: Vec<String> = tables.map(|(t, _, _)| t).collect();
     let crs = srs(&mut conn, srs_id).await?;
 
+    let kind: Option<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT name, type, sql FROM sqlite_master WHERE name = ?")
+            .bind(&table)
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(|e| format!("GeoPackage table {table:?} cannot be read: {e}"))?;
+    match &kind {
+        Some((name, kind, sql)) => check_plain_table(name, kind, sql.as_deref())?,
+        None => {
+            return Err(format!(
+                "the GeoPackage names a table {table:?} it does not have"
+            ));
+        }
+    }
     // table_xinfo, unlike table_info, lists generated columns too.
     let info: Vec<(String, String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT name, type, pk, hidden FROM pragma_table_xinfo({})",
@@ -342,20 +356,6 @@ async fn query(path: &Path, limits: &Limits, tx: &SyncSender<Msg>) -> Result<(),
         _ => None,
     };
 
-    let kind: Option<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT name, type, sql FROM sqlite_master WHERE name = ?")
-            .bind(&table)
-            .fetch_optional(&mut conn)
-            .await
-            .map_err(|e| format!("GeoPackage table {table:?} cannot be read: {e}"))?;
-    match &kind {
-        Some((name, kind, sql)) => check_plain_table(name, kind, sql.as_deref())?,
-        None => {
-            return Err(format!(
-                "the GeoPackage names a table {table:?} it does not have"
-            ));
-        }
-    }
     let columns: Vec<String> = info.into_iter().map(|(name, _, _, _)| name).collect();
     let sql = bounded_select(&table, &columns, limits.max_feature_bytes)?;
     let mut rows = sqlx::query(&sql).fetch(&mut conn);
@@ -411,9 +411,11 @@ fn check_columns(
     info: &[(String, String, i64, i64)],
     limits: &Limits,
 ) -> Result<(), String> {
-    // `hidden` is 2 for a VIRTUAL and 3 for a STORED generated column; a
-    // stored one is computed again by nothing on reading, but a file can
-    // call any column stored, so both are refused.
+    // `hidden` is 2 for a VIRTUAL and 3 for a STORED generated column (1
+    // for the hidden columns of virtual tables, refused before). A STORED
+    // value is read from the record, not computed, but it is refused all
+    // the same: that rests on a schema the file chose, and GeoPackage
+    // writers (GDAL, QGIS) make no generated columns.
     let generated: Vec<&str> = info
         .iter()
         .filter(|(_, _, _, hidden)| *hidden != 0)
