@@ -125,7 +125,7 @@ fn next_record(
     match (result, counted.overrun) {
         (Ok(more), _) => Ok(more),
         (Err(_), Some(o @ Overrun::Feature(_))) => Err(format!(
-            "CSV row {row} {o}; reading stopped there (is a quote left open?)"
+            "CSV row {row} (not counting the header) {o}; reading stopped there (is a quote left open?)"
         )),
         (Err(_), Some(o)) => Err(o.to_string()),
         (Err(e), None) => Err(format!("CSV cannot be read: {e}")),
@@ -542,7 +542,7 @@ mod tests {
         let m = &r.errors[0].message;
         assert!(
             m.starts_with(
-                "CSV row 2 takes more than 1048576 bytes in the file (limit max_feature_bytes)"
+                "CSV row 2 (not counting the header) takes more than 1048576 bytes in the file (limit max_feature_bytes)"
             ),
             "{m}"
         );
