@@ -403,6 +403,46 @@ fn every_format_uploaded_published_and_read_back() {
     reference_countries_agree_across_formats(&w);
 }
 
+/// FlatGeobuf files that GDAL's `ogrinfo` reads (the FlatGeobuf project's
+/// test data and GDAL's own output, see tests/fixtures/formats/README.md)
+/// upload, and every column type comes back.
+#[test]
+fn flatgeobuf_files_gdal_reads_are_uploaded() {
+    let w = world();
+    for (file, count) in [
+        ("alldatatypes.fgb", 1),
+        ("no_properties.fgb", 1),
+        ("heterogeneous.fgb", 3),
+        ("mp_overlapping.fgb", 2),
+        ("unknown_feature_count.fgb", 1),
+        ("countries.fgb", 179),
+        ("countries_nogeo.fgb", 179),
+        ("binary_wkb.fgb", 1),
+        ("triangle.fgb", 1),
+        ("gdal_alltypes.fgb", 3),
+        ("gdal_no_properties.fgb", 3),
+        ("gdal_one_no_properties.fgb", 1),
+    ] {
+        let id = layer_id("fgb", file);
+        let report = w.upload(
+            &id,
+            &format!("filename={file}"),
+            fixture(&format!("flatgeobuf/{file}")),
+        );
+        assert_eq!(report["features"], count, "{file}: {report}");
+        assert_eq!(report["error_count"], 0, "{file}: {report}");
+    }
+    let fc = w.publish_and_read(&layer_id("fgb", "alldatatypes.fgb"));
+    assert_eq!(
+        fc["features"][0]["properties"],
+        json!({"byte": -1, "ubyte": 255, "bool": true, "short": -1, "ushort": 65535,
+               "int": -1, "uint": 4_294_967_295_u64, "long": -1,
+               "ulong": 18_446_744_073_709_551_615_u64, "float": 0.0, "double": 0.0,
+               "string": "X", "json": "X", "datetime": "2020-02-29T12:34:56Z"}),
+        "{fc}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Reference data: the same countries as GeoJSON, FlatGeobuf and shapefile.
 // ---------------------------------------------------------------------------

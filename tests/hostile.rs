@@ -32,6 +32,11 @@
 //!   sent as image/png; a photo larger than `--max-photo-bytes` (raw and
 //!   multipart).
 //!
+//! Separately (own server, to measure its memory): a GeoPackage with a
+//! generated column computing 300 MB per row must be refused without the
+//! server's memory growing
+//! (`geopackage_with_a_generated_column_is_refused_in_bounded_memory`).
+//!
 //! Separately (own server, as it currently fails): a GeoPackage whose
 //! feature table is a view over an endless recursive CTE must be refused
 //! in time (`geopackage_with_a_never_ending_view_is_refused_in_time`).
@@ -929,6 +934,61 @@ fn geopackage_with_a_never_ending_view_is_refused_in_time() {
         &[422],
         &["evil"],
     );
+}
+
+/// `badung.gpkg` with a `GENERATED ALWAYS ... VIRTUAL` column whose value,
+/// computed by SQLite on every read, is 300 MB of text: a 90 KB file that
+/// drove the server to 2.7 GiB.
+fn generated_column_geopackage(dir: &Path) -> Vec<u8> {
+    use sqlx::Connection;
+    let path = dir.join("generated.gpkg");
+    std::fs::write(&path, fixture("badung.gpkg")).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+        sqlx::query(
+            "ALTER TABLE badung ADD COLUMN catatan TEXT \
+             GENERATED ALWAYS AS (printf('%.*c', 300000000, 'x')) VIRTUAL",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    });
+    std::fs::read(&path).unwrap()
+}
+
+/// The server's peak resident memory (VmHWM) in MiB.
+fn peak_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024
+}
+
+#[test]
+fn geopackage_with_a_generated_column_is_refused_in_bounded_memory() {
+    let mut w = world();
+    let body = generated_column_geopackage(w.ws.dir.path());
+    assert!(body.len() < 100_000, "{} bytes", body.len());
+    let rb = w
+        .version("generated.gpkg", body)
+        .timeout(std::time::Duration::from_secs(20));
+    w.refuse(
+        "GeoPackage with a generated column of 300 MB per row",
+        rb,
+        &[422],
+        &["generated columns (catatan)"],
+    );
+    let peak = peak_mib(w.s.pid());
+    assert!(peak < 200, "the server's memory peaked at {peak} MiB");
 }
 
 // ---------------------------------------------------------------------------

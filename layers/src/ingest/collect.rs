@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::validate::check_geometry;
-use super::{Limits, NAME_KEYS, ParsedFeature, Problem};
+use super::{Limits, NAME_KEYS, Overrun, ParsedFeature, Problem};
 use crate::bbox::Bbox;
 
 /// Distinct property names described in a report's schema; more are counted
@@ -170,6 +170,18 @@ where
     pub fn fatal(&mut self, message: impl Into<String>) {
         self.error(None, message);
         self.aborted = true;
+    }
+
+    /// Records that a [`Budget`](super::Budget) refused bytes: an error in
+    /// feature `index` when that feature alone is too large, else (the
+    /// whole input is, or the feature is not known) an error that ends
+    /// reading.
+    pub(crate) fn overrun(&mut self, index: Option<usize>, o: Overrun) {
+        match (o, index) {
+            (Overrun::Feature(_), Some(i)) => self.error(Some(i), o.to_string()),
+            (Overrun::Feature(_), None) => self.fatal(format!("a feature {o}")),
+            (Overrun::Input(_), _) => self.fatal(o.to_string()),
+        }
     }
 
     /// Validates feature `index` and passes it on when valid.

@@ -16,8 +16,9 @@
 //! `;`, a decimal comma (`115,1689`) is accepted as Indonesian spreadsheets
 //! write it.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -28,7 +29,7 @@ use serde_json::{Map, Value};
 use super::geometry::{
     GeometryBuilder, MAX_GEOMETRY_DEPTH, feature, geozero_message, is_lon_lat, number,
 };
-use super::{Collector, Limits, ParsedFeature};
+use super::{Budget, Collector, Limits, Overrun, ParsedFeature};
 
 const LON_NAMES: &[&str] = &["lon", "lng", "long", "longitude", "x", "bujur"];
 const LAT_NAMES: &[&str] = &["lat", "latitude", "y", "lintang"];
@@ -70,13 +71,65 @@ struct Layout {
     decimal_comma: bool,
 }
 
-fn open(path: &Path, delimiter: u8) -> Result<::csv::Reader<BufReader<File>>, String> {
+/// The file as the CSV parser reads it: every byte is charged to the
+/// record being read before the parser copies it into the record, so a
+/// huge field is refused after [`Limits::max_feature_bytes`] bytes instead
+/// of being read whole (and then copied).
+struct Counted {
+    inner: File,
+    budget: Budget,
+    overrun: Option<Overrun>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Never read far past what the record may still take.
+        let room = self.budget.feature_room().saturating_add(1);
+        let cap = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..cap])?;
+        if let Err(o) = self.budget.take(n) {
+            self.overrun = Some(o);
+            return Err(std::io::Error::other(o));
+        }
+        Ok(n)
+    }
+}
+
+type CsvReader = ::csv::Reader<Counted>;
+
+fn open(path: &Path, delimiter: u8, limits: &Limits) -> Result<CsvReader, String> {
     let file = File::open(path).map_err(|e| format!("cannot open the upload: {e}"))?;
     Ok(::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
-        .from_reader(BufReader::with_capacity(256 * 1024, file)))
+        .buffer_capacity(256 * 1024)
+        .from_reader(Counted {
+            inner: file,
+            budget: Budget::new(limits),
+            overrun: None,
+        }))
+}
+
+/// Reads the next record into `record`; `row` is its one-based number.
+/// The bytes read ahead by the parser count towards the record, so the
+/// limit is met within the parser's buffer (256 KiB).
+fn next_record(
+    reader: &mut CsvReader,
+    record: &mut ::csv::ByteRecord,
+    row: usize,
+) -> Result<bool, String> {
+    let result = reader.read_byte_record(record);
+    let counted = reader.get_mut();
+    counted.budget.next_feature();
+    match (result, counted.overrun) {
+        (Ok(more), _) => Ok(more),
+        (Err(_), Some(o @ Overrun::Feature(_))) => Err(format!(
+            "CSV row {row} (not counting the header) {o}; reading stopped there (is a quote left open?)"
+        )),
+        (Err(_), Some(o)) => Err(o.to_string()),
+        (Err(e), None) => Err(format!("CSV cannot be read: {e}")),
+    }
 }
 
 /// `,`, `;` or tab, whichever the header line has most of.
@@ -94,14 +147,14 @@ fn sniff_delimiter(path: &Path) -> Result<u8, String> {
         .unwrap_or(b','))
 }
 
-fn decode(field: &[u8], utf8: bool) -> String {
+/// A field as text, borrowed when it is UTF-8 already.
+fn decode(field: &[u8], utf8: bool) -> Cow<'_, str> {
     if utf8 && let Ok(s) = std::str::from_utf8(field) {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     encoding_rs::WINDOWS_1252
         .decode_without_bom_handling(field)
         .0
-        .into_owned()
 }
 
 /// A numeric cell's text, with a decimal comma made a point.
@@ -134,20 +187,36 @@ where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
     let layout = survey(path, limits)?;
-    let mut reader = open(path, layout.delimiter)?;
+    let mut reader = open(path, layout.delimiter, limits)?;
     let mut record = ::csv::ByteRecord::new();
+    let mut row = 0usize;
     loop {
         if c.is_aborted() {
             return Ok(());
         }
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e) => return Err(format!("CSV cannot be read: {e}")),
+        row += 1;
+        if !next_record(&mut reader, &mut record, row)? {
+            return Ok(());
         }
         let ControlFlow::Continue(i) = c.next_index() else {
             return Ok(());
         };
+        // A property larger than all of a feature's properties may be is
+        // refused before it is copied.
+        if let Some((k, field)) = record.iter().enumerate().find(|(k, f)| {
+            f.len() > limits.max_properties_bytes && !is_geometry_column(layout.geom, *k)
+        }) {
+            let name = layout.headers.get(k).map_or("", String::as_str);
+            c.error(
+                Some(i),
+                format!(
+                    "property {name:?} takes {} bytes, more than {} (limit max_properties_bytes)",
+                    field.len(),
+                    limits.max_properties_bytes
+                ),
+            );
+            continue;
+        }
         let cell = |k: usize| decode(record.get(k).unwrap_or_default(), layout.utf8);
         let geometry = match layout.geom {
             Geom::LonLat(x, y) => lon_lat(&cell(x), &cell(y), layout.decimal_comma),
@@ -248,11 +317,18 @@ fn wkt(text: &str, max_vertices: usize) -> Result<Option<geojson::GeometryValue>
 /// The first pass: columns, types, encoding, coordinate ranges.
 fn survey(path: &Path, limits: &Limits) -> Result<Layout, String> {
     let delimiter = sniff_delimiter(path)?;
-    let mut reader = open(path, delimiter)?;
-    let raw_headers = reader
-        .byte_headers()
-        .map_err(|e| format!("CSV header cannot be read: {e}"))?
-        .clone();
+    let mut reader = open(path, delimiter, limits)?;
+    let raw_headers = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            return Err(match reader.get_ref().overrun {
+                Some(o @ Overrun::Feature(_)) => format!("the CSV header {o}"),
+                Some(o) => o.to_string(),
+                None => format!("CSV header cannot be read: {e}"),
+            });
+        }
+    };
+    reader.get_mut().budget.next_feature();
     let mut utf8 = raw_headers.iter().all(|h| std::str::from_utf8(h).is_ok());
     let headers: Vec<String> = raw_headers
         .iter()
@@ -297,10 +373,8 @@ fn survey(path: &Path, limits: &Limits) -> Result<Layout, String> {
     let mut record = ::csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(format!("CSV cannot be read: {e}")),
+        if !next_record(&mut reader, &mut record, rows + 1)? {
+            break;
         }
         rows += 1;
         if rows > limits.max_features {
@@ -312,7 +386,7 @@ fn survey(path: &Path, limits: &Limits) -> Result<Layout, String> {
             if !(col.int || col.num) {
                 continue;
             }
-            let v = String::from_utf8_lossy(record.get(k).unwrap_or_default()).into_owned();
+            let v = String::from_utf8_lossy(record.get(k).unwrap_or_default());
             let v = v.trim();
             if v.is_empty() {
                 continue;
@@ -321,8 +395,7 @@ fn survey(path: &Path, limits: &Limits) -> Result<Layout, String> {
             col.int &= int;
             col.num &= num;
         }
-        let cell =
-            |k: usize| String::from_utf8_lossy(record.get(k).unwrap_or_default()).into_owned();
+        let cell = |k: usize| String::from_utf8_lossy(record.get(k).unwrap_or_default());
         let g = match geom {
             Geom::LonLat(x, y) => lon_lat(&cell(x), &cell(y), decimal_comma).ok().flatten(),
             Geom::Wkt(w) => wkt(&cell(w), limits.max_vertices).ok().flatten(),
@@ -449,6 +522,72 @@ mod tests {
         let (out, r) = read_text("\u{feff}X\tY\tn\n115.1\t-8.7\t7\n".as_bytes());
         assert!(r.is_ok(), "{:?}", r.errors);
         assert_eq!(out[0].properties, r#"{"n":7}"#);
+    }
+
+    /// A field as large as the whole feature may be is refused while it is
+    /// read, not after being read whole and copied.
+    #[test]
+    fn refuses_a_huge_field_while_reading_it() {
+        let limits = Limits {
+            max_feature_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let mut text = b"nama,lon,lat\nPura,115.1,-8.7\n\"".to_vec();
+        text.resize(text.len() + (3 << 20), b'x');
+        text.extend_from_slice(b"\",115.2,-8.6\n");
+        let p = TempPath::with(&text, "csv");
+        let (out, r) = read_path_with(&p, Format::Csv, &limits);
+        assert!(out.is_empty());
+        assert_eq!(r.error_count, 1, "{:?}", r.errors);
+        let m = &r.errors[0].message;
+        assert!(
+            m.starts_with(
+                "CSV row 2 (not counting the header) takes more than 1048576 bytes in the file (limit max_feature_bytes)"
+            ),
+            "{m}"
+        );
+
+        // A property larger than max_properties_bytes, but within the
+        // feature's bytes, is an error in its feature only.
+        let limits = Limits {
+            max_properties_bytes: 1000,
+            ..Limits::default()
+        };
+        let text = format!(
+            "nama,lon,lat\nPura,115.1,-8.7\n{},115.2,-8.6\nPasar,115.3,-8.5\n",
+            "y".repeat(5000)
+        );
+        let (_, r) = read_path_with(
+            &TempPath::with(text.as_bytes(), "csv"),
+            Format::Csv,
+            &limits,
+        );
+        assert_eq!((r.read, r.error_count), (3, 1), "{:?}", r.errors);
+        assert_eq!(r.errors[0].feature, Some(1));
+        assert!(
+            r.errors[0].message.contains(
+                "property \"nama\" takes 5000 bytes, more than 1000 (limit max_properties_bytes)"
+            ),
+            "{:?}",
+            r.errors
+        );
+
+        // All rows together.
+        let limits = Limits {
+            max_read_bytes: 100,
+            ..Limits::default()
+        };
+        let text = "nama,lon,lat\n".to_owned() + &"Pura,115.1,-8.7\n".repeat(20);
+        let (_, r) = read_path_with(
+            &TempPath::with(text.as_bytes(), "csv"),
+            Format::Csv,
+            &limits,
+        );
+        assert!(
+            r.errors[0].message.contains("limit max_read_bytes"),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]

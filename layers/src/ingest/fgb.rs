@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::geometry::{MAX_GEOMETRY_DEPTH, feature, number};
 use super::reproject::{Crs, Reprojector, unsupported};
-use super::{Collector, Limits, ParsedFeature};
+use super::{Budget, Collector, Limits, ParsedFeature};
 
 /// FlatGeobuf's largest header, as in the reference implementation.
 const MAX_HEADER_BYTES: u64 = 10 << 20;
@@ -71,7 +71,7 @@ where
     }
     let header_buf = input.prefixed(header_len, "header")?;
     let header = flatgeobuf::size_prefixed_root_as_header(&header_buf)
-        .map_err(|e| format!("FlatGeobuf header is invalid: {e}"))?;
+        .map_err(|e| format!("FlatGeobuf header is invalid: {}", e.to_string().trim()))?;
 
     let reprojector = match header.crs() {
         None => None,
@@ -88,7 +88,17 @@ where
         .columns()
         .map(|cs| cs.iter().map(|c| (c.name(), c.type_())).collect())
         .unwrap_or_default();
+    for (name, _) in header_columns
+        .iter()
+        .filter(|(_, t)| *t == ColumnType::Binary)
+    {
+        c.warning(
+            None,
+            format!("column {name:?} holds binary data, which has no JSON form: it is left out"),
+        );
+    }
     let header_type = header.geometry_type();
+    let mut budget = Budget::new(limits);
     loop {
         if c.is_aborted() {
             return Ok(());
@@ -100,11 +110,20 @@ where
         let ControlFlow::Continue(i) = c.next_index() else {
             return Ok(());
         };
+        budget.next_feature();
+        if let Err(o) = budget.take(usize::try_from(size).unwrap_or(usize::MAX)) {
+            c.overrun(Some(i), o);
+            input.skip(size, &format!("feature {i}"))?;
+            continue;
+        }
         let buf = input.prefixed(size, &format!("feature {i}"))?;
         let f = match flatgeobuf::size_prefixed_root_as_feature(&buf) {
             Ok(f) => f,
             Err(e) => {
-                c.error(Some(i), format!("invalid FlatGeobuf feature: {e}"));
+                c.error(
+                    Some(i),
+                    format!("invalid FlatGeobuf feature: {}", e.to_string().trim()),
+                );
                 continue;
             }
         };
@@ -171,13 +190,18 @@ fn index_size(count: u64, node_size: u16) -> Result<u64, String> {
     if node_size < 2 {
         return Err(format!("FlatGeobuf index node size {node_size} is invalid"));
     }
+    // As in the reference implementation: the leaves, then each level up
+    // to and including a root, so even one feature has a root above it.
     let mut n = count;
     let mut nodes = n;
-    while n > 1 {
+    loop {
         n = n.div_ceil(u64::from(node_size));
         nodes = nodes
             .checked_add(n)
             .ok_or("FlatGeobuf index is too large")?;
+        if n <= 1 {
+            break;
+        }
     }
     nodes
         .checked_mul(NODE_ITEM_BYTES)
@@ -334,10 +358,16 @@ fn decode_geometry(
             "geometry is nested more than {MAX_GEOMETRY_DEPTH} levels deep"
         ));
     }
-    let ty = if ty == GeometryType::Unknown {
+    let ty = match if ty == GeometryType::Unknown {
         g.type_()
     } else {
         ty
+    } {
+        // A triangle is a polygon of one ring; a polyhedral surface or a
+        // TIN is a set of polygons (or triangles), stored as parts.
+        GeometryType::Triangle => GeometryType::Polygon,
+        GeometryType::PolyhedralSurface | GeometryType::TIN => GeometryType::MultiPolygon,
+        other => other,
     };
     let parts = || -> Vec<flatgeobuf::Geometry<'_>> {
         g.parts().map(|p| p.iter().collect()).unwrap_or_default()
@@ -539,10 +569,123 @@ mod tests {
         );
         assert!(index_size(u64::MAX, 2).is_err());
         assert!(index_size(10, 1).is_err());
-        assert_eq!(index_size(1, 16), Ok(40));
+        // One feature has a root node above it, as GDAL and the reference
+        // implementation write.
+        assert_eq!(index_size(1, 16), Ok(80));
+        assert_eq!(index_size(16, 16), Ok(17 * 40));
+        assert_eq!(index_size(17, 16), Ok((17 + 2 + 1) * 40));
         // Property bytes cut in the middle of a value.
         assert!(decode_properties(&[0, 0, 1], &[]).is_err());
         assert!(decode_properties(&[0, 0, 1], &[("n", ColumnType::Int)]).is_err());
+    }
+
+    fn read_fgb(name: &str) -> (Vec<ParsedFeature>, crate::ingest::Report) {
+        read_fixture(
+            &format!("flatgeobuf/{name}"),
+            super::super::Format::FlatGeobuf,
+        )
+    }
+
+    /// Every file of the FlatGeobuf project's test data that GDAL reads,
+    /// and GDAL's own output, imports (see tests/fixtures/formats/README.md).
+    #[test]
+    fn reads_what_gdal_reads() {
+        for (name, count, types) in [
+            ("alldatatypes.fgb", 1, "Point"),
+            ("no_properties.fgb", 1, "Point"),
+            ("heterogeneous.fgb", 3, "LineString,MultiPolygon,Point"),
+            ("mp_overlapping.fgb", 2, "MultiPolygon"),
+            ("unknown_feature_count.fgb", 1, "Polygon"),
+            ("empty.fgb", 0, ""),
+            ("countries.fgb", 179, "MultiPolygon"),
+            ("countries_nogeo.fgb", 179, "null"),
+            ("binary_wkb.fgb", 1, "null"),
+            ("triangle.fgb", 1, "Polygon"),
+            ("gdal_alltypes.fgb", 3, "Point"),
+            ("gdal_no_properties.fgb", 3, "Point"),
+            ("gdal_one_no_properties.fgb", 1, "Point"),
+        ] {
+            let (out, r) = read_fgb(name);
+            assert!(r.is_ok(), "{name}: {:?}", r.errors);
+            assert_eq!((r.read, out.len()), (count, count), "{name}");
+            let got: Vec<&str> = r.geometry_types.keys().map(String::as_str).collect();
+            assert_eq!(got.join(","), types, "{name}");
+        }
+        // A system bsc does not reproject is named, not a format error.
+        let (_, r) = read_fgb("poly00.fgb");
+        assert!(
+            r.errors[0].message.contains("British National Grid"),
+            "{:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn reads_every_column_type() {
+        let (out, r) = read_fgb("alldatatypes.fgb");
+        assert!(r.is_ok(), "{:?}", r.errors);
+        assert_eq!(
+            out[0].properties,
+            r#"{"byte":-1,"ubyte":255,"bool":true,"short":-1,"ushort":65535,"int":-1,"uint":4294967295,"long":-1,"ulong":18446744073709551615,"float":0.0,"double":0.0,"string":"X","json":"X","datetime":"2020-02-29T12:34:56Z"}"#
+        );
+        assert_eq!(r.warning_count, 1, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0]
+                .message
+                .contains("\"binary\" holds binary data"),
+            "{:?}",
+            r.warnings
+        );
+
+        let (out, r) = read_fgb("gdal_alltypes.fgb");
+        assert!(r.is_ok(), "{:?}", r.errors);
+        let kuta = out
+            .iter()
+            .find(|f| f.name.is_none() && f.properties.contains("café"))
+            .unwrap();
+        assert_eq!(
+            kuta.properties,
+            r#"{"bool":true,"short":-32768,"int":-2147483648,"long":-9223372036854775807,"float":1.5,"double":3.141592653589793,"string":"Jalan Raya Kuta – café","json":"{\"a\":[1,2,{\"b\":null}]}","date":"2026-11-30T00:00:00","time":"0000-00-00T12:34:56","datetime":"2026-11-30T12:34:56Z"}"#
+        );
+        // GDAL writes a Time field as a datetime string of year 0.
+        assert!(out.iter().any(|f| f.properties == "{}"), "the row of nulls");
+        assert!(r.warnings.iter().any(|w| w.message.contains("\"binary\"")));
+    }
+
+    #[test]
+    fn refuses_a_feature_larger_than_max_feature_bytes() {
+        let limits = Limits {
+            max_feature_bytes: 200,
+            ..Limits::default()
+        };
+        let (out, r) = read_path_with(
+            &fixture("flatgeobuf/countries.fgb"),
+            super::super::Format::FlatGeobuf,
+            &limits,
+        );
+        assert!(out.is_empty());
+        assert_eq!(r.read, 179, "reading goes on past a large feature");
+        assert!(r.error_count > 0);
+        assert!(
+            r.errors[0].message.contains("limit max_feature_bytes"),
+            "{:?}",
+            r.errors
+        );
+        let limits = Limits {
+            max_read_bytes: 10_000,
+            ..Limits::default()
+        };
+        let (_, r) = read_path_with(
+            &fixture("flatgeobuf/countries.fgb"),
+            super::super::Format::FlatGeobuf,
+            &limits,
+        );
+        assert!(r.read < 179);
+        assert!(
+            r.errors[0].message.contains("limit max_read_bytes"),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]

@@ -7,16 +7,18 @@
 //! feature becomes a [`Problem`] with its index and reading goes on, so one
 //! upload reports every broken feature (up to [`Limits::max_problems`]) at once.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::{self, BufReader, Read};
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::collect::{Collector, Report};
-use super::{Limits, ParsedFeature};
+use super::{Budget, Limits, Overrun, ParsedFeature};
 
 /// CRS names that mean WGS 84 longitude/latitude, as written by GDAL, QGIS
 /// and the 2008 GeoJSON spec. Anything else must be reprojected first.
@@ -48,14 +50,20 @@ where
     R: Read,
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
+    let budget = Rc::new(RefCell::new(Budget::new(limits)));
+    let overrun = Rc::new(Cell::new(None));
     let input = Input {
         inner: BufReader::with_capacity(256 * 1024, reader),
         remaining: limits.max_bytes,
         exceeded: false,
+        budget: budget.clone(),
+        overrun: overrun.clone(),
     };
     let mut state = State {
         c: collector,
         max_bytes: limits.max_bytes,
+        budget,
+        overrun,
     };
     let mut de = serde_json::Deserializer::from_reader(input);
     let first = TopLevel { state: &mut state }.deserialize(&mut de);
@@ -88,11 +96,15 @@ where
 }
 
 /// The input stream: bounded in size, with RFC 8142 record separators read
-/// as whitespace (they cannot occur unescaped inside JSON strings).
+/// as whitespace (they cannot occur unescaped inside JSON strings). Every
+/// byte is charged to the feature being read before serde_json copies it,
+/// so a huge feature is refused while it is read, not after.
 struct Input<R> {
     inner: R,
     remaining: u64,
     exceeded: bool,
+    budget: Rc<RefCell<Budget>>,
+    overrun: Rc<Cell<Option<Overrun>>>,
 }
 
 impl<R: Read> Read for Input<R> {
@@ -110,6 +122,10 @@ impl<R: Read> Read for Input<R> {
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..cap])?;
         self.remaining -= n as u64;
+        if let Err(o) = self.budget.borrow_mut().take(n) {
+            self.overrun.set(Some(o));
+            return Err(io::Error::other(o));
+        }
         for b in &mut buf[..n] {
             if *b == 0x1e {
                 *b = b' ';
@@ -127,6 +143,8 @@ enum Kind {
 struct State<'s, 'a, F, E> {
     c: &'s mut Collector<'a, F, E>,
     max_bytes: u64,
+    budget: Rc<RefCell<Budget>>,
+    overrun: Rc<Cell<Option<Overrun>>>,
 }
 
 impl<F, E> State<'_, '_, F, E>
@@ -135,7 +153,14 @@ where
 {
     /// Records an error that ends reading (syntax, size, I/O).
     fn fatal(&mut self, e: &serde_json::Error, place: &str) {
-        let message = if e.is_io() && e.to_string().contains("max_bytes") {
+        let message = if let Some(o) = self.overrun.get().filter(|_| e.is_io()) {
+            match o {
+                Overrun::Feature(max) => format!(
+                    "a feature (or another member of the document) takes more than {max} bytes in the file (limit max_feature_bytes); reading stopped there"
+                ),
+                Overrun::Input(_) => o.to_string(),
+            }
+        } else if e.is_io() && e.to_string().contains("max_bytes") {
             format!(
                 "input is larger than {} bytes (limit max_bytes)",
                 self.max_bytes
@@ -151,13 +176,65 @@ where
     }
 
     fn raw_feature(&mut self, raw: &RawValue) {
+        // The next feature's bytes are counted from here.
+        self.budget.borrow_mut().next_feature();
         let ControlFlow::Continue(index) = self.c.next_index() else {
             return;
         };
         match serde_json::from_str::<geojson::Feature>(raw.get()) {
-            Ok(f) => self.c.feature(index, f),
+            Ok(f) => {
+                // The members were parsed once already, so this cannot fail.
+                let members = serde_json::from_str::<Members>(raw.get()).unwrap_or_default();
+                self.feature(index, f, members.geometry.0, members.properties.0);
+            }
             Err(e) => self.c.error(Some(index), without_position(&e)),
         }
+    }
+
+    /// Passes a parsed feature on, with a warning for each required member
+    /// it lacks: readers that follow RFC 7946 may refuse such a feature.
+    fn feature(&mut self, index: usize, f: geojson::Feature, geometry: bool, properties: bool) {
+        for (present, member, fix) in [
+            (
+                geometry,
+                "geometry",
+                "\"geometry\": null for a feature without a location",
+            ),
+            (
+                properties,
+                "properties",
+                "\"properties\": {} or null for a feature without properties",
+            ),
+        ] {
+            if !present {
+                self.c.warning(
+                    Some(index),
+                    format!(
+                        "Feature has no \"{member}\" member, which GeoJSON requires (RFC 7946 §3.2); read as if it were null; write {fix}"
+                    ),
+                );
+            }
+        }
+        self.c.feature(index, f);
+    }
+}
+
+/// Which of a Feature's required members are present, whatever their value.
+#[derive(Default, serde::Deserialize)]
+struct Members {
+    #[serde(default)]
+    geometry: Present,
+    #[serde(default)]
+    properties: Present,
+}
+
+/// Whether a member is present (`null` included).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| Present(true))
     }
 }
 
@@ -237,8 +314,10 @@ where
             ))),
             Some("Feature") => {
                 if let ControlFlow::Continue(index) = self.state.c.next_index() {
+                    let geometry = members.contains_key("geometry");
+                    let properties = members.contains_key("properties");
                     match serde_json::from_value::<geojson::Feature>(Value::Object(members)) {
-                        Ok(f) => self.state.c.feature(index, f),
+                        Ok(f) => self.state.feature(index, f, geometry, properties),
                         Err(e) => self.state.c.error(Some(index), without_position(&e)),
                     }
                 }
@@ -408,6 +487,76 @@ mod tests {
         );
         assert_eq!(m[3], "feature 4: duplicate id 1 (first used by feature 0)");
         assert!(m[4].starts_with("feature 5: "), "{}", m[4]);
+    }
+
+    /// RFC 7946 §3.2: a Feature has a `geometry` and a `properties`
+    /// member (either may be null). A Feature lacking one is read as if it
+    /// were null, with a warning.
+    #[test]
+    fn warns_about_features_without_geometry_or_properties() {
+        let input = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"n":1}},
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[115.2,-8.6]}},
+            {"type":"Feature"},
+            {"type":"Feature","properties":null,"geometry":null}
+            ]}"#;
+        let (fs, r) = read_all(input, &Limits::default());
+        assert!(r.is_ok(), "{:?}", r.errors);
+        assert_eq!(fs.len(), 4, "warnings do not reject");
+        let got: Vec<String> = r.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(got.len(), 4, "{got:#?}");
+        assert!(
+            got[0].starts_with(r#"feature 0: Feature has no "geometry" member"#),
+            "{}",
+            got[0]
+        );
+        assert!(got[1].starts_with(r#"feature 1: Feature has no "properties" member"#));
+        assert!(got[2].contains("\"geometry\"") && got[3].contains("\"properties\""));
+        assert!(got[3].starts_with("feature 2: "), "{}", got[3]);
+        // A lone Feature too.
+        let (_, r) = read_all(r#"{"type":"Feature","geometry":null}"#, &Limits::default());
+        assert_eq!(r.warning_count, 1, "{:?}", r.warnings);
+        assert!(r.warnings[0].message.contains("\"properties\""));
+        // A geometry alone is not a Feature and has nothing missing.
+        let (_, r) = read_all(
+            r#"{"type":"Point","coordinates":[1,2]}"#,
+            &Limits::default(),
+        );
+        assert_eq!(r.warning_count, 0);
+    }
+
+    #[test]
+    fn refuses_a_feature_larger_than_max_feature_bytes_while_reading_it() {
+        let big = format!(
+            r#"{{"type":"Feature","properties":{{"s":"{}"}},"geometry":null}}"#,
+            "x".repeat(5000)
+        );
+        let input = format!(r#"{{"type":"FeatureCollection","features":[{PT},{big},{PT}]}}"#);
+        let limits = Limits {
+            max_feature_bytes: 1000,
+            ..Limits::default()
+        };
+        let (_, r) = read_all(&input, &limits);
+        assert!(!r.is_ok());
+        assert_eq!(r.read, 1, "stopped at the large feature");
+        assert!(
+            r.errors[0]
+                .message
+                .contains("more than 1000 bytes in the file (limit max_feature_bytes)"),
+            "{:?}",
+            r.errors
+        );
+        let limits = Limits {
+            max_read_bytes: 300,
+            ..Limits::default()
+        };
+        let input = format!(r#"{{"type":"FeatureCollection","features":[{PT},{PT},{PT}]}}"#);
+        let (_, r) = read_all(&input, &limits);
+        assert!(
+            r.errors[0].message.contains("limit max_read_bytes"),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]

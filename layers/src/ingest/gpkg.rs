@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::geometry::{GeometryBuilder, feature, geozero_message, is_lon_lat, number};
 use super::reproject::{Crs, Reprojector, unsupported};
-use super::{Collector, Limits, ParsedFeature};
+use super::{Budget, Collector, Limits, ParsedFeature};
 
 /// Rows in flight between the SQLite thread and the collector.
 const CHANNEL_ROWS: usize = 256;
@@ -66,7 +66,11 @@ enum Msg {
         crs: Option<Crs>,
         others: Vec<String>,
     },
-    Row(Vec<Cell>),
+    /// A row's values, and its size in bytes in the file.
+    Row {
+        cells: Vec<Cell>,
+        size: usize,
+    },
     Error(String),
 }
 
@@ -89,7 +93,7 @@ where
                 .enable_all()
                 .build()
                 .map_err(|e| format!("cannot start the GeoPackage reader: {e}"))
-                .and_then(|rt| rt.block_on(query(path, &tx)));
+                .and_then(|rt| rt.block_on(query(path, limits, &tx)));
             if let Err(e) = result {
                 let _ = tx.send(Msg::Error(e));
             }
@@ -118,6 +122,7 @@ where
     F: FnMut(ParsedFeature) -> Result<(), E>,
 {
     let mut table: Option<TableState> = None;
+    let mut budget = Budget::new(limits);
     for msg in rx {
         if c.is_aborted() {
             return Ok(());
@@ -157,7 +162,7 @@ where
                     reprojector,
                 });
             }
-            Msg::Row(cells) => {
+            Msg::Row { cells, size } => {
                 let Some(TableState {
                     columns,
                     geometry,
@@ -171,6 +176,11 @@ where
                 let ControlFlow::Continue(i) = c.next_index() else {
                     return Ok(());
                 };
+                budget.next_feature();
+                if let Err(o) = budget.take(size) {
+                    c.overrun(Some(i), o);
+                    continue;
+                }
                 let mut props = Map::new();
                 let mut id = None;
                 let mut geom = Ok(None);
@@ -268,7 +278,7 @@ fn check_plain_table(name: &str, kind: &str, sql: Option<&str>) -> Result<(), St
 
 /// Runs on the SQLite thread: finds the table, sends its description,
 /// then its rows.
-async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
+async fn query(path: &Path, limits: &Limits, tx: &SyncSender<Msg>) -> Result<(), String> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .read_only(true)
@@ -316,19 +326,6 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
     let others: Vec<String> = tables.map(|(t, _, _)| t).collect();
     let crs = srs(&mut conn, srs_id).await?;
 
-    let info: Vec<(String, String, i64)> = sqlx::query_as(&format!(
-        "SELECT name, type, pk FROM pragma_table_info({})",
-        sql_string(&table)
-    ))
-    .fetch_all(&mut conn)
-    .await
-    .map_err(|e| format!("GeoPackage table {table:?} cannot be read: {e}"))?;
-    let pks: Vec<&(String, String, i64)> = info.iter().filter(|(_, _, pk)| *pk > 0).collect();
-    let fid_name = match pks.as_slice() {
-        [(name, kind, _)] if kind.eq_ignore_ascii_case("INTEGER") => Some(name.clone()),
-        _ => None,
-    };
-
     let kind: Option<(String, String, Option<String>)> =
         sqlx::query_as("SELECT name, type, sql FROM sqlite_master WHERE name = ?")
             .bind(&table)
@@ -343,7 +340,24 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
             ));
         }
     }
-    let sql = format!("SELECT * FROM {}", quote(&table)?);
+    // table_xinfo, unlike table_info, lists generated columns too.
+    let info: Vec<(String, String, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT name, type, pk, hidden FROM pragma_table_xinfo({})",
+        sql_string(&table)
+    ))
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| format!("GeoPackage table {table:?} cannot be read: {e}"))?;
+    check_columns(&table, &info, limits)?;
+    let pks: Vec<&(String, String, i64, i64)> =
+        info.iter().filter(|(_, _, pk, _)| *pk > 0).collect();
+    let fid_name = match pks.as_slice() {
+        [(name, kind, _, _)] if kind.eq_ignore_ascii_case("INTEGER") => Some(name.clone()),
+        _ => None,
+    };
+
+    let columns: Vec<String> = info.into_iter().map(|(name, _, _, _)| name).collect();
+    let sql = bounded_select(&table, &columns, limits.max_feature_bytes)?;
     let mut rows = sqlx::query(&sql).fetch(&mut conn);
     let mut described = false;
     while let Some(row) = rows
@@ -353,11 +367,6 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
     {
         idle.store(0, Ordering::Relaxed);
         if !described {
-            let columns: Vec<String> = row
-                .columns()
-                .iter()
-                .map(|c| sqlx::Column::name(c).to_owned())
-                .collect();
             let Some(geometry) = columns
                 .iter()
                 .position(|c| c.eq_ignore_ascii_case(&geometry_column))
@@ -371,7 +380,7 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
                 .and_then(|f| columns.iter().position(|c| c == f));
             let msg = Msg::Table {
                 name: table.clone(),
-                columns,
+                columns: columns.clone(),
                 geometry,
                 fid,
                 crs,
@@ -382,12 +391,91 @@ async fn query(path: &Path, tx: &SyncSender<Msg>) -> Result<(), String> {
             }
             described = true;
         }
-        if tx.send(Msg::Row(cells(&row)?)).is_err() {
+        let mut cells = cells(&row)?;
+        let size = match cells.pop() {
+            Some(Cell::Int(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => return Err("GeoPackage row size cannot be read".to_owned()),
+        };
+        if tx.send(Msg::Row { cells, size }).is_err() {
             // The collector stopped reading.
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// Refuses tables SQLite would compute values for, and tables with more
+/// columns than a feature may have properties.
+fn check_columns(
+    table: &str,
+    info: &[(String, String, i64, i64)],
+    limits: &Limits,
+) -> Result<(), String> {
+    // `hidden` is 2 for a VIRTUAL and 3 for a STORED generated column (1
+    // for the hidden columns of virtual tables, refused before). A STORED
+    // value is read from the record, not computed, but it is refused all
+    // the same: that rests on a schema the file chose, and GeoPackage
+    // writers (GDAL, QGIS) make no generated columns.
+    let generated: Vec<&str> = info
+        .iter()
+        .filter(|(_, _, _, hidden)| *hidden != 0)
+        .map(|(name, _, _, _)| name.as_str())
+        .take(10)
+        .collect();
+    if !generated.is_empty() {
+        return Err(format!(
+            "GeoPackage table {table:?} has generated columns ({}): SQLite would compute their values while reading, so such tables are refused; save the layer again without them (e.g. with ogr2ogr or QGIS's Export)",
+            generated.join(", ")
+        ));
+    }
+    // The properties, the geometry and the id.
+    let most = limits.max_properties.saturating_add(2);
+    if info.len() > most {
+        return Err(format!(
+            "GeoPackage table {table:?} has {} columns, more than {most} (limit max_properties, plus geometry and id)",
+            info.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The query reading `table`: every column, as NULL when its value is
+/// larger than `max_value` bytes, so that SQLite never hands over (and
+/// sqlx never copies) a larger value; then the row's size in bytes, the
+/// sum of its values' sizes. `octet_length` of a column reads only the
+/// record header, not the value.
+fn bounded_select(table: &str, columns: &[String], max_value: usize) -> Result<String, String> {
+    let quoted = columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut select: Vec<String> = quoted
+        .iter()
+        .map(|q| format!("CASE WHEN octet_length({q}) > {max_value} THEN NULL ELSE {q} END"))
+        .collect();
+    let sizes: Vec<String> = quoted
+        .iter()
+        .map(|q| format!("ifnull(octet_length({q}), 0)"))
+        .collect();
+    select.push(balanced_sum(&sizes));
+    Ok(format!(
+        "SELECT {} FROM {}",
+        select.join(", "),
+        quote(table)?
+    ))
+}
+
+/// `a + b + …` as a balanced tree: SQLite limits the depth of an
+/// expression (1,000), not its width.
+fn balanced_sum(terms: &[String]) -> String {
+    match terms {
+        [] => "0".to_owned(),
+        [one] => one.clone(),
+        _ => {
+            let (a, b) = terms.split_at(terms.len() / 2);
+            format!("({} + {})", balanced_sum(a), balanced_sum(b))
+        }
+    }
 }
 
 /// A string as an SQL literal (for the table-valued pragma function).
@@ -541,6 +629,112 @@ mod tests {
         let p = TempPath::with(&bytes[..bytes.len() / 3], "gpkg");
         let (_, r) = read_path_with(&p, Format::GeoPackage, &Limits::default());
         assert!(!r.is_ok());
+    }
+
+    /// `badung.gpkg` changed by `sqls`.
+    fn modified(sqls: &[&str]) -> TempPath {
+        let bytes = std::fs::read(fixture("badung.gpkg")).unwrap();
+        let p = TempPath::with(&bytes, "gpkg");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let opts = SqliteConnectOptions::new()
+                .filename(&*p)
+                .foreign_keys(false);
+            let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
+            for sql in sqls {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        });
+        p
+    }
+
+    /// A generated column makes SQLite compute a value on every read: a
+    /// few bytes of schema could make hundreds of MB per row.
+    #[test]
+    fn refuses_generated_columns() {
+        let p = modified(&[
+            "ALTER TABLE badung ADD COLUMN big TEXT GENERATED ALWAYS AS (printf('%.*c', 300000000, 'x')) VIRTUAL",
+        ]);
+        let started = std::time::Instant::now();
+        let (out, r) = read_path_with(&p, Format::GeoPackage, &Limits::default());
+        assert!(out.is_empty());
+        let m = &r.errors[0].message;
+        assert!(m.contains("generated columns (big)"), "{m}");
+        assert!(started.elapsed().as_secs() < 5);
+        // SQLite cannot add a stored generated column to a table: one made
+        // with it.
+        let p = modified(&[
+            "CREATE TABLE gen (fid INTEGER PRIMARY KEY, geom BLOB, n INTEGER, \
+             twice INTEGER GENERATED ALWAYS AS (n * 2) STORED)",
+            "INSERT INTO gen (fid, geom, n) SELECT fid, geom, 1 FROM badung",
+            "UPDATE gpkg_contents SET table_name = 'gen' WHERE table_name = 'badung'",
+            "UPDATE gpkg_geometry_columns SET table_name = 'gen' WHERE table_name = 'badung'",
+        ]);
+        let (_, r) = read_path_with(&p, Format::GeoPackage, &Limits::default());
+        assert!(
+            r.errors[0].message.contains("generated columns (twice)"),
+            "{:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn bounds_every_value_before_it_is_copied() {
+        let p = modified(&[
+            "ALTER TABLE badung ADD COLUMN notes TEXT",
+            "UPDATE badung SET notes = printf('%.*c', 5000, 'x') WHERE fid = 2",
+        ]);
+        let limits = Limits {
+            max_feature_bytes: 2000,
+            ..Limits::default()
+        };
+        let (_, r) = read_path_with(&p, Format::GeoPackage, &limits);
+        assert_eq!(r.read, 6, "reading goes on");
+        assert_eq!(r.error_count, 1, "{:?}", r.errors);
+        assert_eq!(r.errors[0].feature, Some(1));
+        assert!(
+            r.errors[0].message.contains("limit max_feature_bytes"),
+            "{:?}",
+            r.errors
+        );
+        // The value itself never leaves SQLite.
+        let sql = bounded_select("t", &["a".to_owned(), "b".to_owned()], 10).unwrap();
+        assert_eq!(
+            sql,
+            r#"SELECT CASE WHEN octet_length("a") > 10 THEN NULL ELSE "a" END, CASE WHEN octet_length("b") > 10 THEN NULL ELSE "b" END, (ifnull(octet_length("a"), 0) + ifnull(octet_length("b"), 0)) FROM "t""#
+        );
+        // All rows together.
+        let limits = Limits {
+            max_read_bytes: 5100,
+            ..Limits::default()
+        };
+        let (_, r) = read_path_with(&p, Format::GeoPackage, &limits);
+        assert!(
+            r.errors[0].message.contains("limit max_read_bytes"),
+            "{:?}",
+            r.errors
+        );
+        // Too many columns.
+        let limits = Limits {
+            max_properties: 3,
+            ..Limits::default()
+        };
+        let (_, r) = read_path_with(&p, Format::GeoPackage, &limits);
+        assert!(
+            r.errors[0]
+                .message
+                .contains("more than 5 (limit max_properties"),
+            "{:?}",
+            r.errors
+        );
+        // Wide tables stay within SQLite's expression depth.
+        let many: Vec<String> = (0..2000).map(|i| format!("c{i}")).collect();
+        let sum = balanced_sum(&many);
+        assert!(sum.matches('(').count() < 2000);
     }
 
     #[test]

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 
 use super::archive::{Archive, extension};
 use super::geometry::{MAX_GEOMETRY_DEPTH, feature, number};
-use super::{Collector, Limits, ParsedFeature};
+use super::{Budget, Collector, Limits, Overrun, ParsedFeature};
 
 /// Reads the KML file at `path` into `collector`.
 pub fn read_kml<F, E>(path: &Path, limits: &Limits, collector: &mut Collector<'_, F, E>)
@@ -160,9 +160,54 @@ enum Capture {
     Href,
 }
 
+/// The input as the XML parser reads it: one event (a text node, a tag
+/// with its attributes, a comment) may take at most `max` bytes, counted
+/// as the parser consumes them, so a huge text node is refused while it is
+/// read instead of being buffered whole.
+struct Limited<R> {
+    inner: R,
+    /// Bytes consumed since the last event ended.
+    consumed: usize,
+    max: usize,
+    exceeded: bool,
+}
+
+impl<R: BufRead> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Limited<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.consumed > self.max {
+            self.exceeded = true;
+            return Err(io::Error::other(Overrun::Feature(self.max)));
+        }
+        // Never more than the event may still take (plus one byte to
+        // notice), so that an input already in memory (a KMZ entry) is not
+        // copied whole into one event.
+        let room = (self.max - self.consumed).saturating_add(1).min(64 << 10);
+        let available = self.inner.fill_buf()?;
+        Ok(&available[..available.len().min(room)])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.consumed = self.consumed.saturating_add(amount);
+        self.inner.consume(amount);
+    }
+}
+
 /// Parser state over one or more KML documents.
 struct Document<'l> {
     limits: &'l Limits,
+    /// Text kept from the input (names, descriptions, values,
+    /// coordinates), per placemark and in all.
+    budget: Budget,
     /// Local names of the open elements.
     path: Vec<String>,
     placemark: Option<Placemark>,
@@ -180,6 +225,7 @@ impl<'l> Document<'l> {
     fn new(limits: &'l Limits) -> Self {
         Document {
             limits,
+            budget: Budget::new(limits),
             path: Vec::new(),
             placemark: None,
             capture: None,
@@ -198,7 +244,12 @@ impl<'l> Document<'l> {
     where
         F: FnMut(ParsedFeature) -> Result<(), E>,
     {
-        let mut reader = Reader::from_reader(input);
+        let mut reader = Reader::from_reader(Limited {
+            inner: input,
+            consumed: 0,
+            max: self.limits.max_feature_bytes,
+            exceeded: false,
+        });
         let mut buf = Vec::new();
         self.path.clear();
         self.placemark = None;
@@ -208,11 +259,20 @@ impl<'l> Document<'l> {
                 return Ok(());
             }
             buf.clear();
+            reader.get_mut().consumed = 0;
             let event = reader.read_event_into(&mut buf).map_err(|e| {
-                format!(
-                    "KML is not well-formed XML (near byte {}): {e}",
-                    reader.error_position()
-                )
+                if reader.get_ref().exceeded {
+                    format!(
+                        "KML text or tag near byte {} takes more than {} bytes (limit max_feature_bytes)",
+                        reader.buffer_position(),
+                        self.limits.max_feature_bytes
+                    )
+                } else {
+                    format!(
+                        "KML is not well-formed XML (near byte {}): {e}",
+                        reader.error_position()
+                    )
+                }
             })?;
             match event {
                 Event::DocType(_) => {
@@ -231,13 +291,13 @@ impl<'l> Document<'l> {
                     let s = t
                         .decode()
                         .map_err(|e| format!("KML text is not valid UTF-8: {e}"))?;
-                    self.text.push_str(&s);
+                    self.keep(&s)?;
                 }
                 Event::CData(t) if self.capture.is_some() => {
                     let s = t
                         .decode()
                         .map_err(|e| format!("KML text is not valid UTF-8: {e}"))?;
-                    self.text.push_str(&s);
+                    self.keep(&s)?;
                 }
                 Event::GeneralRef(r) => {
                     let resolved = if r.is_char_ref() {
@@ -255,7 +315,7 @@ impl<'l> Document<'l> {
                         ));
                     };
                     if self.capture.is_some() {
-                        self.text.push_str(&s);
+                        self.keep(&s)?;
                     }
                 }
                 Event::Eof => break,
@@ -266,6 +326,33 @@ impl<'l> Document<'l> {
             return Err("KML document ends before its elements are closed".to_owned());
         }
         Ok(())
+    }
+
+    /// Adds captured text, charged to the placemark it is in (text outside
+    /// placemarks, such as link targets, to the input only). A placemark
+    /// whose text is too large gets an error and keeps no more text; too
+    /// much text in all ends reading.
+    fn keep(&mut self, text: &str) -> Result<(), String> {
+        if self.placemark.as_ref().is_some_and(|pm| pm.error.is_some()) {
+            return Ok(());
+        }
+        match self.budget.take(text.len()) {
+            Ok(()) => {
+                self.text.push_str(text);
+                Ok(())
+            }
+            Err(o @ Overrun::Feature(_)) => {
+                self.text.clear();
+                match self.placemark.as_mut() {
+                    Some(pm) => {
+                        pm.error = Some(format!("its text {o}"));
+                        Ok(())
+                    }
+                    None => Err(format!("KML text outside placemarks {o}")),
+                }
+            }
+            Err(o) => Err(o.to_string()),
+        }
     }
 
     fn parent(&self) -> Option<&str> {
@@ -301,7 +388,10 @@ impl<'l> Document<'l> {
         };
         let Some(pm) = self.placemark.as_mut() else {
             match local {
-                "Placemark" => self.placemark = Some(Placemark::default()),
+                "Placemark" => {
+                    self.budget.next_feature();
+                    self.placemark = Some(Placemark::default());
+                }
                 "SimpleField" => {
                     if let (Some(name), Some(kind)) = (attr("name")?, attr("type")?) {
                         self.schema.insert(name, kind.to_ascii_lowercase());
@@ -660,6 +750,59 @@ mod tests {
                 .contains(r#""description":"<b>pantai</b>","jenis":"pantai""#),
             "{}",
             out[0].properties
+        );
+    }
+
+    #[test]
+    fn bounds_the_text_of_a_placemark_and_of_one_node() {
+        let limits = Limits {
+            max_feature_bytes: 1000,
+            ..Limits::default()
+        };
+        let pm = |name: &str, desc: &str| {
+            format!(
+                "<Placemark><name>{name}</name><description>{desc}</description><Point><coordinates>115.1,-8.7</coordinates></Point></Placemark>"
+            )
+        };
+        // Many small texts in one placemark add up.
+        let values: String = (0..40)
+            .map(|i| {
+                format!(
+                    "<Data name=\"d{i}\"><value>{}</value></Data>",
+                    "v".repeat(40)
+                )
+            })
+            .collect();
+        let kml = format!(
+            "<kml><Document>{}<Placemark><name>b</name><ExtendedData>{values}</ExtendedData></Placemark>{}</Document></kml>",
+            pm("a", "x"),
+            pm("c", "y")
+        );
+        let p = TempPath::with(kml.as_bytes(), "kml");
+        let (_, r) = read_path_with(&p, Format::Kml, &limits);
+        assert_eq!((r.read, r.error_count), (3, 1), "{:?}", r.errors);
+        assert_eq!(r.errors[0].feature, Some(1));
+        assert!(
+            r.errors[0].message.contains("limit max_feature_bytes"),
+            "{:?}",
+            r.errors
+        );
+        // One huge text node, even outside anything read, is refused while
+        // it is read.
+        let kml = format!(
+            "<kml><Document><Snippet>{}</Snippet>{}</Document></kml>",
+            "z".repeat(100_000),
+            pm("a", "x")
+        );
+        let p = TempPath::with(kml.as_bytes(), "kml");
+        let (_, r) = read_path_with(&p, Format::Kml, &limits);
+        assert_eq!(r.read, 0);
+        assert!(
+            r.errors[0]
+                .message
+                .contains("takes more than 1000 bytes (limit max_feature_bytes)"),
+            "{:?}",
+            r.errors
         );
     }
 

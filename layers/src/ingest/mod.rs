@@ -40,6 +40,16 @@ pub struct Limits {
     pub max_properties: usize,
     /// Bytes of one feature's properties, encoded as JSON.
     pub max_properties_bytes: usize,
+    /// Bytes of one feature as read from the input, geometry and values
+    /// together (a CSV record, a GeoPackage row, a FlatGeobuf feature, a
+    /// shapefile record and its .dbf record, a KML `Placemark`'s text, a
+    /// GeoJSON feature's text), counted before they are copied: a larger
+    /// feature is refused without being held in memory.
+    pub max_feature_bytes: usize,
+    /// Bytes of all features read from one input, counted the same way:
+    /// bounds what a small input can make a reader produce (values SQLite
+    /// would compute, archives that expand).
+    pub max_read_bytes: u64,
     /// Errors and warnings kept in detail (all are counted).
     pub max_problems: usize,
     /// The area the data is expected in (`[minx, miny, maxx, maxy]`); a
@@ -65,6 +75,10 @@ impl Default for Limits {
             max_vertices: 1_000_000,
             max_properties: 1_000,
             max_properties_bytes: 1 << 20,
+            // A geometry of `max_vertices` positions is 16 MB as WKB and
+            // about as much again as WKT.
+            max_feature_bytes: 32 << 20,
+            max_read_bytes: 8 << 30,
             max_problems: 20,
             extent: None,
             max_zip_entries: 1_000,
@@ -72,6 +86,70 @@ impl Default for Limits {
             max_compression_ratio: 100,
             max_depth: 64,
         }
+    }
+}
+
+/// Counts the bytes a reader takes from its input for the feature being
+/// read and for the whole input, against [`Limits::max_feature_bytes`] and
+/// [`Limits::max_read_bytes`]. Readers charge a value's size before they
+/// copy it.
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    feature: usize,
+    total: u64,
+    max_feature: usize,
+    max_total: u64,
+}
+
+/// Why a [`Budget`] refused bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Overrun {
+    /// One feature is too large: an error in that feature.
+    #[error("takes more than {0} bytes in the file (limit max_feature_bytes)")]
+    Feature(usize),
+    /// The input holds too much in all: reading must stop.
+    #[error("the features read take more than {0} bytes in all (limit max_read_bytes)")]
+    Input(u64),
+}
+
+impl Budget {
+    /// A budget for one input.
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Budget {
+            feature: 0,
+            total: 0,
+            max_feature: limits.max_feature_bytes,
+            max_total: limits.max_read_bytes,
+        }
+    }
+
+    /// Starts counting a new feature.
+    pub(crate) fn next_feature(&mut self) {
+        self.feature = 0;
+    }
+
+    /// Counts `bytes` more of the current feature. Bytes that overrun are
+    /// not counted in the total, so that one refused feature does not use
+    /// up the input's budget.
+    pub(crate) fn take(&mut self, bytes: usize) -> Result<(), Overrun> {
+        let feature = self.feature.saturating_add(bytes);
+        if feature > self.max_feature {
+            return Err(Overrun::Feature(self.max_feature));
+        }
+        let total = self.total.saturating_add(bytes as u64);
+        if total > self.max_total {
+            return Err(Overrun::Input(self.max_total));
+        }
+        self.feature = feature;
+        self.total = total;
+        Ok(())
+    }
+
+    /// The most bytes the current feature may still take.
+    pub(crate) fn feature_room(&self) -> usize {
+        let by_total =
+            usize::try_from(self.max_total.saturating_sub(self.total)).unwrap_or(usize::MAX);
+        self.max_feature.saturating_sub(self.feature).min(by_total)
     }
 }
 

@@ -91,7 +91,8 @@ where
         Some(i) => archive.read(i, limits)?,
         None => return Err("the zip archive holds no .shp".to_owned()),
     };
-    check_shp(&shp).map_err(|e| format!("{shp_name} is not a valid shapefile: {e}"))?;
+    check_shp(&shp, limits.max_feature_bytes)
+        .map_err(|e| format!("{shp_name} is not a valid shapefile: {e}"))?;
 
     let crs = match parts.prj {
         Some(i) => {
@@ -199,8 +200,11 @@ fn stem(name: &str) -> &str {
 }
 
 /// Walks the `.shp` records, checking each declared length and count
-/// against the bytes that are there.
-fn check_shp(b: &[u8]) -> Result<(), String> {
+/// against the bytes that are there, and each length against
+/// `max_record` ([`Limits::max_feature_bytes`]) before the `shapefile`
+/// crate allocates for it. (A .dbf record is at most 64 KiB: its length is
+/// a 16-bit number.)
+fn check_shp(b: &[u8], max_record: usize) -> Result<(), String> {
     let be =
         |at: usize| -> Option<i32> { b.get(at..at + 4)?.try_into().ok().map(i32::from_be_bytes) };
     if b.len() < 100 || be(0) != Some(9994) {
@@ -224,6 +228,11 @@ fn check_shp(b: &[u8]) -> Result<(), String> {
             .ok()
             .and_then(|w| w.checked_mul(2))
             .ok_or_else(|| format!("record {record} has a negative length"))?;
+        if len > max_record {
+            return Err(format!(
+                "record {record} takes {len} bytes, more than {max_record} (limit max_feature_bytes)"
+            ));
+        }
         let start = pos + 8;
         let content = start
             .checked_add(len)
@@ -703,9 +712,15 @@ mod tests {
             .unwrap()
             .1
             .clone();
-        assert!(check_shp(&shp).is_ok());
+        assert!(check_shp(&shp, usize::MAX).is_ok());
+        // A record larger than one feature may be (a point record is 20 bytes).
+        assert_eq!(
+            check_shp(&shp, 19),
+            Err("record 0 takes 20 bytes, more than 19 (limit max_feature_bytes)".to_owned())
+        );
+        assert!(check_shp(&shp, 20).is_ok());
         // Truncated.
-        assert!(check_shp(&shp[..shp.len() - 3]).is_err());
+        assert!(check_shp(&shp[..shp.len() - 3], usize::MAX).is_err());
         // A polyline record claiming 2^31-1 points in 48 bytes.
         let mut rec = Vec::new();
         rec.extend_from_slice(&3i32.to_le_bytes());
@@ -723,7 +738,11 @@ mod tests {
         // A record whose length runs past the end of the file.
         let mut forged = shp.clone();
         forged[104..108].copy_from_slice(&i32::MAX.to_be_bytes());
-        assert!(check_shp(&forged).unwrap_err().contains("past the end"));
-        assert!(check_shp(b"short").is_err());
+        assert!(
+            check_shp(&forged, usize::MAX)
+                .unwrap_err()
+                .contains("past the end")
+        );
+        assert!(check_shp(b"short", usize::MAX).is_err());
     }
 }
