@@ -54,10 +54,10 @@ fn user_add_reads_the_password_from_stdin_and_stores_argon2id() {
     // opd_staff needs an agency, and an unknown one is named with the known ones.
     let out = ws.bsc(
         &["user", "add", "made", "--role", "opd_staff"],
-        "password-made\n",
+        "sandi-baru-rahasia\n",
     );
     assert!(!out.status.success());
-    ws.add_user("wayan", "opd_staff", Some("Dinas PUPR"), "password-wayan");
+    ws.add_user("wayan", "opd_staff", Some("Dinas PUPR"), "sandi-dinas-pupr");
     let out = ws.bsc(
         &[
             "user",
@@ -68,7 +68,7 @@ fn user_add_reads_the_password_from_stdin_and_stores_argon2id() {
             "--agency",
             "Dinas Nowhere",
         ],
-        "password-made\n",
+        "sandi-baru-rahasia\n",
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -602,4 +602,224 @@ fn backup_while_serving_and_restore_checked_files() {
     let s = ws.serve(&[]);
     s.login("ayu", PASSWORD);
     assert!(!layer_ids(&s.json("/api/layers")).is_empty());
+}
+
+/// Item 10: the password policy on every path that sets a password, with
+/// the reason in the message.
+#[test]
+fn weak_passwords_are_refused_with_the_reason() {
+    let ws = Workspace::new();
+    for (password, reason) in [
+        ("password123", "most common"),
+        ("Bismillah2024!", "most common"),
+        ("qwerty123456", "most common"),
+        ("badung12345", "most common"),
+        ("aaaaaaaaaaaa", "repeats one character"),
+        ("            ", "only spaces"),
+        ("0123456789", "straight run"),
+        ("1234567890", "most common"),
+        ("ketut-ketut-2024", "contains the user name"),
+        ("KETUT is my name", "contains the user name"),
+    ] {
+        let out = ws.bsc(
+            &["user", "add", "ketut", "--role", "leader"],
+            &format!("{password}\n"),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{password:?} was accepted");
+        assert!(
+            err.starts_with("error: ") && err.contains(reason) && err.contains("kata sandi"),
+            "{password:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    assert_eq!(ws.sql_i64("SELECT count(*) FROM users"), 0);
+    ws.add_user("ketut", "leader", None, PASSWORD);
+    // `passwd` applies the same policy.
+    let out = ws.bsc(&["user", "passwd", "ketut"], "indonesia1945\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("most common"),
+        "{err}"
+    );
+    let s = ws.serve(&[]);
+    s.login("ketut", PASSWORD);
+}
+
+/// Item 11: an over-long login name is refused like any wrong login, and
+/// leaves nothing in the throttling table; distinct names and addresses
+/// cannot grow it past its keys' bounded length.
+#[test]
+fn an_over_long_login_name_is_a_plain_401_that_leaves_no_trace() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    // Longer than the limit: refused when the user is created.
+    let long = "a".repeat(65);
+    let out = ws.bsc(
+        &["user", "add", &long, "--role", "leader"],
+        &format!("{PASSWORD}\n"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("at most 64"), "{err}");
+    assert!(!err.contains(&long), "{err}");
+    let s = ws.serve(&[]);
+    let wrong = Server::expect_problem(
+        s.request(Method::POST, "/api/session")
+            .json(&json!({"name": "ayu", "password": "not-the-password"})),
+        401,
+    );
+    let before = ws.sql_i64("SELECT count(*) FROM login_attempts");
+    assert_eq!(before, 2);
+    for name in [long.clone(), "b".repeat(100_000)] {
+        let detail = Server::expect_problem(
+            s.request(Method::POST, "/api/session")
+                .json(&json!({"name": name, "password": "not-the-password"})),
+            401,
+        );
+        assert_eq!(detail, wrong);
+    }
+    assert_eq!(ws.sql_i64("SELECT count(*) FROM login_attempts"), before);
+    assert!(ws.sql_i64("SELECT CAST(max(length(key)) AS BIGINT) FROM login_attempts") <= 5 + 64);
+    // Nor are they written to the audit log.
+    let failed = ws.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'login_failed'");
+    assert_eq!(failed, 1);
+    s.login("ayu", PASSWORD);
+}
+
+/// The secret of an `otpauth://` URL.
+fn otpauth_secret(url: &str) -> String {
+    let query = url.split_once('?').unwrap().1;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .unwrap()
+        .to_owned()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Item 10: the optional second factor, enrolled from the command line,
+/// checked at login (a missing, wrong or reused code is the same 401 as a
+/// wrong password), and required of admins and leaders by `--require-totp`.
+#[test]
+fn a_second_factor_is_enrolled_checked_and_required_by_the_flag() {
+    let ws = Workspace::new();
+    ws.add_user("ayu", "admin", None, PASSWORD);
+    ws.add_user("made", "leader", None, PASSWORD);
+    ws.add_user("wayan", "opd_staff", Some("Dinas Sosial"), PASSWORD);
+    let token = ws.create_token("made", "qgis");
+
+    let out = ws.bsc(&["user", "totp", "ayu"], "");
+    assert!(out.status.success(), "{out:?}");
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        url.starts_with("otpauth://totp/BSC%20Badung:ayu?secret="),
+        "{url}"
+    );
+    let secret = otpauth_secret(&url);
+    assert_eq!(secret.len(), 32);
+    let help = String::from_utf8_lossy(&out.stderr);
+    assert!(help.contains("authenticator"), "{help}");
+    // Stored, listed as enrolled, never in the audit log.
+    assert_eq!(
+        db_strings(&ws, "SELECT totp_secret FROM users WHERE name = 'ayu'"),
+        std::slice::from_ref(&secret)
+    );
+    let users: Value = serde_json::from_str(&ws.bsc_ok(&["user", "list", "--json"], "")).unwrap();
+    assert_eq!(users[0]["totp"], true);
+    assert_eq!(users[1]["totp"], false);
+    assert!(!users.to_string().contains(&secret));
+    assert!(!ws.bsc(&["user", "totp", "nobody"], "").status.success());
+
+    let s = ws.serve(&["--require-totp"]);
+    let code = layers::totp::code(&secret, now_secs()).unwrap();
+    let attempt = |name: &str, password: &str, otp: Option<&str>| {
+        let mut body = json!({"name": name, "password": password});
+        if let Some(otp) = otp {
+            body["otp"] = json!(otp);
+        }
+        s.request(Method::POST, "/api/session").json(&body)
+    };
+    let wrong_password = Server::expect_problem(attempt("ayu", "not-the-password", None), 401);
+    let other = if code == "000000" { "111111" } else { "000000" };
+    // No code, an empty one or a wrong one: the same 401 as a wrong password.
+    for otp in [None, Some(""), Some(other)] {
+        assert_eq!(
+            Server::expect_problem(attempt("ayu", PASSWORD, otp), 401),
+            wrong_password,
+            "{otp:?}"
+        );
+    }
+    assert_eq!(
+        ws.sql_i64("SELECT count(*) FROM login_attempts WHERE key = 'user:ayu'"),
+        4
+    );
+    let r = attempt("ayu", PASSWORD, Some(&code)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        ws.sql_i64("SELECT count(*) FROM login_attempts WHERE key = 'user:ayu'"),
+        0
+    );
+    // The same code a second time is refused; so is a right code with a
+    // wrong password, and something that is no code at all. Each counts.
+    let next = layers::totp::code(&secret, now_secs() + 30).unwrap();
+    for (password, otp) in [
+        (PASSWORD, code.as_str()),
+        ("not-the-password", next.as_str()),
+        (PASSWORD, "not a code"),
+    ] {
+        assert_eq!(
+            Server::expect_problem(attempt("ayu", password, Some(otp)), 401),
+            wrong_password,
+            "{otp:?}"
+        );
+    }
+    assert_eq!(
+        ws.sql_i64("SELECT count(*) FROM login_attempts WHERE key = 'user:ayu'"),
+        3
+    );
+    // A form login takes the code too (the next step's, as a phone a bit ahead).
+    let r = s
+        .request(Method::POST, "/api/session")
+        .form(&[("name", "ayu"), ("password", PASSWORD), ("otp", &next)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A leader without a second factor: told to enrol, only once the password is right.
+    assert_eq!(
+        Server::expect_problem(attempt("made", "not-the-password", None), 401),
+        wrong_password
+    );
+    let r = attempt("made", PASSWORD, None).send().unwrap();
+    assert_eq!(r.status(), 403);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["type"], "urn:bsc:problem:second-factor-required");
+    assert!(
+        v["detail"].as_str().unwrap().contains("bsc user totp made"),
+        "{v}"
+    );
+    // API tokens are not concerned; neither is staff.
+    assert_eq!(session(&s, Auth::Bearer(&token))["name"], "made");
+    s.login("wayan", PASSWORD);
+    drop(s);
+
+    // Without the flag the leader logs in with the password alone; after
+    // `--disable` so does the admin.
+    let s = ws.serve(&[]);
+    s.login("made", PASSWORD);
+    ws.bsc_ok(&["user", "totp", "ayu", "--disable"], "");
+    assert_eq!(
+        ws.sql_i64("SELECT count(*) FROM users WHERE totp_secret IS NOT NULL"),
+        0
+    );
+    s.login("ayu", PASSWORD);
+    let audit = ws.bsc_ok(&["audit", "--limit", "1000", "--json"], "");
+    assert!(audit.contains("user_totp_enable") && audit.contains("user_totp_disable"));
+    assert!(!audit.contains(&secret) && !audit.contains(&code));
 }

@@ -835,9 +835,10 @@ function initLogin() {
     err.textContent = '';
     const name = form.elements.name.value.trim();
     const password = form.elements.password.value;
+    const otp = form.elements.otp.value.replace(/\s+/g, '');
     if (!name || !password) { err.textContent = t('login.failed'); return; }
     try {
-      const res = await api('/api/session', { method: 'POST', json: { name, password } });
+      const res = await api('/api/session', { method: 'POST', json: otp ? { name, password, otp } : { name, password } });
       state.user = res.user || null;
       form.reset();
       dialog.close();
@@ -846,7 +847,10 @@ function initLogin() {
       manage.userChanged();
       $('#logout').focus();
     } catch (ex) {
-      err.textContent = ex.status === 429 ? t('login.throttled') : ex.status === 401 || ex.status === 400 || ex.status === 403 ? t('login.failed') : ex.message;
+      const type = ex.body && ex.body.type;
+      err.textContent = ex.status === 429 ? t('login.throttled')
+        : type === 'urn:bsc:problem:second-factor-required' ? t('login.totpRequired')
+        : ex.status === 401 || ex.status === 400 || ex.status === 403 ? t('login.failed') : ex.message;
     }
   });
   $('#logout').addEventListener('click', async () => {

@@ -2,6 +2,7 @@
 //! throttling.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -82,9 +83,11 @@ pub struct Account {
 // ---------------------------------------------------------------------------
 
 /// Shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 10;
+pub const MIN_PASSWORD_LEN: usize = crate::password::MIN_LEN;
 /// Longest password accepted (bytes): longer input is refused before hashing.
-pub const MAX_PASSWORD_LEN: usize = 1024;
+pub const MAX_PASSWORD_LEN: usize = crate::password::MAX_LEN;
+/// Longest login name, in characters (names are ASCII, so also bytes).
+pub const MAX_USER_NAME_LEN: usize = 64;
 /// Failed logins per account within [`THROTTLE_WINDOW`] before further
 /// attempts are refused.
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
@@ -93,6 +96,12 @@ pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_CLIENT: i64 = 20;
 /// The throttling window.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Most rows kept in the `login_attempts` table (two per failed login).
+/// Past it the oldest are dropped, so an attacker sending many distinct
+/// names or addresses cannot grow the table without bound; at the rate the
+/// argon2 work allows (some tens of failures a second on two cores) it
+/// holds well over the 15-minute window.
+pub const MAX_THROTTLE_ROWS: i64 = 100_000;
 /// Default session lifetime since last use.
 pub const DEFAULT_SESSION_HOURS: u64 = 12;
 /// Name of the session cookie.
@@ -123,8 +132,18 @@ pub struct UserInfo {
     pub agency: Option<String>,
     /// Whether the user is disabled (cannot log in, tokens revoked).
     pub disabled: bool,
+    /// Whether the user has a second factor (`bsc user totp`).
+    pub totp: bool,
     /// When the user was created.
     pub created_at: String,
+}
+
+/// SQL of the `totp` column of a [`UserInfo`]: whether a second factor is
+/// enrolled, without reading the secret (an integer on both backends).
+macro_rules! totp_enrolled {
+    () => {
+        "CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp"
+    };
 }
 
 /// What [`Store::create_user`] needs.
@@ -170,6 +189,39 @@ pub struct NewToken {
     pub id: i64,
     /// The token, `bsc_` and 64 hex digits.
     pub token: String,
+}
+
+/// The message of every refused login (401), whatever was wrong: the name,
+/// the password or the second factor's code.
+pub const LOGIN_FAILED: &str = "wrong user name, password or authenticator code";
+
+/// What a login attempt gives.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    /// Login name.
+    pub name: &'a str,
+    /// Password in clear.
+    pub password: &'a str,
+    /// The code of the user's authenticator app, if they gave one (needed
+    /// when they have a second factor).
+    pub otp: Option<&'a str>,
+}
+
+impl fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How logins are checked (server settings).
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    /// How long a session lasts since its last use.
+    pub ttl: Duration,
+    /// Admins and leaders must have a second factor to log in (`--require-totp`).
+    pub require_totp: bool,
 }
 
 /// A successful login.
@@ -222,43 +274,41 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Checks the password rules: [`MIN_PASSWORD_LEN`] characters or more, at
-/// most [`MAX_PASSWORD_LEN`] bytes, no control characters.
-pub fn check_password(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Error::BadRequest(format!(
-            "the password must have at least {MIN_PASSWORD_LEN} characters"
-        )));
-    }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(Error::BadRequest(format!(
-            "the password must have at most {MAX_PASSWORD_LEN} bytes"
-        )));
-    }
-    if password.chars().any(char::is_control) {
-        return Err(Error::BadRequest(
-            "the password must not contain control characters".into(),
-        ));
-    }
-    Ok(())
+/// Checks that `password` may be set for the user named `user`: the one
+/// password policy ([`crate::password::check`]) of every path that sets a
+/// password. The error says why and what to do, in English and Indonesian.
+pub fn check_password(user: &str, password: &str) -> Result<()> {
+    crate::password::check(user, password).map_err(|p| Error::BadRequest(p.to_string()))
 }
 
-/// Checks a login name: 1-64 characters `A-Z a-z 0-9 . _ @ -`, starting with
-/// a letter or digit.
+/// Checks a login name: 1-[`MAX_USER_NAME_LEN`] characters
+/// `A-Z a-z 0-9 . _ @ -`, starting with a letter or digit. An over-long
+/// name is not echoed in the error.
 pub fn check_user_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
+    if name.len() > MAX_USER_NAME_LEN {
+        return Err(Error::BadRequest(format!(
+            "the user name is too long: use at most {MAX_USER_NAME_LEN} characters"
+        )));
+    }
+    if is_valid_user_name(name) {
         Ok(())
     } else {
         Err(Error::BadRequest(format!(
-            "user name {name:?} is not valid: use 1-64 characters A-Z, a-z, 0-9, '.', '_', '@' or '-', starting with a letter or digit"
+            "user name {name:?} is not valid: use 1-{MAX_USER_NAME_LEN} characters A-Z, a-z, 0-9, '.', '_', '@' or '-', starting with a letter or digit"
         )))
     }
+}
+
+/// Whether `name` could be a login name (see [`check_user_name`]).
+fn is_valid_user_name(name: &str) -> bool {
+    name.len() <= MAX_USER_NAME_LEN
+        && name
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
 }
 
 /// Lower-case hex of `bytes`.
@@ -325,18 +375,42 @@ fn user_from_row(row: &AnyRow) -> Result<UserInfo> {
         role: a.role,
         agency: a.agency,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        totp: row.try_get::<i64, _>("totp")? != 0,
         created_at: row.try_get("created_at")?,
     })
 }
 
-/// Throttling keys of a login attempt.
+/// The throttling key of a client address: an IPv4 address as it is, an
+/// IPv6 address by its /64 network (one subscriber usually holds a whole
+/// /64, so counting single addresses would let one attacker spread over
+/// 2^64 keys), anything else (not expected) cut to 64 characters.
+fn client_key(client: &str) -> String {
+    match client.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => format!("client:{v4}"),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("client:{v4}"),
+            None => {
+                let s = v6.segments();
+                let net = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("client:{net}/64")
+            }
+        },
+        Err(_) => format!("client:{}", client.chars().take(64).collect::<String>()),
+    }
+}
+
+/// The throttling key of a login name (lower-cased: names compare without
+/// case). Only called for names that pass [`is_valid_user_name`], so at
+/// most `user:` and [`MAX_USER_NAME_LEN`] bytes.
+fn user_key(name: &str) -> String {
+    format!("user:{}", name.to_lowercase())
+}
+
+/// Throttling keys of a login attempt, each with its limit.
 fn throttle_keys(name: &str, client: Option<&str>) -> Vec<(String, i64)> {
-    let mut keys = vec![(
-        format!("user:{}", name.to_lowercase()),
-        MAX_FAILURES_PER_ACCOUNT,
-    )];
+    let mut keys = vec![(user_key(name), MAX_FAILURES_PER_ACCOUNT)];
     if let Some(c) = client {
-        keys.push((format!("client:{c}"), MAX_FAILURES_PER_CLIENT));
+        keys.push((client_key(c), MAX_FAILURES_PER_CLIENT));
     }
     keys
 }
@@ -353,7 +427,7 @@ impl Store {
     /// message lists the known ones), `Conflict` if the name is taken.
     pub async fn create_user(&self, new: &NewUser<'_>, actor: Actor<'_>) -> Result<UserInfo> {
         check_user_name(new.name)?;
-        check_password(new.password)?;
+        check_password(new.name, new.password)?;
         let password = new.password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
@@ -373,10 +447,11 @@ impl Store {
             }
             (_, None) => None,
         };
-        let inserted = sqlx::query(
+        let inserted = sqlx::query(concat!(
             "INSERT INTO users (name, role, agency_id, password_hash) VALUES ($1, $2, $3, $4)
-             RETURNING id, name, role, agency_id, disabled, created_at",
-        )
+                 RETURNING id, name, role, agency_id, disabled, created_at, ",
+            totp_enrolled!()
+        ))
         .bind(new.name)
         .bind(new.role.as_str())
         .bind(&agency)
@@ -411,9 +486,11 @@ impl Store {
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<UserInfo>> {
-        let rows = sqlx::query(
-            "SELECT id, name, role, agency_id, disabled, created_at FROM users ORDER BY name",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT id, name, role, agency_id, disabled, created_at, ",
+            totp_enrolled!(),
+            " FROM users ORDER BY name"
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(user_from_row).collect()
@@ -421,9 +498,11 @@ impl Store {
 
     /// The user named `name` (any case), if any.
     pub async fn user(&self, name: &str) -> Result<Option<UserInfo>> {
-        let row = sqlx::query(
-            "SELECT id, name, role, agency_id, disabled, created_at FROM users WHERE lower(name) = lower($1)",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT id, name, role, agency_id, disabled, created_at, ",
+            totp_enrolled!(),
+            " FROM users WHERE lower(name) = lower($1)"
+        ))
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
@@ -477,7 +556,7 @@ impl Store {
     /// Sets a user's password and deletes their sessions (audited as
     /// `user_passwd`). API tokens stay valid.
     pub async fn set_password(&self, name: &str, password: &str, actor: Actor<'_>) -> Result<()> {
-        check_password(password)?;
+        check_password(name, password)?;
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
@@ -545,41 +624,64 @@ impl Store {
             .bind(now - window)
             .execute(&mut *tx)
             .await?;
+        let mut last = 0i64;
         for (key, _) in throttle_keys(name, client) {
-            sqlx::query("INSERT INTO login_attempts (key, at) VALUES ($1, $2)")
-                .bind(&key)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            last = sqlx::query_scalar(
+                "INSERT INTO login_attempts (key, at) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(&key)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
         }
+        // Ids only grow, so the rows more than MAX_THROTTLE_ROWS ids back
+        // are the oldest: dropped through the primary key, no count needed.
+        sqlx::query("DELETE FROM login_attempts WHERE id <= $1")
+            .bind(last - MAX_THROTTLE_ROWS)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Checks `name` and `password` and opens a session lasting `ttl` since
-    /// its last use. Throttled ([`MAX_FAILURES_PER_ACCOUNT`] per account and
-    /// [`MAX_FAILURES_PER_CLIENT`] per client address in
-    /// [`THROTTLE_WINDOW`]): `Err(Throttled)` before any password check.
-    /// Unknown users, disabled users and wrong passwords all answer
-    /// `Err(Unauthorized)` after the same argon2 work. Audited as `login` or
-    /// `login_failed` (with the name tried and why, never the password);
-    /// throttled attempts are not audited.
+    /// Checks the credentials and opens a session lasting `policy.ttl` since
+    /// its last use.
+    ///
+    /// A name that cannot be a login name (over [`MAX_USER_NAME_LEN`]
+    /// characters, or characters a name never has) is answered
+    /// `Err(Unauthorized)` at once: no argon2 work, no throttling row, no
+    /// audit entry. Otherwise throttled ([`MAX_FAILURES_PER_ACCOUNT`] per
+    /// account and [`MAX_FAILURES_PER_CLIENT`] per client address, an IPv6
+    /// client by its /64, in [`THROTTLE_WINDOW`]): `Err(Throttled)` before
+    /// any password check. Unknown users, disabled users, wrong passwords
+    /// and, for a user with a second factor, a wrong, missing or reused code
+    /// all answer the same `Err(Unauthorized)` after the same argon2 work,
+    /// and count as failures. With `policy.require_totp`, an admin or
+    /// leader without a second factor gets `Err(Forbidden)` telling them to
+    /// enrol one, once the password is right. Audited as `login` or
+    /// `login_failed` (with the name tried and why, never the password or
+    /// code); throttled attempts are not audited.
     pub async fn login(
         &self,
-        name: &str,
-        password: &str,
+        creds: &Credentials<'_>,
         client: Option<&str>,
-        ttl: Duration,
+        policy: &LoginPolicy,
     ) -> Result<Login> {
-        let failed = |reason: &'static str| json!({"user": name.chars().take(64).collect::<String>(), "reason": reason});
+        let name = creds.name;
+        let unauthorized = || Error::Unauthorized(LOGIN_FAILED.into());
+        if !is_valid_user_name(name) {
+            return Err(unauthorized());
+        }
+        let failed = |reason: &'static str| json!({"user": name, "reason": reason});
         // Refused attempts are not audited one by one: a client hammering
         // the login would otherwise turn each request into a write.
         if let Some(retry_after) = self.login_wait(name, client).await? {
             return Err(Error::Throttled { retry_after });
         }
-        let row = if name.len() <= 64 && password.len() <= MAX_PASSWORD_LEN {
+        let row = if creds.password.len() <= MAX_PASSWORD_LEN {
             sqlx::query(
-                "SELECT id, name, role, agency_id, disabled, password_hash FROM users WHERE lower(name) = lower($1)",
+                "SELECT id, name, role, agency_id, disabled, password_hash, totp_secret, totp_last_step
+                 FROM users WHERE lower(name) = lower($1)",
             )
             .bind(name)
             .fetch_optional(&self.pool)
@@ -595,41 +697,97 @@ impl Store {
             ),
             None => (None, true, dummy_hash().to_owned()),
         };
-        let given = password.chars().take(MAX_PASSWORD_LEN).collect::<String>();
+        let given = creds
+            .password
+            .chars()
+            .take(MAX_PASSWORD_LEN)
+            .collect::<String>();
         let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &given))
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-        let account = match account {
-            Some(a) if matches && !disabled => a,
-            _ => {
-                self.note_failure(name, client).await?;
-                audit::record_anonymous(
-                    &self.pool,
-                    &audit::Entry {
-                        action: "login_failed",
-                        client,
-                        detail: Some(failed(if row.is_none() {
-                            "unknown user"
-                        } else if disabled {
-                            "disabled"
-                        } else {
-                            "wrong password"
-                        })),
-                        ..audit::Entry::default()
-                    },
-                )
-                .await?;
-                return Err(Error::Unauthorized("wrong user name or password".into()));
-            }
+        // The second factor is looked at only once the password is right,
+        // and a wrong one answers exactly as a wrong password does.
+        let mut step = None;
+        let outcome = match (&account, &row) {
+            (None, _) | (_, None) => Err("unknown user"),
+            (Some(_), Some(_)) if disabled => Err("disabled"),
+            (Some(_), Some(_)) if !matches => Err("wrong password"),
+            (Some(_), Some(row)) => match row.try_get::<Option<String>, _>("totp_secret")? {
+                None => Ok(()),
+                Some(secret) => {
+                    let last: Option<i64> = row.try_get("totp_last_step")?;
+                    let now = u64::try_from(unix_now()).unwrap_or(0);
+                    match creds
+                        .otp
+                        .map(|c| crate::totp::matching_step(&secret, c, now))
+                    {
+                        None => Err("code missing"),
+                        Some(found) => match found?.and_then(|s| i64::try_from(s).ok()) {
+                            None => Err("wrong code"),
+                            Some(s) if last.is_some_and(|l| s <= l) => Err("code reused"),
+                            Some(s) => {
+                                step = Some(s);
+                                Ok(())
+                            }
+                        },
+                    }
+                }
+            },
         };
+        let account = match (outcome, account) {
+            (Ok(()), Some(a)) => a,
+            (Err(reason), _) => return Err(self.login_failed(name, client, reason).await?),
+            (Ok(()), None) => return Err(self.login_failed(name, client, "unknown user").await?),
+        };
+        if policy.require_totp
+            && matches!(account.role, Role::Admin | Role::Leader)
+            && step.is_none()
+        {
+            audit::record_anonymous(
+                &self.pool,
+                &audit::Entry {
+                    action: "login_failed",
+                    client,
+                    detail: Some(failed("second factor required, none enrolled")),
+                    ..audit::Entry::default()
+                },
+            )
+            .await?;
+            return Err(Error::Forbidden(format!(
+                "this server requires a second factor (an authenticator app code) for {} accounts, \
+                 and yours has none yet: ask an administrator to run `bsc user totp {}` and add \
+                 the key it shows to your authenticator app / server ini mewajibkan faktor kedua \
+                 (kode aplikasi autentikator) untuk akun {}, dan akun Anda belum memilikinya: \
+                 minta administrator menjalankan `bsc user totp {}` lalu tambahkan kuncinya ke \
+                 aplikasi autentikator Anda",
+                account.role, account.name, account.role, account.name
+            )));
+        }
         let token = random_hex(16);
         let mut tx = self.write().await?;
+        if let Some(step) = step {
+            // Claims the code's step: a concurrent login with the same code
+            // finds it taken.
+            let claimed = sqlx::query(
+                "UPDATE users SET totp_last_step = $1
+                 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step)
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                tx.rollback().await?;
+                return Err(self.login_failed(name, client, "code reused").await?);
+            }
+        }
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(crate::clock::now())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM login_attempts WHERE key = $1")
-            .bind(format!("user:{}", name.to_lowercase()))
+            .bind(user_key(name))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -638,7 +796,7 @@ impl Store {
         )
         .bind(token_hash(&token))
         .bind(account.id)
-        .bind(crate::clock::after(ttl))
+        .bind(crate::clock::after(policy.ttl))
         .execute(&mut *tx)
         .await?;
         audit::record(
@@ -653,6 +811,102 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Login { account, token })
+    }
+
+    /// Counts and audits a failed login; the error to answer it with.
+    async fn login_failed(
+        &self,
+        name: &str,
+        client: Option<&str>,
+        reason: &'static str,
+    ) -> Result<Error> {
+        self.note_failure(name, client).await?;
+        audit::record_anonymous(
+            &self.pool,
+            &audit::Entry {
+                action: "login_failed",
+                client,
+                detail: Some(json!({"user": name, "reason": reason})),
+                ..audit::Entry::default()
+            },
+        )
+        .await?;
+        Ok(Error::Unauthorized(LOGIN_FAILED.into()))
+    }
+
+    /// Enrols `name` in the second factor (audited as `user_totp_enable`):
+    /// a new secret replaces any earlier one, so an old authenticator entry
+    /// stops working. The secret is returned once, for the user's app, and
+    /// never logged or audited.
+    pub async fn enable_totp(
+        &self,
+        name: &str,
+        actor: Actor<'_>,
+    ) -> Result<crate::totp::Enrolment> {
+        let mut tx = self.write().await?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT name FROM users WHERE lower(name) = lower($1)")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(stored) = stored else {
+            return Err(Error::NotFound(format!("no user named {name:?}")));
+        };
+        let enrolment = crate::totp::enrol(&stored)?;
+        sqlx::query(
+            "UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE lower(name) = lower($2)",
+        )
+        .bind(&enrolment.secret)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                actor: actor.account,
+                action: "user_totp_enable",
+                client: actor.client,
+                detail: Some(json!({"user": stored})),
+                ..audit::Entry::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(enrolment)
+    }
+
+    /// Removes `name`'s second factor (audited as `user_totp_disable`).
+    /// Whether they had one.
+    pub async fn disable_totp(&self, name: &str, actor: Actor<'_>) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT name, totp_secret FROM users WHERE lower(name) = lower($1)")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(Error::NotFound(format!("no user named {name:?}")));
+        };
+        let stored: String = row.try_get("name")?;
+        let had = row.try_get::<Option<String>, _>("totp_secret")?.is_some();
+        sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE lower(name) = lower($1)",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                actor: actor.account,
+                action: "user_totp_disable",
+                client: actor.client,
+                detail: Some(json!({"user": stored, "was_enrolled": had})),
+                ..audit::Entry::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(had)
     }
 
     /// The account of a live session, sliding its expiry to `ttl` from now;
@@ -933,12 +1187,349 @@ mod tests {
 
     #[test]
     fn password_and_name_rules() {
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough!").is_ok());
-        assert!(check_password("long enough\n").is_err());
+        assert!(check_password("ayu", "short").is_err());
+        assert!(check_password("ayu", "long enough!").is_ok());
+        assert!(check_password("ayu", "long enough\n").is_err());
+        let weak = check_password("ayu", "Password123")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            weak.contains("most common") && weak.contains("paling umum"),
+            "{weak}"
+        );
+        assert!(check_password("wayan", "password-wayan").is_err());
         assert!(check_user_name("ayu.putri").is_ok());
         assert!(check_user_name("-x").is_err());
         assert!(check_user_name("a b").is_err());
+        assert!(check_user_name("").is_err());
+        assert!(check_user_name(&"a".repeat(MAX_USER_NAME_LEN)).is_ok());
+        let long = "a".repeat(10_000);
+        let err = check_user_name(&long).unwrap_err().to_string();
+        assert!(err.contains("at most 64") && err.len() < 100, "{err}");
+    }
+
+    #[test]
+    fn throttling_keys_are_bounded() {
+        assert_eq!(client_key("1.2.3.4"), "client:1.2.3.4");
+        assert_eq!(client_key("::ffff:1.2.3.4"), "client:1.2.3.4");
+        // Every address of one /64 is one client.
+        assert_eq!(
+            client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            "client:2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client_key("2001:db8:1:2::1"),
+            client_key("2001:db8:1:2:ffff::9")
+        );
+        assert_ne!(client_key("2001:db8:1:2::1"), client_key("2001:db8:1:3::1"));
+        assert!(client_key(&"x".repeat(1000)).len() <= 7 + 64);
+    }
+
+    const PW: &str = "kata-sandi-rahasia";
+
+    fn creds<'a>(name: &'a str, password: &'a str, otp: Option<&'a str>) -> Credentials<'a> {
+        Credentials {
+            name,
+            password,
+            otp,
+        }
+    }
+
+    const CLI: Actor<'static> = Actor {
+        account: None,
+        client: None,
+    };
+
+    async fn store_with(users: &[(&str, Role)]) -> Store {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        for (name, role) in users {
+            store
+                .create_user(
+                    &NewUser {
+                        name,
+                        role: *role,
+                        agency: (*role == Role::OpdStaff).then_some("Dinas X"),
+                        create_agency: true,
+                        password: PW,
+                    },
+                    CLI,
+                )
+                .await
+                .unwrap();
+        }
+        store
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn weak_passwords_are_refused_on_every_path() {
+        let store = store_with(&[("ayu", Role::Admin)]).await;
+        for weak in [
+            "password123",
+            "aaaaaaaaaaaa",
+            "            ",
+            "bismillah123",
+            "Ayu-2024-Ayu!",
+        ] {
+            let err = store
+                .create_user(
+                    &NewUser {
+                        name: "made",
+                        role: Role::Leader,
+                        agency: None,
+                        create_agency: false,
+                        password: if weak.starts_with("Ayu") {
+                            "made-made-made!"
+                        } else {
+                            weak
+                        },
+                    },
+                    CLI,
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::BadRequest(_)), "{weak}: {err}");
+            let err = store.set_password("ayu", weak, CLI).await.unwrap_err();
+            assert!(matches!(err, Error::BadRequest(_)), "{weak}: {err}");
+        }
+        assert!(store.user("made").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_over_long_name_costs_no_hashing_and_no_throttling_row() {
+        let store = store_with(&[("ayu", Role::Admin)]).await;
+        let policy = LoginPolicy {
+            ttl: Duration::from_secs(60),
+            require_totp: false,
+        };
+        let long = "a".repeat(100_000);
+        for name in [
+            long.as_str(),
+            &"b".repeat(MAX_USER_NAME_LEN + 1),
+            "bad name",
+        ] {
+            let err = store
+                .login(
+                    &creds(name, "whatever-password", None),
+                    Some("1.2.3.4"),
+                    &policy,
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::Unauthorized(m) if m == LOGIN_FAILED),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM login_attempts").await,
+            0
+        );
+        // A name of the longest length is tried and counted as usual.
+        let name = "c".repeat(MAX_USER_NAME_LEN);
+        assert!(matches!(
+            store
+                .login(
+                    &creds(&name, "whatever-password", None),
+                    Some("1.2.3.4"),
+                    &policy
+                )
+                .await,
+            Err(Error::Unauthorized(_))
+        ));
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM login_attempts").await,
+            2
+        );
+        assert!(
+            count(&store, "SELECT max(length(key)) FROM login_attempts").await
+                <= 5 + i64::try_from(MAX_USER_NAME_LEN).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_throttling_table_keeps_at_most_its_cap() {
+        let store = store_with(&[]).await;
+        let now = unix_now();
+        // A flood of distinct names and addresses, as an attacker would send.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+             INSERT INTO login_attempts (key, at) SELECT 'user:flood' || i, $2 FROM n",
+        )
+        .bind(MAX_THROTTLE_ROWS + 500)
+        .bind(now)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        store.note_failure("ayu", Some("10.0.0.1")).await.unwrap();
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM login_attempts").await,
+            MAX_THROTTLE_ROWS
+        );
+        // The newest rows are the ones kept.
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM login_attempts WHERE key IN ('user:ayu', 'client:10.0.0.1')"
+            )
+            .await,
+            2
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM login_attempts WHERE key = 'user:flood1'"
+            )
+            .await,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_factor_is_checked_once_and_required_by_the_flag() {
+        let store = store_with(&[
+            ("ayu", Role::Admin),
+            ("made", Role::Leader),
+            ("wayan", Role::OpdStaff),
+        ])
+        .await;
+        let open = LoginPolicy {
+            ttl: Duration::from_secs(60),
+            require_totp: false,
+        };
+        let strict = LoginPolicy {
+            require_totp: true,
+            ..open.clone()
+        };
+        let enrolment = store.enable_totp("AYU", CLI).await.unwrap();
+        assert!(store.user("ayu").await.unwrap().unwrap().totp);
+        assert!(!store.user("made").await.unwrap().unwrap().totp);
+        let now = u64::try_from(unix_now()).unwrap();
+        let code_at = |t: u64| {
+            let secret = totp_rs::Secret::Encoded(enrolment.secret.clone())
+                .to_bytes()
+                .unwrap();
+            totp_rs::TOTP::new(
+                totp_rs::Algorithm::SHA1,
+                6,
+                1,
+                30,
+                secret,
+                None,
+                String::new(),
+            )
+            .unwrap()
+            .generate(t)
+        };
+        let code = code_at(now);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let refused =
+            |r: Result<Login>| matches!(r, Err(Error::Unauthorized(m)) if m == LOGIN_FAILED);
+        // Missing or wrong code, or a wrong password with the right code: the same 401.
+        assert!(refused(
+            store.login(&creds("ayu", PW, None), None, &open).await
+        ));
+        assert!(refused(
+            store
+                .login(&creds("ayu", PW, Some(wrong)), None, &open)
+                .await
+        ));
+        assert!(refused(
+            store
+                .login(&creds("ayu", "not-the-password", Some(&code)), None, &open)
+                .await
+        ));
+        assert!(refused(
+            store
+                .login(&creds("ayu", PW, Some(&code_at(now - 90))), None, &open)
+                .await
+        ));
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM login_attempts WHERE key = 'user:ayu'"
+            )
+            .await,
+            4
+        );
+        // Password and code: in, with the throttle reset.
+        store
+            .login(&creds("ayu", PW, Some(&code)), None, &strict)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM login_attempts WHERE key = 'user:ayu'"
+            )
+            .await,
+            0
+        );
+        // The same code again is refused, and so is the one before it.
+        assert!(refused(
+            store
+                .login(&creds("ayu", PW, Some(&code)), None, &open)
+                .await
+        ));
+        assert!(refused(
+            store
+                .login(&creds("ayu", PW, Some(&code_at(now - 30))), None, &open)
+                .await
+        ));
+        // The next step's code (a phone clock slightly ahead) is fine.
+        store
+            .login(&creds("ayu", PW, Some(&code_at(now + 30))), None, &open)
+            .await
+            .unwrap();
+
+        // The flag: a leader without a second factor is told to enrol, once the password is right.
+        assert!(
+            store
+                .login(&creds("made", PW, None), None, &open)
+                .await
+                .is_ok()
+        );
+        assert!(refused(
+            store
+                .login(&creds("made", "not-the-password", None), None, &strict)
+                .await
+        ));
+        let err = store
+            .login(&creds("made", PW, None), None, &strict)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Forbidden(m) if m.contains("bsc user totp made")),
+            "{err}"
+        );
+        // Staff are not concerned.
+        store
+            .login(&creds("wayan", PW, None), None, &strict)
+            .await
+            .unwrap();
+        // Disabling the second factor lets the admin log in with the password alone.
+        assert!(store.disable_totp("ayu", CLI).await.unwrap());
+        assert!(!store.disable_totp("ayu", CLI).await.unwrap());
+        store
+            .login(&creds("ayu", PW, None), None, &open)
+            .await
+            .unwrap();
+        assert!(store.enable_totp("nobody", CLI).await.is_err());
+        let audit: Vec<String> = sqlx::query_scalar("SELECT coalesce(detail, '') FROM audit_log")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            !audit
+                .iter()
+                .any(|d| d.contains(&enrolment.secret) || d.contains(&code))
+        );
     }
 
     #[tokio::test]
@@ -955,7 +1546,7 @@ mod tests {
                     role: Role::OpdStaff,
                     agency: Some("Dinas X"),
                     create_agency: false,
-                    password: "password123",
+                    password: PW,
                 },
                 cli,
             )
@@ -969,15 +1560,19 @@ mod tests {
                     role: Role::OpdStaff,
                     agency: Some("Dinas X"),
                     create_agency: true,
-                    password: "password123",
+                    password: PW,
                 },
                 cli,
             )
             .await
             .unwrap();
         let ttl = Duration::from_secs(3600);
+        let policy = LoginPolicy {
+            ttl,
+            require_totp: false,
+        };
         let login = store
-            .login("STAFF", "password123", Some("1.2.3.4"), ttl)
+            .login(&creds("STAFF", PW, None), Some("1.2.3.4"), &policy)
             .await
             .unwrap();
         assert_eq!(login.account.agency.as_deref(), Some("dinas-x"));
@@ -990,13 +1585,17 @@ mod tests {
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
             assert!(matches!(
                 store
-                    .login("staff", "wrong password", Some("1.2.3.4"), ttl)
+                    .login(
+                        &creds("staff", "wrong password", None),
+                        Some("1.2.3.4"),
+                        &policy
+                    )
                     .await,
                 Err(Error::Unauthorized(_))
             ));
         }
         assert!(matches!(
-            store.login("staff", "password123", Some("1.2.3.4"), ttl).await,
+            store.login(&creds("staff", PW, None), Some("1.2.3.4"), &policy).await,
             Err(Error::Throttled { retry_after }) if retry_after > 0 && retry_after <= 900
         ));
         let t = store.create_token("staff", "qgis", cli).await.unwrap();

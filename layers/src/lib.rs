@@ -10,7 +10,9 @@
 //! - [`index`]: one in-memory R-tree per published layer version, holding
 //!   each feature's envelope and its pre-encoded GeoJSON bytes;
 //! - [`catalog`]: the set of served layers, swapped atomically;
-//! - [`demo`]: the deterministic synthetic Badung data set.
+//! - [`demo`]: the deterministic synthetic Badung data set;
+//! - [`accounts`], [`password`] and [`totp`]: users, sessions and tokens,
+//!   the password policy and the optional second factor.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
@@ -27,8 +29,10 @@ pub mod import;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod password;
 pub mod photos;
 pub mod store;
+pub mod totp;
 pub mod transfer;
 pub mod versions;
 

@@ -52,6 +52,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("password_hash", Text),
             ("disabled", Int),
             ("created_at", Text),
+            ("totp_secret", Text),
+            ("totp_last_step", Int),
         ],
     ),
     (

@@ -111,11 +111,15 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                             u.role.to_string(),
                             u.agency.clone().unwrap_or_else(|| "-".into()),
                             if u.disabled { "disabled" } else { "active" }.into(),
+                            if u.totp { "yes" } else { "no" }.into(),
                             u.created_at.clone(),
                         ]
                     })
                     .collect();
-                print_table(&["NAME", "ROLE", "AGENCY", "STATUS", "CREATED"], &rows);
+                print_table(
+                    &["NAME", "ROLE", "AGENCY", "STATUS", "TOTP", "CREATED"],
+                    &rows,
+                );
             }
         }
         UserCommand::Disable(args) => {
@@ -143,6 +147,40 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 "password of {} changed; their sessions are ended",
                 args.name
             );
+        }
+        UserCommand::Totp(args) => {
+            let store = Store::open(&args.db.database).await?;
+            if args.disable {
+                let result = store.disable_totp(&args.name, CLI).await;
+                store.close().await;
+                if result.map_err(plain)? {
+                    println!(
+                        "second factor of {} removed; they log in with their password alone",
+                        args.name
+                    );
+                } else {
+                    println!("{} had no second factor", args.name);
+                }
+            } else {
+                let result = store.enable_totp(&args.name, CLI).await;
+                store.close().await;
+                let enrolment = result.map_err(plain)?;
+                // The secret goes to standard output only, once; the
+                // explanation to standard error, so `> file` keeps just the URL.
+                eprintln!(
+                    "second factor of {} enrolled (any earlier one no longer works). Add it to an \
+                     authenticator app (Google Authenticator, Microsoft Authenticator, FreeOTP, ...) \
+                     by opening or scanning the URL below, or by typing the key \
+                     {} (time-based, 6 digits, 30 s). It is shown only now. From now on the \
+                     user logs in with the app's current code in the \"otp\" field.",
+                    args.name,
+                    group(&enrolment.secret),
+                );
+                if std::io::stderr().is_terminal() {
+                    eprint!("{}", terminal_qr(&enrolment.url));
+                }
+                println!("{}", enrolment.url);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -266,6 +304,40 @@ pub async fn audit_log(args: AuditArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
+/// `text` as a QR code drawn with Unicode half blocks, two modules a
+/// character, light modules drawn (as `qrencode -t UTF8` does, for the
+/// usual dark terminal), with a quiet zone; empty if it does not fit.
+fn terminal_qr(text: &str) -> String {
+    let Ok(qr) = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium) else {
+        return String::new();
+    };
+    let (size, quiet) = (qr.size(), 2);
+    let light = |x: i32, y: i32| !qr.get_module(x, y);
+    let mut out = String::new();
+    for y in (-quiet..size + quiet).step_by(2) {
+        for x in -quiet..size + quiet {
+            out.push(match (light(x, y), light(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `secret` in groups of four, as authenticator apps show keys.
+fn group(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {

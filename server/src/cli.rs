@@ -135,6 +135,11 @@ pub struct ServeArgs {
     /// Hours a login session lasts since it was last used.
     #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = layers::accounts::DEFAULT_SESSION_HOURS, value_name = "H")]
     pub session_hours: u64,
+    /// Admins and leaders must give an authenticator code (TOTP) to log in;
+    /// one without a second factor is refused until `bsc user totp NAME`
+    /// enrols them. API tokens are not affected.
+    #[arg(long, env = "BSC_REQUIRE_TOTP")]
+    pub require_totp: bool,
     /// Take the client address (login throttling, audit log) from `X-Forwarded-For`;
     /// only behind a proxy that sets that header.
     #[arg(long, env = "BSC_TRUST_FORWARDED_FOR")]
@@ -404,8 +409,9 @@ fn parse_role(s: &str) -> Result<layers::accounts::Role, String> {
 /// `bsc user ...`.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a user. The password (10 characters or more) is asked for on the
-    /// terminal, or read as the first line of standard input when that is not a terminal.
+    /// Create a user. The password (10 characters or more, not a common one, not
+    /// containing the name) is asked for on the terminal, or read as the first
+    /// line of standard input when that is not a terminal.
     Add(UserAddArgs),
     /// List users.
     List(ListArgs),
@@ -413,6 +419,22 @@ pub enum UserCommand {
     Disable(UserNameArgs),
     /// Set a user's password (prompt or first line of standard input); their sessions end.
     Passwd(UserNameArgs),
+    /// Enrol a user in the second factor (TOTP): prints a new secret and its
+    /// otpauth:// URL, once, for their authenticator app; `--disable` removes it.
+    Totp(UserTotpArgs),
+}
+
+/// Flags of `bsc user totp`.
+#[derive(Debug, Clone, Args)]
+pub struct UserTotpArgs {
+    /// Login name.
+    pub name: String,
+    /// Remove the user's second factor instead (they log in with the password alone).
+    #[arg(long)]
+    pub disable: bool,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Flags of `bsc user add`.

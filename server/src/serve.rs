@@ -65,6 +65,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         trust_forwarded_for: args.trust_forwarded_for,
         behind_tls: args.behind_tls,
         session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
+        require_totp: args.require_totp,
         basemap_url,
         basemap_attribution,
     };

@@ -35,6 +35,9 @@ pub struct ApiConfig {
     pub behind_tls: bool,
     /// How long a login session lasts since its last use.
     pub session_ttl: std::time::Duration,
+    /// Admins and leaders need a second factor (TOTP) to log in over HTTP
+    /// (`--require-totp`); API tokens are not concerned.
+    pub require_totp: bool,
     /// Basemap tile URL template for the viewer (`{z}/{x}/{y}`); `None` for no basemap.
     pub basemap_url: Option<String>,
     /// Attribution shown with the basemap.
@@ -53,6 +56,7 @@ impl Default for ApiConfig {
             session_ttl: std::time::Duration::from_secs(
                 layers::accounts::DEFAULT_SESSION_HOURS * 3600,
             ),
+            require_totp: false,
             basemap_url: None,
             basemap_attribution: String::new(),
         }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use layers::accounts::{Account, SESSION_COOKIE};
+use layers::accounts::{Account, LoginPolicy, SESSION_COOKIE};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,11 +14,15 @@ use crate::client::Client;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The body of a login, as JSON or as an HTML form.
+/// The body of a login, as JSON or as an HTML form. `otp` is the code of
+/// the user's authenticator app, needed when they have a second factor; an
+/// empty one counts as none.
 #[derive(Deserialize)]
 struct Credentials {
     name: String,
     password: String,
+    #[serde(default)]
+    otp: Option<String>,
 }
 
 fn user_json(account: Option<&Account>) -> Value {
@@ -45,21 +49,27 @@ fn credentials(headers: &HeaderMap, body: &[u8]) -> ApiResult<Credentials> {
     let bad = || {
         ApiError::bad_request(
             "invalid-body",
-            "send the credentials as JSON {\"name\": ..., \"password\": ...} or as a form with fields name and password",
+            "send the credentials as JSON {\"name\": ..., \"password\": ..., \"otp\": ...} or as a form with fields name, password and otp (otp only for a user with a second factor)",
         )
     };
     if form {
         let mut name = None;
         let mut password = None;
+        let mut otp = None;
         for (k, v) in form_urlencoded::parse(body) {
             match &*k {
                 "name" => name = Some(v.into_owned()),
                 "password" => password = Some(v.into_owned()),
+                "otp" => otp = Some(v.into_owned()),
                 _ => {}
             }
         }
         match (name, password) {
-            (Some(name), Some(password)) => Ok(Credentials { name, password }),
+            (Some(name), Some(password)) => Ok(Credentials {
+                name,
+                password,
+                otp,
+            }),
             _ => Err(bad()),
         }
     } else {
@@ -67,10 +77,14 @@ fn credentials(headers: &HeaderMap, body: &[u8]) -> ApiResult<Credentials> {
     }
 }
 
-/// `POST /api/session`: checks `{name, password}` and sets the session
-/// cookie. 401 for any wrong part (never saying which), 429 with
+/// `POST /api/session`: checks `{name, password, otp?}` and sets the
+/// session cookie. 401 for any wrong part (never saying which: a wrong or
+/// missing authenticator code answers as a wrong password does), 429 with
 /// `Retry-After` when throttled. A login sent from another site's page
-/// (an `Origin` that is not this server) is refused with 403.
+/// (an `Origin` that is not this server) is refused with 403; so is, with
+/// the problem type `urn:bsc:problem:second-factor-required`, the right
+/// password of an admin or leader without a second factor on a server run
+/// with `--require-totp`.
 pub async fn login(
     State(state): State<AppState>,
     client: Client,
@@ -89,10 +103,16 @@ pub async fn login(
     let login = state
         .store
         .login(
-            &creds.name,
-            &creds.password,
+            &layers::accounts::Credentials {
+                name: &creds.name,
+                password: &creds.password,
+                otp: creds.otp.as_deref().filter(|c| !c.trim().is_empty()),
+            },
             client.addr.as_deref(),
-            state.config.session_ttl,
+            &LoginPolicy {
+                ttl: state.config.session_ttl,
+                require_totp: state.config.require_totp,
+            },
         )
         .await;
     let login = match login {
@@ -105,6 +125,13 @@ pub async fn login(
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             return Ok(res);
+        }
+        Err(layers::Error::Forbidden(m)) => {
+            return Err(ApiError {
+                status: StatusCode::FORBIDDEN,
+                kind: "second-factor-required",
+                detail: m,
+            });
         }
         Err(e) => return Err(e.into()),
     };
