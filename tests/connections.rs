@@ -146,3 +146,64 @@ fn sigterm_stops_the_server_within_its_grace_even_mid_upload() {
     let log = s.log.lock().unwrap().join("\n");
     assert!(log.contains("cancelling"), "{log}");
 }
+
+#[test]
+fn an_upload_stops_when_its_client_goes_away() {
+    let ws = Workspace::new();
+    ws.add_user(
+        "staf",
+        "opd_staff",
+        Some("Dinas PUPR"),
+        "Kata-sandi-uji-2026",
+    );
+    let token = ws.create_token("staf", "uji");
+    let s = ws.serve(&[]);
+    // Enough points that reading them takes a while after the body is in.
+    let mut rng = common::Rng(7);
+    let features: Vec<String> = (0..300_000)
+        .map(|i| {
+            format!(
+                r#"{{"type":"Feature","id":{i},"properties":{{"nama":"Titik {i}"}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#,
+                rng.between(115.1, 115.25),
+                rng.between(-8.8, -8.3)
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    );
+    let mut up = TcpStream::connect(addr(&s.base)).unwrap();
+    write!(
+        up,
+        "POST /api/layers?id=ditinggal&category=general&filename=a.geojson HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    up.write_all(body.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(up);
+    s.eventually(20, |s| {
+        s.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("upload cancelled"))
+    });
+    // The writer is free at once, and nothing of the upload was kept.
+    let r = s
+        .request(reqwest::Method::POST, "/api/layers?id=kecil&category=general&filename=k.geojson")
+        .bearer_auth(&token)
+        .body(r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"nama":"a"},"geometry":{"type":"Point","coordinates":[115.17,-8.7]}}]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        ws.sql_i64("SELECT COUNT(*) FROM layers WHERE id = 'ditinggal'"),
+        0
+    );
+    assert_eq!(
+        ws.sql_i64("SELECT COUNT(*) FROM layers WHERE id = 'kecil'"),
+        1
+    );
+}

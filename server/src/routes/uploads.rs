@@ -40,12 +40,18 @@ pub async fn create(
     req: Request,
 ) -> ApiResult<Response> {
     refuse_anonymous(&who)?;
-    let upload = Upload::read(&state, req).await?;
-    let id = upload
-        .field("id")
-        .ok_or_else(|| ApiError::bad_request("invalid-request", "the layer needs an id"))?
-        .to_owned();
-    run(&state, &who, &client, id, upload, WriteMode::Create).await
+    let watch = Cancelled::log_if_dropped(req.uri().path().to_owned());
+    let done = async {
+        let upload = Upload::read(&state, req).await?;
+        let id = upload
+            .field("id")
+            .ok_or_else(|| ApiError::bad_request("invalid-request", "the layer needs an id"))?
+            .to_owned();
+        run(&state, &who, &client, id, upload, WriteMode::Create).await
+    }
+    .await;
+    watch.finished();
+    done
 }
 
 /// `POST /api/layers/{id}/versions`: uploads a new version of layer `id`
@@ -64,8 +70,14 @@ pub async fn replace(
         Some(owner) => write_guard(&who)(&owner)?,
         None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
     }
-    let upload = Upload::read(&state, req).await?;
-    run(&state, &who, &client, id, upload, WriteMode::Replace).await
+    let watch = Cancelled::log_if_dropped(req.uri().path().to_owned());
+    let done = async {
+        let upload = Upload::read(&state, req).await?;
+        run(&state, &who, &client, id, upload, WriteMode::Replace).await
+    }
+    .await;
+    watch.finished();
+    done
 }
 
 /// Refuses an upload by nobody before its body is read: the caller is
@@ -140,6 +152,36 @@ async fn run(
     let staged = stage(&state.store, &spec, &opts, limits, Then::Draft, read).await?;
     drop(upload);
     Ok(staged_response(&state.config.public_url, &staged))
+}
+
+/// Logs an upload whose request future was dropped before it finished:
+/// its client went away or the server is stopping. Dropping the future
+/// drops the version writer (its transaction rolls back) and the channel
+/// the reader feeds, so the reader stops at its next feature.
+struct Cancelled {
+    path: String,
+    done: bool,
+}
+
+impl Cancelled {
+    fn log_if_dropped(path: String) -> Self {
+        Cancelled { path, done: false }
+    }
+
+    fn finished(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if !self.done && !std::thread::panicking() {
+            tracing::info!(
+                path = %self.path,
+                "upload cancelled before it finished; nothing was written"
+            );
+        }
+    }
 }
 
 /// 201 with the report for a draft; 422 problem JSON with the report for
