@@ -82,6 +82,10 @@ impl Default for WriteConfig {
             max_upload_bytes: 256 << 20,
             limits: Limits {
                 max_bytes: 256 << 20,
+                // What the features of one upload may take as read: a
+                // zipped upload may expand (to max_uncompressed_bytes),
+                // a plain one is bounded by max_bytes already.
+                max_read_bytes: 1 << 30,
                 max_features: 2_000_000,
                 extent: Some(layers::model::REGENCY_EXTENT),
                 ..Limits::default()
