@@ -114,6 +114,11 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("format", Text),
             ("created_by", Text),
             ("published_at", Text),
+            ("meta_category_id", Text),
+            ("meta_title_id", Text),
+            ("meta_title_en", Text),
+            ("meta_agency_id", Text),
+            ("meta_visibility", Text),
         ],
     ),
     (
