@@ -22,6 +22,11 @@ pub struct Cli {
     /// Log filter (tracing syntax, e.g. `info` or `bsc=debug,tower_http=debug`).
     #[arg(long, env = "BSC_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Log lines as readable text, or as one JSON object per line for log
+    /// collectors. Text has colours only when standard error is a terminal
+    /// (and `NO_COLOR` is not set).
+    #[arg(long, env = "BSC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 }
 
 /// The subcommands.
@@ -164,6 +169,15 @@ pub struct ServeArgs {
     /// Connection timeouts and shutdown.
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `2026-11-30T12:00:00Z INFO target: message key=value`.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
 }
 
 /// How long the server waits for slow clients, and for open requests when

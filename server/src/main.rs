@@ -1,9 +1,10 @@
 //! The `bsc` binary.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::cli::{Cli, run};
+use server::cli::{Cli, LogFormat, run};
 use tracing_subscriber::EnvFilter;
 
 // Loading a layer allocates a million short-lived rows on the database
@@ -24,10 +25,19 @@ fn main() -> ExitCode {
     {
         filter = filter.add_directive(quiet);
     }
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            // Colour codes only for a person at a terminal: a file, a pipe
+            // or journald gets plain text.
+            let colour = std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(colour).init();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -121,8 +121,15 @@ pub fn app(state: AppState) -> Router {
         CorsLayer::new()
             .allow_origin(Any)
             .allow_methods([Method::GET, Method::HEAD])
-            .allow_headers([header::IF_NONE_MATCH])
-            .expose_headers([header::ETAG]),
+            // Range readers on other origins (FlatGeobuf in the browser)
+            // ask by range and must see what came back.
+            .allow_headers([header::IF_NONE_MATCH, header::RANGE])
+            .expose_headers([
+                header::ETAG,
+                header::CONTENT_RANGE,
+                header::ACCEPT_RANGES,
+                header::CONTENT_LENGTH,
+            ]),
     )
     .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
     .layer(SetResponseHeaderLayer::if_not_present(
