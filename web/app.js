@@ -32,8 +32,14 @@ const state = {
   user: null,
   ready: false,
 };
-window.bscLoaded = {};
-window.bscTiled = {}; // layer id -> features drawn from vector tiles so far
+// The one object the browser tests read, `window.bscTest`; nothing else of
+// the viewer is a global.
+//   map          the Leaflet map
+//   loaded       layer id (`id@version` for a preview) -> features drawn as GeoJSON
+//   tiled        layer id -> features drawn from vector tiles so far
+//   openFeature  (layerId, fid): fetches a feature, zooms to it, opens its popup
+const testHooks = { map: null, loaded: {}, tiled: {}, openFeature: null };
+window.bscTest = testHooks;
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -57,7 +63,7 @@ function showError(what, e) {
 // ---------- the map ----------
 
 const map = L.map('map', { zoomControl: true, attributionControl: false, minZoom: 8, maxZoom: 19, zoomSnap: 0.5 });
-window.bscMap = map;
+testHooks.map = map;
 map.createPane('outline');
 map.getPane('outline').style.zIndex = '350';
 map.getPane('outline').style.pointerEvents = 'none';
@@ -239,7 +245,7 @@ class LayerView {
     setRowBusy(this.id, false);
     setRowNote(this.id, noteOf(this));
     renderLegend();
-    window.bscTiled = { ...window.bscTiled, [this.id]: 0 };
+    testHooks.tiled = { ...testHooks.tiled, [this.id]: 0 };
     this.pending = vectorGrid().then(
       () => this.addGrid(),
       (e) => showError(title(state.layers.get(this.id)) || this.id, e),
@@ -260,7 +266,7 @@ class LayerView {
       interactive: true,
       getFeatureId: (f) => {
         if (f.id != null) fids.set(f.properties, f.id);
-        window.bscTiled = { ...window.bscTiled, [this.id]: (window.bscTiled[this.id] || 0) + 1 };
+        testHooks.tiled = { ...testHooks.tiled, [this.id]: (testHooks.tiled[this.id] || 0) + 1 };
         return f.id;
       },
       zIndex: 5,
@@ -283,9 +289,9 @@ class LayerView {
     this.tiles = false;
     if (this.grid) map.removeLayer(this.grid);
     this.grid = null;
-    const next = { ...window.bscTiled };
+    const next = { ...testHooks.tiled };
     delete next[this.id];
-    window.bscTiled = next;
+    testHooks.tiled = next;
     setRowNote(this.id, '');
   }
 
@@ -342,7 +348,7 @@ class LayerView {
     if (this.group.addLayers) this.group.addLayers(fresh);
     else for (const l of fresh) this.group.addLayer(l);
     const key = this.version ? `${this.id}@${this.version}` : this.id;
-    window.bscLoaded = { ...window.bscLoaded, [key]: this.drawn.size };
+    testHooks.loaded = { ...testHooks.loaded, [key]: this.drawn.size };
     renderLegend();
   }
 
@@ -351,9 +357,9 @@ class LayerView {
     this.hideTiles();
     map.removeLayer(this.group);
     const key = this.version ? `${this.id}@${this.version}` : this.id;
-    const next = { ...window.bscLoaded };
+    const next = { ...testHooks.loaded };
     delete next[key];
-    window.bscLoaded = next;
+    testHooks.loaded = next;
   }
 }
 
@@ -473,7 +479,7 @@ async function bscOpenFeature(layerId, fid) {
   openPopup(layerId, feature, at, null);
   return feature;
 }
-window.bscOpenFeature = bscOpenFeature;
+testHooks.openFeature = bscOpenFeature;
 
 let highlighted = null;
 function highlight(feature) {
