@@ -150,11 +150,11 @@ async function ready(page, url = BASE + '/') {
   });
 }
 
-const loaded = (page) => page.evaluate(() => ({ ...(window.bscLoaded || {}) }));
+const loaded = (page) => page.evaluate(() => ({ ...((window.bscTest && window.bscTest.loaded) || {}) }));
 
 async function waitDrawn(page, layer, min = 1) {
   await page.waitForFunction(
-    ([l, n]) => window.bscLoaded && window.bscLoaded[l] >= n,
+    ([l, n]) => window.bscTest && window.bscTest.loaded[l] >= n,
     [layer, min],
     { timeout: 15_000 },
   );
@@ -172,7 +172,7 @@ async function setView(page, lat, lon, zoom) {
   await page.evaluate(
     ([lat, lon, zoom]) =>
       new Promise((resolve) => {
-        const m = window.bscMap;
+        const m = window.bscTest.map;
         const c = m.getCenter();
         if (m.getZoom() === zoom && Math.abs(c.lat - lat) < 1e-9 && Math.abs(c.lng - lon) < 1e-9) return resolve();
         m.once('moveend', () => resolve());
@@ -279,7 +279,7 @@ async function featureWithPhoto(layer) {
 async function clickFeature(page, layer, fid, lat, lon) {
   const target = await page.evaluate(
     ([layer, fid, lat, lon]) => {
-      const m = window.bscMap;
+      const m = window.bscTest.map;
       let el = null;
       m.eachLayer((l) => {
         if (!el && l.feature && String(l.feature.id) === String(fid) && l.getElement) el = l.getElement();
@@ -311,7 +311,10 @@ test('load: no console errors, every request to bsc itself, public layers listed
   assert(/script-src 'self'/.test(csp), `no strict Content-Security-Policy on /: "${csp}"`);
   await page.waitForFunction(() => document.body && document.body.dataset.ready === '1', null, { timeout: 20_000 });
   await settle(page);
-  assert(await page.evaluate(() => !!(window.bscMap && window.bscMap.getZoom)), 'window.bscMap is not a Leaflet map');
+  assert(await page.evaluate(() => !!(window.bscTest && window.bscTest.map && window.bscTest.map.getZoom)), 'window.bscTest.map is not a Leaflet map');
+  // The test hooks are one object; the viewer leaks no other globals of its own.
+  const globals = await page.evaluate(() => Object.keys(window).filter((k) => /^bsc/i.test(k)));
+  assert(globals.join() === 'bscTest', `window globals of the viewer: ${globals.join(', ')} (only bscTest expected)`);
   assert(await page.locator('#map.leaflet-container').count() === 1, '#map is not the Leaflet container');
   const foreign = requests.filter((u) => !u.startsWith(ORIGIN + '/') && !/^(data|blob):/.test(u));
   assert(foreign.length === 0, `requests outside ${ORIGIN}: ${foreign.slice(0, 5).join(', ')}`);
@@ -338,7 +341,7 @@ test('load: no console errors, every request to bsc itself, public layers listed
   assert(checked.length > 0, 'no layer is on by default');
   const drawn = await loaded(page);
   for (const id of checked) {
-    assert(typeof drawn[id] === 'number' && drawn[id] > 0, `default layer ${id} is checked but bscLoaded has ${drawn[id]}`);
+    assert(typeof drawn[id] === 'number' && drawn[id] > 0, `default layer ${id} is checked but bscTest.loaded has ${drawn[id]}`);
   }
   return `${requests.length} requests, all to bsc; ${layers.length} public layers listed in ${cats.size} categories; on by default: ${checked
     .map((id) => `${id}=${drawn[id]}`)
@@ -358,7 +361,7 @@ test('toggle: checking a layer draws its features, unchecking removes them', asy
   }
   // Off again: its count drops to 0 (or the entry goes).
   await showLayer(page, 'sekolah', false);
-  await page.waitForFunction(() => !(window.bscLoaded && window.bscLoaded.sekolah > 0), null, { timeout: 5_000 });
+  await page.waitForFunction(() => !(window.bscTest && window.bscTest.loaded.sekolah > 0), null, { timeout: 5_000 });
   // A closer look for the README (kept under the size limit: fewer layers).
   await showLayer(page, 'jalan', false);
   await setView(page, -8.56, 115.18, 11);
@@ -396,12 +399,12 @@ test('popup: a mouse click on a marker opens its name, text table and photo', as
   return `clicked ${f.properties.nama} (${how}); title "${title}", photo ${photo.w}x${photo.h}, ${rows} property rows`;
 });
 
-test('popup: bscOpenFeature opens a temple with its photo', async (t) => {
+test('popup: bscTest.openFeature opens a temple with its photo', async (t) => {
   const page = await t.page();
   await ready(page);
   const f = await featureWithPhoto('pura');
   await page.evaluate(([l, id]) => {
-    window.bscOpenFeature(l, id);
+    window.bscTest.openFeature(l, id);
   }, ['pura', f.id]);
   await popupText(page);
   const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
@@ -416,7 +419,7 @@ test('tiles: a layer too big for one load draws from vector tiles below zoom 15;
   const requests = [];
   const page = await t.page({ record: requests });
   await ready(page, `${BASE}/#map=12/-8.62/115.17&layers=${DENSE_LAYER}`);
-  await page.waitForFunction((l) => window.bscTiled && window.bscTiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
+  await page.waitForFunction((l) => window.bscTest && window.bscTest.tiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
   await settle(page);
   assert(requests.some((u) => /Leaflet\.VectorGrid/.test(u)), 'Leaflet.VectorGrid was not loaded');
   const tiles = requests.filter((u) => u.startsWith(`${ORIGIN}/tiles/${DENSE_LAYER}/12/`));
@@ -427,11 +430,11 @@ test('tiles: a layer too big for one load draws from vector tiles below zoom 15;
   assert(canvases > 0, 'no canvas tile on the map');
   const note = await page.locator(`[data-layer-row="${DENSE_LAYER}"] .note`).innerText();
   assert(/disederhanakan/.test(note), `the layer's row does not say it is simplified: "${note}"`);
-  const drawnFromTiles = await page.evaluate((l) => window.bscTiled[l], DENSE_LAYER);
+  const drawnFromTiles = await page.evaluate((l) => window.bscTest.tiled[l], DENSE_LAYER);
 
   // A click on the long road: the popup is feature 1's, fetched by its id.
   const at = await page.evaluate(() => {
-    const m = window.bscMap;
+    const m = window.bscTest.map;
     const p = m.latLngToContainerPoint([-8.62, 115.17]);
     const c = m.getContainer().getBoundingClientRect();
     return { x: c.left + p.x, y: c.top + p.y };
@@ -448,10 +451,10 @@ test('tiles: a layer too big for one load draws from vector tiles below zoom 15;
   await setView(page, -8.62, 115.17, 15);
   const n = await waitDrawn(page, DENSE_LAYER);
   assert((await page.locator('canvas.leaflet-tile').count()) === 0, 'canvas tiles are still on the map at zoom 15');
-  assert(await page.evaluate((l) => !(l in window.bscTiled), DENSE_LAYER), 'bscTiled still counts the layer at zoom 15');
+  assert(await page.evaluate((l) => !(l in window.bscTest.tiled), DENSE_LAYER), 'bscTest.tiled still counts the layer at zoom 15');
   // And back out: tiles again.
   await setView(page, -8.62, 115.17, 13);
-  await page.waitForFunction((l) => window.bscTiled && window.bscTiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
+  await page.waitForFunction((l) => window.bscTest && window.bscTest.tiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
   return `z12: ${tiles.length} tiles, ${drawnFromTiles} features drawn from them, no GeoJSON; click: "${title}" (fid ${fid}); z15: ${n} GeoJSON features, no tiles; z13: tiles again`;
 });
 
@@ -466,7 +469,7 @@ test('search: a named feature is found and opening the result shows its popup', 
   await hit.click();
   const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
   assert(title.includes('Pantai Petitenget'), `popup title after search: "${title}"`);
-  const c = await page.evaluate(() => window.bscMap.getCenter());
+  const c = await page.evaluate(() => window.bscTest.map.getCenter());
   assert(Math.abs(c.lat - -8.682204) < 0.01 && Math.abs(c.lng - 115.15159) < 0.01, `map did not go to the result: ${c.lat},${c.lng}`);
   // The keyboard: type, move to a result, Enter.
   await input.fill('');
@@ -489,14 +492,14 @@ test('permalink: the hash restores centre, zoom and layers in a new page', async
   await page.waitForTimeout(700); // hash updates may be debounced
   const url = page.url();
   const want = await page.evaluate(() => {
-    const c = window.bscMap.getCenter();
-    return { lat: c.lat, lng: c.lng, zoom: window.bscMap.getZoom() };
+    const c = window.bscTest.map.getCenter();
+    return { lat: c.lat, lng: c.lng, zoom: window.bscTest.map.getZoom() };
   });
   const other = await t.page();
   await ready(other, url);
   const got = await other.evaluate(() => {
-    const c = window.bscMap.getCenter();
-    return { lat: c.lat, lng: c.lng, zoom: window.bscMap.getZoom() };
+    const c = window.bscTest.map.getCenter();
+    return { lat: c.lat, lng: c.lng, zoom: window.bscTest.map.getZoom() };
   });
   assert(got.zoom === want.zoom, `zoom ${got.zoom}, want ${want.zoom} (${url})`);
   assert(Math.abs(got.lat - want.lat) < 1e-3 && Math.abs(got.lng - want.lng) < 1e-3, `centre ${got.lat},${got.lng}, want ${want.lat},${want.lng} (${url})`);
@@ -505,7 +508,7 @@ test('permalink: the hash restores centre, zoom and layers in a new page', async
   // And a reload of the same page.
   await other.reload();
   await other.waitForFunction(() => document.body && document.body.dataset.ready === '1');
-  const again = await other.evaluate(() => window.bscMap.getZoom());
+  const again = await other.evaluate(() => window.bscTest.map.getZoom());
   assert(again === want.zoom, `zoom after reload ${again}`);
   return `${new URL(url).hash} → zoom ${got.zoom}, centre ${got.lat.toFixed(4)},${got.lng.toFixed(4)}, pura drawn (${n})`;
 });
@@ -548,7 +551,7 @@ test('XSS: script payloads in a published layer show as text and run nothing', a
   await waitDrawn(page, XSS_LAYER);
   // The popup.
   await page.evaluate(([l]) => {
-    window.bscOpenFeature(l, 1);
+    window.bscTest.openFeature(l, 1);
   }, [XSS_LAYER]);
   const text = await popupText(page);
   for (const s of ['<img src=x onerror="window.__xss=1">', '<script>window.__xss=2</script>', '<svg onload=alert(3)></svg><b>tebal</b>']) {
@@ -882,7 +885,7 @@ async function measure(t, base, { tiles = false } = {}) {
       ready_ms: Math.round(window.__bscReadyAt),
       dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd),
       load_event_ms: Math.round(nav.loadEventEnd),
-      drawn: { ...(window.bscLoaded || {}) },
+      drawn: { ...((window.bscTest && window.bscTest.loaded) || {}) },
     };
   });
   const kinds = {};

@@ -55,7 +55,17 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// folder, so a file added to `web/` and forgotten here fails the tests.
 static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
-    asset!("app.js", JS),
+    asset!("js/main.js", JS),
+    asset!("js/store.js", JS),
+    asset!("js/hooks.js", JS),
+    asset!("js/map.js", JS),
+    asset!("js/ui.js", JS),
+    asset!("js/layers.js", JS),
+    asset!("js/popup.js", JS),
+    asset!("js/panel.js", JS),
+    asset!("js/search.js", JS),
+    asset!("js/session.js", JS),
+    asset!("js/overview.js", JS),
     asset!("i18n.js", JS),
     asset!("manage.js", JS),
     asset!("dom.js", JS),

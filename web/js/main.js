@@ -1,0 +1,125 @@
+// The BSC web map: layers by category, bbox loading, popups with photos,
+// search, permalinks, sign-in. No framework; all text goes in through
+// textContent or text nodes (see dom.js), never as HTML.
+//
+// This module starts the viewer, keeps the permalink (#map=z/lat/lng&layers=…)
+// and switches the language; the others each show one part:
+//   store.js     the shared state and a tiny event hub
+//   hooks.js     window.bscTest, the one object the browser tests use
+//   map.js       the Leaflet map, basemap and attribution
+//   ui.js        the toast and the side sheets
+//   layers.js    layer views (GeoJSON, clusters, vector tiles) and the catalogue
+//   popup.js     feature popups, opening a feature by id
+//   panel.js     the layer panel and the legend
+//   search.js    search
+//   session.js   sign-in and out, the OPD staff tools (../manage.js)
+//   overview.js  the leaders' overview
+
+import { api } from '../dom.js';
+import { t, lang, setLang, onLang, apply } from '../i18n.js';
+import { store, subscribe } from './store.js';
+import { map, setUpMap } from './map.js';
+import { $, showError, initSheets } from './ui.js';
+import { setActive, loadCatalog, drawOutlines, initLayers } from './layers.js';
+import { renderOpenPopup } from './popup.js';
+import { renderPanel, renderLegend, initPanel } from './panel.js';
+import { initSearch } from './search.js';
+import { renderUser, initLogin, initStaffTools } from './session.js';
+import { renderOverview, initOverview } from './overview.js';
+
+// ---------- permalink ----------
+
+function readHash() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const out = {};
+  const m = (params.get('map') || '').split('/').map(Number);
+  if (m.length === 3 && m.every(Number.isFinite)) out.view = { zoom: m[0], lat: m[1], lng: m[2] };
+  if (params.has('layers')) out.layers = (params.get('layers') || '').split(',').filter(Boolean);
+  return out;
+}
+
+let writingHash = false;
+function writeHash() {
+  if (!store.ready) return;
+  const c = map.getCenter();
+  const z = map.getZoom();
+  const d = Math.max(0, Math.ceil(Math.log10(2 ** z)) + 1);
+  const params = new URLSearchParams();
+  params.set('map', `${z}/${c.lat.toFixed(d)}/${c.lng.toFixed(d)}`);
+  params.set('layers', [...store.active].join(','));
+  const hash = `#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
+  if (hash !== location.hash) {
+    writingHash = true;
+    history.replaceState(null, '', hash);
+    writingHash = false;
+  }
+}
+
+function applyHash() {
+  const hs = readHash();
+  if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
+  if (hs.layers) {
+    const want = new Set(hs.layers.filter((id) => store.layers.has(id)));
+    for (const id of [...store.active]) if (!want.has(id)) setActive(id, false);
+    return Promise.all([...want].map((id) => setActive(id, true)));
+  }
+  return Promise.resolve();
+}
+
+window.addEventListener('hashchange', () => { if (!writingHash && store.ready) applyHash(); });
+subscribe('view', writeHash);
+
+// ---------- language ----------
+
+function initLanguage() {
+  $('#lang-toggle').addEventListener('click', () => setLang(lang() === 'id' ? 'en' : 'id'));
+  onLang(() => {
+    renderPanel();
+    renderLegend();
+    renderUser();
+    if (!$('#overview-panel').hidden) renderOverview();
+    store.manage.languageChanged();
+    renderOpenPopup();
+  });
+}
+
+// ---------- start ----------
+
+initLayers();
+initStaffTools();
+
+async function start() {
+  apply();
+  initLanguage();
+  initPanel();
+  initOverview();
+  initSheets();
+  initSearch();
+  initLogin();
+  try {
+    const [config, session] = await Promise.all([api('/api/config'), api('/api/session').catch(() => ({ user: null }))]);
+    store.config = config;
+    store.user = session.user || null;
+  } catch (e) {
+    showError('/api/config', e);
+    store.config = { basemap: null, regency_bbox: [115.03, -8.9, 115.3, -8.19], default_layers: [] };
+  }
+  renderUser();
+  setUpMap();
+  await loadCatalog().catch((e) => showError(t('panel.title'), e));
+  const hs = readHash();
+  if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
+  const first = hs.layers || (store.config.default_layers || []);
+  const jobs = [drawOutlines()];
+  for (const id of first) if (store.layers.has(id)) jobs.push(setActive(id, true));
+  await Promise.all(jobs);
+  // A move while loading may have started newer loads: wait for those too.
+  await Promise.all([...store.views.values()].map((v) => v.settled()));
+  renderPanel();
+  store.ready = true;
+  writeHash();
+  store.manage.userChanged();
+  document.body.dataset.ready = '1';
+}
+
+start();
