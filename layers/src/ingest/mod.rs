@@ -18,6 +18,7 @@ pub mod shp;
 #[cfg(test)]
 mod testing;
 pub mod validate;
+pub mod validity;
 
 pub use collect::{Collector, Field, Report, display_name};
 pub use format::{Format, UnknownFormat};
