@@ -9,6 +9,8 @@ pub mod collect;
 pub mod csv;
 pub mod fgb;
 pub mod format;
+#[cfg(test)]
+mod fuzzed;
 pub mod geojson;
 pub(crate) mod geometry;
 pub mod gpkg;
