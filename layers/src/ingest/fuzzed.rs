@@ -37,6 +37,12 @@ fn readers_survive_earlier_findings() {
             let (_, report) = read_path_with(&path, format, &Limits::default());
             let problems = report.errors.iter().chain(&report.warnings);
             for p in problems {
+                // A message that is not UTF-8 crashes whoever reads it.
+                assert!(
+                    std::str::from_utf8(p.message.as_bytes()).is_ok(),
+                    "{}",
+                    path.display()
+                );
                 assert!(
                     !p.message.contains("internal error"),
                     "{}: {}",
