@@ -113,6 +113,10 @@ fn main() -> ExitCode {
         match status {
             Ok(s) if s.success() => {}
             Ok(s) if s.code() == Some(1) => failed = true, // the worker saved and told
+            Ok(s) if s.code() == Some(2) => {
+                failed = true; // the fuzzer itself failed (a full disk, say) and said why
+                eprintln!("{name}: the fuzzer could not run");
+            }
             other => {
                 failed = true;
                 let current = std::fs::read_dir(&dir)
@@ -148,9 +152,15 @@ static PANIC: Mutex<Option<String>> = Mutex::new(None);
 fn worker(args: &Args, dir: &Path) -> ExitCode {
     let target = Target::by_name(&args.target).unwrap();
     std::panic::set_hook(Box::new(|info| {
-        let bt = std::backtrace::Backtrace::force_capture();
+        let bt = std::backtrace::Backtrace::force_capture().to_string();
+        // The frames from the panic up to the target's entry point are enough.
+        let end = bt
+            .find("fuzz::targets")
+            .or(bt.find("targets.rs"))
+            .unwrap_or(bt.len());
+        let end = bt[end..].find('\n').map_or(bt.len(), |n| end + n);
         if let Ok(mut p) = PANIC.lock() {
-            p.get_or_insert_with(|| format!("{info}\n{bt}"));
+            p.get_or_insert_with(|| format!("{info}\n{}", &bt[..end]));
         }
     }));
     let current = dir.join(format!("current.{}", target.ext));
