@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 
-use geo::Validation;
 use geojson::feature::Id;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -387,7 +386,12 @@ fn ogc_invalidity(value: &geojson::GeometryValue) -> Option<String> {
         return None;
     }
     let g: geo::Geometry<f64> = value.try_into().ok()?;
-    g.check_validation()
+    let checked = match &g {
+        geo::Geometry::Polygon(p) => super::validity::check_polygon(p),
+        geo::Geometry::MultiPolygon(m) => super::validity::check_multi_polygon(m),
+        _ => Ok(()),
+    };
+    checked
         .err()
         .map(|e| format!("geometry is not valid (OGC simple features): {e}"))
 }

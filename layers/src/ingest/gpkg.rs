@@ -95,6 +95,11 @@ where
                 .map_err(|e| format!("cannot start the GeoPackage reader: {e}"))
                 .and_then(|rt| rt.block_on(query(path, limits, &tx)));
             if let Err(e) = result {
+                // sqlx 0.8 copies SQLite's error messages, which quote the
+                // file's own bytes, into a `String` unchecked: invalid UTF-8
+                // there crashed the process when the message was read
+                // (found by the fuzzer; tests/fixtures/fuzz/gpkg/). Repair it.
+                let e = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let _ = tx.send(Msg::Error(e));
             }
         });

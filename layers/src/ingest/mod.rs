@@ -9,6 +9,8 @@ pub mod collect;
 pub mod csv;
 pub mod fgb;
 pub mod format;
+#[cfg(test)]
+mod fuzzed;
 pub mod geojson;
 pub(crate) mod geometry;
 pub mod gpkg;
@@ -18,6 +20,7 @@ pub mod shp;
 #[cfg(test)]
 mod testing;
 pub mod validate;
+pub mod validity;
 
 pub use collect::{Collector, Field, Report, display_name};
 pub use format::{Format, UnknownFormat};

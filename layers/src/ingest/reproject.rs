@@ -233,9 +233,12 @@ fn top_level_epsg(t: &str) -> Option<i64> {
             b'[' | b'(' if !in_quotes => {
                 if depth == 1 {
                     let before = &t[..i];
+                    // Past the whole separator: it may be a multi-byte character.
                     let word_start = before
-                        .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                        .map_or(0, |p| p + 1);
+                        .char_indices()
+                        .rev()
+                        .find(|&(_, c)| !c.is_ascii_alphanumeric() && c != '_')
+                        .map_or(0, |(p, c)| p + c.len_utf8());
                     let word = before[word_start..].to_ascii_uppercase();
                     if word == "AUTHORITY" || word == "ID" {
                         found = parse_authority(&t[i + 1..]).or(found);
@@ -348,6 +351,17 @@ impl Reprojector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_byte_characters_before_a_bracket_are_no_panic() {
+        // Found by the fuzzer (tests/fixtures/fuzz/shapefile/): a .prj whose
+        // bracket follows a multi-byte character was sliced inside it.
+        assert_eq!(
+            top_level_epsg("GEOGCS[\"x\",é[1],AUTHORITY[\"EPSG\",\"4326\"]]"),
+            Some(4326)
+        );
+        let _ = Crs::parse("GEOGCS[\"x\",\u{fffd}[\"GCS\"]]");
+    }
 
     const GDAL_UTM50S: &str = r#"PROJCS["WGS 84 / UTM zone 50S",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",117],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",10000000],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","32750"]]"#;
 

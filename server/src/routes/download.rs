@@ -138,7 +138,12 @@ fn geojson(layer: Arc<LayerIndex>, who: &Principal, headers: &HeaderMap) -> Resp
 
 /// A single byte range of a file of `len` bytes: `Ok(None)` for the whole
 /// file (no or an ignorable `Range`), `Err(())` when unsatisfiable.
-fn byte_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
+/// Public for the fuzzer (`fuzz/`).
+#[allow(
+    clippy::result_unit_err,
+    reason = "the one error is told by the 416 answer"
+)]
+pub fn byte_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(raw) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };

@@ -140,7 +140,14 @@ pub type Queryables = serde_json::Map<String, Value>;
 /// Parses a filter in `lang` (`cql2-text` or `cql2-json`) and checks it
 /// against `queryables` (property name → TileJSON type).
 pub fn compile(text: &str, lang: &str, queryables: &Queryables) -> Result<Node> {
-    shallow(text)?;
+    shallow(
+        text,
+        if lang == "cql2-text" {
+            MAX_TEXT_DEPTH
+        } else {
+            MAX_DEPTH
+        },
+    )?;
     let expr = match lang {
         "cql2-text" => cql2::parse_text(text)
             .map_err(|e| FilterError(format!("filter is not valid cql2-text: {e}")))?,
@@ -158,12 +165,17 @@ pub fn compile(text: &str, lang: &str, queryables: &Queryables) -> Result<Node> 
 /// Deepest bracket nesting, and most `NOT`s and comparison operators, a
 /// filter may have: the parser is recursive, and no honest filter comes near.
 const MAX_DEPTH: usize = 64;
+/// The cql2-text parser backtracks: its time doubles with every level of
+/// brackets around a mistake (20 levels took 8 s, found by the fuzzer), so
+/// text filters get less: WKT's `MULTIPOLYGON(((` inside a predicate inside
+/// `NOT (… AND …)` needs 6.
+const MAX_TEXT_DEPTH: usize = 12;
 const MAX_NOTS: usize = 64;
 const MAX_COMPARISONS: usize = 1_000;
 
 /// Refuses filters nested deeper than the limits before they reach the
 /// (recursive) parser.
-fn shallow(text: &str) -> Result<()> {
+fn shallow(text: &str, max_depth: usize) -> Result<()> {
     let (mut depth, mut deepest, mut nots, mut cmps, mut minus_run) = (0usize, 0usize, 0, 0, 0);
     let mut quote: Option<char> = None;
     let mut word = String::new();
@@ -208,9 +220,9 @@ fn shallow(text: &str) -> Result<()> {
         }
     }
     end_word(&mut word, &mut nots);
-    if deepest > MAX_DEPTH {
+    if deepest > max_depth {
         return err(format!(
-            "filter is nested {deepest} levels deep; at most {MAX_DEPTH} are allowed"
+            "filter is nested {deepest} levels deep; at most {max_depth} are allowed"
         ));
     }
     if nots > MAX_NOTS {
@@ -851,6 +863,34 @@ mod tests {
                 Some(pt)
             ),
             Some(false)
+        );
+    }
+
+    #[test]
+    fn deep_brackets_around_a_mistake_are_refused_quickly() {
+        // Found by the fuzzer (tests/fixtures/fuzz/cql2/): the parser took
+        // seconds on 20 unclosed brackets.
+        for name in ["open-brackets.txt", "brackets-around-a-mistake.txt"] {
+            let path = format!(
+                "{}/../tests/fixtures/fuzz/cql2/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(path).unwrap();
+            let t = std::time::Instant::now();
+            let e = compile(&text, "cql2-text", &q()).unwrap_err().0;
+            assert!(e.contains("nested"), "{e}");
+            assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        }
+        // Twelve levels still parse, and quickly even around a mistake.
+        let deep = format!("{}nomor = 1{}", "(".repeat(12), ")".repeat(12));
+        assert!(compile(&deep, "cql2-text", &q()).is_ok());
+        let t = std::time::Instant::now();
+        let bad = format!("{}={}", "(".repeat(12), ")".repeat(12));
+        assert!(compile(&bad, "cql2-text", &q()).is_err());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            t.elapsed()
         );
     }
 
