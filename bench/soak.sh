@@ -25,7 +25,7 @@ BASE=http://127.0.0.1:$PORT
 LAYERS=${LAYERS:-pura,jalan,subak}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet -p server --bin bsc
 BSC=target/release/bsc
 
 if [ ! -f "$DATA/manifest.json" ]; then
