@@ -17,8 +17,9 @@
 # BSC_OPENAPI_VALIDATOR, BSC_POSTGRES_TESTS set to `required`, as .ci/run
 # sets them all), when this script fails.
 #
-# Exports BSC_PYTHON (the tests' virtual environment), BSC_TEST_POSTGRES,
-# and BSC_POSTGRES_READY (`yes`, or why the PostgreSQL pass cannot run).
+# Exports BSC_PYTHON (the tests' virtual environment, unless already set),
+# BSC_TEST_POSTGRES and BSC_POSTGRES_READY (`yes`, or why the PostgreSQL
+# pass cannot run).
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
@@ -112,7 +113,7 @@ _bsc_python() {
         _bsc_quiet "$venv/bin/pip" install -q 'schemathesis==4.32.5' || true
     fi
   fi
-  if [[ -x "$venv/bin/python" ]]; then
+  if [[ -z "${BSC_PYTHON:-}" && -x "$venv/bin/python" ]]; then
     export BSC_PYTHON="$venv/bin/python"
   fi
   if _bsc_required BSC_OPENAPI_VALIDATOR; then
