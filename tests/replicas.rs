@@ -85,7 +85,10 @@ impl Postgres {
         let required = std::env::var("BSC_POSTGRES_TESTS").as_deref() == Ok("required");
         let Some(bin) = postgres_bin() else {
             assert!(!required, "PostgreSQL server binaries are missing");
-            eprintln!("skipped: no PostgreSQL server binaries in /usr/lib/postgresql");
+            common::skipped(
+                "replicas on a private PostgreSQL: no PostgreSQL server binaries in /usr/lib/postgresql \
+                 (apt-get install postgresql-15-postgis-3)",
+            );
             return None;
         };
         let dir = tempfile::tempdir().unwrap();

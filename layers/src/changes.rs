@@ -1,7 +1,7 @@
 //! Keeping several servers on one PostgreSQL database in step.
 //!
 //! Every write that changes what layers serve (a publish, rollback, delete,
-//! restore, photo change or import) calls [`announce`] inside its
+//! restore, photo change or import) calls `announce` inside its
 //! transaction; PostgreSQL delivers the `NOTIFY` to every listening server
 //! when, and only if, the transaction commits. [`follow`] listens and wakes
 //! the server's catalog sync, which compares layer versions with the

@@ -13,6 +13,14 @@ use serde_json::{Value, json};
 /// Path of the `bsc` binary cargo built for these tests.
 pub const BSC: &str = env!("CARGO_BIN_EXE_bsc");
 
+/// Reports a part of a test that cannot run here as a `SKIPPED` line,
+/// straight to stderr past the test harness's capture, so that it shows in
+/// every run's output.
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
+}
+
 /// The database the end-to-end tests run on, from `BSC_TEST_BACKEND`:
 /// `sqlite` (the default) or `postgres`. The README's test command runs the
 /// suite once with each.

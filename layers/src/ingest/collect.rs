@@ -39,7 +39,7 @@ pub struct Report {
     pub bbox: Option<Bbox>,
     /// Property names in order of first appearance, with inferred types.
     pub schema: Vec<Field>,
-    /// Property names beyond [`MAX_SCHEMA_FIELDS`] that were not described.
+    /// Property names beyond `MAX_SCHEMA_FIELDS` that were not described.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub schema_truncated: usize,
     /// The first errors, in input order; any error rejects the input.

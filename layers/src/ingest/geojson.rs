@@ -4,7 +4,7 @@
 //!
 //! The features array is never held in memory: each feature is read as raw
 //! text, parsed and validated on its own, and handed to a callback. A broken
-//! feature becomes a [`Problem`] with its index and reading goes on, so one
+//! feature becomes a [`Problem`](super::Problem) with its index and reading goes on, so one
 //! upload reports every broken feature (up to [`Limits::max_problems`]) at once.
 
 use std::cell::{Cell, RefCell};

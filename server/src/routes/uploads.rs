@@ -382,8 +382,8 @@ const SPOOL_PREFIX: &str = "bsc-upload-";
 const SPOOL_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Removes the spooled uploads in `dir` that a crashed or killed server
-/// left behind: files named [`SPOOL_PREFIX`] whose process is gone (no
-/// `/proc/PID`), and any older than a day. Files of a live server on the
+/// left behind: files named `bsc-upload-…` (`SPOOL_PREFIX`) whose process
+/// is gone (no `/proc/PID`), and any older than a day. Files of a live server on the
 /// same host are kept. Returns how many were removed.
 pub fn remove_leftovers(dir: &Path) -> std::io::Result<usize> {
     let have_proc = Path::new("/proc/self").exists();
