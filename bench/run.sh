@@ -8,6 +8,7 @@
 # Writes everything under bench/out/ and prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 FEATURES=${1:-1000000}
 DURATION=${2:-15s}
 SHARED=${SHARED:-../shared}
@@ -31,16 +32,7 @@ GEOJSON_BYTES=$(du -cb "$DATA"/*.geojson | tail -1 | cut -f1)
 # --- import -----------------------------------------------------------------
 rm -f "$DB" "$DB-wal" "$DB-shm"
 start=$(date +%s.%N)
-python3 - "$DATA/manifest.json" <<'PY' > "$OUT/import-args.txt"
-import json, sys
-m = json.load(open(sys.argv[1]))
-for l in m["layers"]:
-    print("\t".join([l["file"], l["layer"], l["category"], l["agency"], l["visibility"], l["title_id"], l["title_en"]]))
-PY
-while IFS=$'\t' read -r file layer category agency visibility tid ten; do
-  "$BSC" import "$DATA/$file" --layer "$layer" --category "$category" --agency "$agency" \
-    --visibility "$visibility" --title-id "$tid" --title-en "$ten" --database "sqlite://$DB" >&2
-done < "$OUT/import-args.txt"
+import_data "$BSC" "$DATA" "sqlite://$DB"
 end=$(date +%s.%N)
 IMPORT_S=$(python3 -c "print(f'{$end-$start:.1f}')")
 DB_BYTES=$(du -cb "$DB"* | tail -1 | cut -f1)

@@ -14,6 +14,7 @@
 # Writes under bench/out/soak-*; prints a Markdown summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 FEATURES=${1:-1000000}
 MINUTES=${2:-10}
 SHARED=${SHARED:-../shared}
@@ -33,16 +34,7 @@ if [ ! -f "$DATA/manifest.json" ]; then
   python3 "$SHARED/tools/gen_badung.py" "$DATA" --features "$FEATURES" --seed 1 >&2
 fi
 if [ ! -f "$DB" ]; then
-  python3 - "$DATA/manifest.json" <<'PY' > "$OUT/soak-import-args.txt"
-import json, sys
-m = json.load(open(sys.argv[1]))
-for l in m["layers"]:
-    print("\t".join([l["file"], l["layer"], l["category"], l["agency"], l["visibility"], l["title_id"], l["title_en"]]))
-PY
-  while IFS=$'\t' read -r file layer category agency visibility tid ten; do
-    "$BSC" import "$DATA/$file" --layer "$layer" --category "$category" --agency "$agency" \
-      --visibility "$visibility" --title-id "$tid" --title-en "$ten" --database "sqlite://$DB" >&2
-  done < "$OUT/soak-import-args.txt"
+  import_data "$BSC" "$DATA" "sqlite://$DB"
 fi
 # The writer: staff of an agency of their own, and its API token.
 "$BSC" user add soak_staff --role opd_staff --agency "Dinas Uji Soak" --create-agency \
