@@ -35,12 +35,8 @@ fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
-fn addr(base: &str) -> String {
-    base.trim_start_matches("http://").to_owned()
-}
-
-#[test]
-fn slow_and_idle_clients_are_disconnected() {
+/// A workspace with one OPD staff member, and an API token of theirs.
+fn staff_workspace() -> (Workspace, String) {
     let ws = Workspace::new();
     ws.add_user(
         "staf",
@@ -49,6 +45,16 @@ fn slow_and_idle_clients_are_disconnected() {
         "Kata-sandi-uji-2026",
     );
     let token = ws.create_token("staf", "uji");
+    (ws, token)
+}
+
+fn addr(base: &str) -> String {
+    base.trim_start_matches("http://").to_owned()
+}
+
+#[test]
+fn slow_and_idle_clients_are_disconnected() {
+    let (ws, token) = staff_workspace();
     let s = ws.serve(&["--header-timeout-secs", "2", "--body-timeout-secs", "2"]);
     let at = addr(&s.base);
     // Idle sockets, sockets that never finish their headers, and one that
@@ -94,14 +100,7 @@ fn slow_and_idle_clients_are_disconnected() {
 
 #[test]
 fn sigterm_stops_the_server_within_its_grace_even_mid_upload() {
-    let ws = Workspace::new();
-    ws.add_user(
-        "staf",
-        "opd_staff",
-        Some("Dinas PUPR"),
-        "Kata-sandi-uji-2026",
-    );
-    let token = ws.create_token("staf", "uji");
+    let (ws, token) = staff_workspace();
     let mut s = ws.serve(&["--shutdown-grace-secs", "2"]);
     let at = addr(&s.base);
     // An upload whose body keeps coming, slowly, for as long as the server
@@ -149,14 +148,7 @@ fn sigterm_stops_the_server_within_its_grace_even_mid_upload() {
 
 #[test]
 fn an_upload_stops_when_its_client_goes_away() {
-    let ws = Workspace::new();
-    ws.add_user(
-        "staf",
-        "opd_staff",
-        Some("Dinas PUPR"),
-        "Kata-sandi-uji-2026",
-    );
-    let token = ws.create_token("staf", "uji");
+    let (ws, token) = staff_workspace();
     let s = ws.serve(&[]);
     // Enough points that reading them takes a while after the body is in.
     let mut rng = common::Rng(7);

@@ -60,14 +60,7 @@ async fn uploaded_metadata_waits_for_its_version_to_be_published() {
         .user("staf_sosial", Role::OpdStaff, Some("Dinas Sosial"))
         .await;
     let leader = w.user("pimpinan", Role::Leader, None).await;
-    let r = w
-        .post(
-            "/api/layers?id=penerima-bansos&category=social&visibility=internal&title_id=Penerima%20Bansos&filename=a.geojson",
-            Some(&staff),
-            points(&["Gudang Bantuan"]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    w.created("/api/layers?id=penerima-bansos&category=social&visibility=internal&title_id=Penerima%20Bansos&filename=a.geojson", &staff, points(&["Gudang Bantuan"])).await;
     let r = w
         .post("/api/layers/penerima-bansos/publish", Some(&staff), "")
         .await;
@@ -76,14 +69,7 @@ async fn uploaded_metadata_waits_for_its_version_to_be_published() {
 
     // A valid draft and a rejected upload, both asking to go public under
     // a new title.
-    let r = w
-        .post(
-            "/api/layers/penerima-bansos/versions?visibility=public&title_id=Terbuka&title_en=Open&category=general&filename=b.geojson",
-            Some(&staff),
-            points(&["Gudang Bantuan", "Posko Bantuan"]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    w.created("/api/layers/penerima-bansos/versions?visibility=public&title_id=Terbuka&title_en=Open&category=general&filename=b.geojson", &staff, points(&["Gudang Bantuan", "Posko Bantuan"])).await;
     let r = w
         .post(
             "/api/layers/penerima-bansos/versions?visibility=public&title_id=Terbuka&filename=c.geojson",
@@ -174,14 +160,12 @@ async fn write_routes_hide_what_read_routes_hide() {
         let r = w.post(step, Some(&owner), points(&["Gudang"])).await;
         assert!(r.status.is_success(), "{step}: {}", r.text());
     }
-    let r = w
-        .post(
-            "/api/layers/internal-pupr/versions?filename=b.geojson",
-            Some(&owner),
-            points(&["Gudang", "Gudang 2"]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    w.created(
+        "/api/layers/internal-pupr/versions?filename=b.geojson",
+        &owner,
+        points(&["Gudang", "Gudang 2"]),
+    )
+    .await;
 
     let writes: Vec<(Method, &str, Body)> = vec![
         (Method::POST, "/api/layers/ID/publish", Body::empty()),
@@ -300,14 +284,12 @@ async fn uploads_are_refused_before_their_body_is_read() {
     let other = w
         .user("staf_dinkes", Role::OpdStaff, Some("Dinas Kesehatan"))
         .await;
-    let r = w
-        .post(
-            "/api/layers?id=jalan&category=infrastructure&visibility=internal&filename=a.geojson",
-            Some(&owner),
-            points(&["Jalan"]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    w.created(
+        "/api/layers?id=jalan&category=infrastructure&visibility=internal&filename=a.geojson",
+        &owner,
+        points(&["Jalan"]),
+    )
+    .await;
     let cases = [
         (
             "/api/layers?id=baru&category=general",

@@ -138,6 +138,14 @@ impl World {
         self.call(Method::GET, path, token, Body::empty()).await
     }
 
+    /// An upload (`POST path` with `body` as `token`'s user) that must
+    /// answer 201; returns its answer.
+    pub async fn created(&self, path: &str, token: &str, body: impl Into<Body>) -> Value {
+        let r = self.post(path, Some(token), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "POST {path}: {}", r.text());
+        r.json()
+    }
+
     /// `POST path` with `body` as `token`'s user.
     pub async fn post(&self, path: &str, token: Option<&str>, body: impl Into<Body>) -> Reply {
         self.call(Method::POST, path, token, body).await
