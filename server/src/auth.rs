@@ -288,3 +288,81 @@ pub fn visible_layers<'a>(
         .iter()
         .filter(move |l| can_see(who, &l.meta))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn user(role: Role, agency: Option<&str>) -> Principal {
+        Principal::User(Arc::new(Account {
+            id: 1,
+            name: "u".to_owned(),
+            role,
+            agency: agency.map(str::to_owned),
+        }))
+    }
+
+    /// What `write_guard` answers: `Ok`, or the kind of error.
+    fn guard_says(who: &Principal, o: &Owner) -> &'static str {
+        match write_guard(who)(o) {
+            Ok(()) => "write",
+            Err(layers::Error::NotFound(_)) => "404",
+            Err(layers::Error::Unauthorized(_)) => "401",
+            Err(layers::Error::Forbidden(_)) => "403",
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    /// Every caller against every kind of layer of agency `pupr`: whether
+    /// they see it (reads) and what a write gets. Rows: public, internal,
+    /// drafts only, deleted (public).
+    #[test]
+    fn every_role_against_every_visibility() {
+        let layer = |visibility, published, deleted| Owner {
+            layer: "l".to_owned(),
+            agency: Some("pupr".to_owned()),
+            visibility,
+            published,
+            deleted,
+        };
+        let layers = [
+            ("public", layer(Visibility::Public, true, false)),
+            ("internal", layer(Visibility::Internal, true, false)),
+            ("drafts only", layer(Visibility::Public, false, false)),
+            ("deleted", layer(Visibility::Public, true, true)),
+        ];
+        #[rustfmt::skip]
+        let table: [(&str, Principal, [(bool, &str); 4]); 5] = [
+            //                                          public           internal         drafts only      deleted
+            ("anonymous", Principal::Anonymous,        [(true, "401"),  (false, "404"), (false, "404"), (false, "404")]),
+            ("leader", user(Role::Leader, None),       [(true, "403"),  (true, "403"),  (false, "404"), (false, "404")]),
+            ("own staff", user(Role::OpdStaff, Some("pupr")), [(true, "write"), (true, "write"), (true, "write"), (false, "404")]),
+            ("other staff", user(Role::OpdStaff, Some("dinkes")), [(true, "403"), (false, "404"), (false, "404"), (false, "404")]),
+            ("admin", user(Role::Admin, None),         [(true, "write"), (true, "write"), (true, "write"), (true, "write")]),
+        ];
+        for (who_name, who, row) in &table {
+            for ((layer_name, owner), (sees, writes)) in layers.iter().zip(row) {
+                assert_eq!(
+                    can_see_owner(who, owner),
+                    *sees,
+                    "{who_name} seeing a {layer_name} layer"
+                );
+                assert_eq!(
+                    guard_says(who, owner),
+                    *writes,
+                    "{who_name} writing a {layer_name} layer"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn staff_without_an_agency_own_nothing() {
+        let nobody = user(Role::OpdStaff, None);
+        assert!(!can_write(&nobody, None));
+        assert!(!can_write(&nobody, Some("pupr")));
+        assert!(can_write(&user(Role::Admin, None), None));
+    }
+}
