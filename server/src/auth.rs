@@ -304,6 +304,10 @@ mod tests {
         }))
     }
 
+    /// A caller's name, who they are, and per layer kind whether they see
+    /// it and what a write gets.
+    type Row = (&'static str, Principal, [(bool, &'static str); 4]);
+
     /// What `write_guard` answers: `Ok`, or the kind of error.
     fn guard_says(who: &Principal, o: &Owner) -> &'static str {
         match write_guard(who)(o) {
@@ -334,7 +338,7 @@ mod tests {
             ("deleted", layer(Visibility::Public, true, true)),
         ];
         #[rustfmt::skip]
-        let table: [(&str, Principal, [(bool, &str); 4]); 5] = [
+        let table: [Row; 5] = [
             //                                          public           internal         drafts only      deleted
             ("anonymous", Principal::Anonymous,        [(true, "401"),  (false, "404"), (false, "404"), (false, "404")]),
             ("leader", user(Role::Leader, None),       [(true, "403"),  (true, "403"),  (false, "404"), (false, "404")]),
