@@ -604,25 +604,9 @@ mod tests {
             r.errors
         );
 
-        // A real SQLite database, but not a GeoPackage: copy the fixture
-        // and drop its GeoPackage tables.
-        let bytes = std::fs::read(fixture("badung.gpkg")).unwrap();
-        let p = TempPath::with(&bytes, "gpkg");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let opts = SqliteConnectOptions::new()
-                .filename(&*p)
-                .foreign_keys(false);
-            let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
-            sqlx::query("DROP TABLE gpkg_contents")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            conn.close().await.unwrap();
-        });
+        // A real SQLite database, but not a GeoPackage: the fixture
+        // without its GeoPackage tables.
+        let p = modified(&["DROP TABLE gpkg_contents"]);
         let (_, r) = read_path_with(&p, Format::GeoPackage, &Limits::default());
         assert!(
             r.errors[0].message.starts_with("not a GeoPackage"),
@@ -631,6 +615,7 @@ mod tests {
         );
 
         // Truncated SQLite.
+        let bytes = std::fs::read(fixture("badung.gpkg")).unwrap();
         let p = TempPath::with(&bytes[..bytes.len() / 3], "gpkg");
         let (_, r) = read_path_with(&p, Format::GeoPackage, &Limits::default());
         assert!(!r.is_ok());
