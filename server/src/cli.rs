@@ -1,16 +1,17 @@
-//! The command line: `bsc serve` and `bsc import`. Every flag can also be
-//! set with a `BSC_*` environment variable.
+//! The command line as parsed: the subcommands and their flags, nothing
+//! that runs them (that is [`crate::commands`]). Every flag can also be set
+//! with a `BSC_*` environment variable; defaults come from [`crate::config`].
 
-use std::fs::File;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use layers::Visibility;
 use layers::ingest::Limits;
-use layers::model::LayerSpec;
-use layers::{Store, Visibility};
+
+use crate::config::{self, ApiConfig, Config, ConfigError, WriteConfig};
+use crate::listen::Timeouts;
 
 /// Badung Smart City map server: stores, indexes and serves the BSC map layers.
 #[derive(Debug, Parser)]
@@ -78,7 +79,7 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "BSC_DATABASE",
-        default_value = "sqlite://bsc.db",
+        default_value = config::DEFAULT_DATABASE,
         value_name = "URL"
     )]
     pub database: String,
@@ -91,7 +92,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "BSC_BIND",
-        default_value = "127.0.0.1:8080",
+        default_value = config::DEFAULT_BIND,
         value_name = "ADDR"
     )]
     pub bind: SocketAddr,
@@ -108,7 +109,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "BSC_DEFAULT_LIMIT",
-        default_value_t = 1000,
+        default_value_t = config::DEFAULT_LIMIT,
         value_name = "N"
     )]
     pub default_limit: usize,
@@ -116,7 +117,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "BSC_MAX_LIMIT",
-        default_value_t = 10_000,
+        default_value_t = config::MAX_LIMIT,
         value_name = "N"
     )]
     pub max_limit: usize,
@@ -127,7 +128,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "BSC_SYNC_INTERVAL_MS",
-        default_value_t = 2000,
+        default_value_t = config::SYNC_INTERVAL_MS,
         value_name = "MS"
     )]
     pub sync_interval_ms: u64,
@@ -138,7 +139,7 @@ pub struct ServeArgs {
     #[arg(long, env = "BSC_BEHIND_TLS")]
     pub behind_tls: bool,
     /// Hours a login session lasts since it was last used.
-    #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = layers::accounts::DEFAULT_SESSION_HOURS, value_name = "H")]
+    #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = config::SESSION_HOURS, value_name = "H")]
     pub session_hours: u64,
     /// Admins and leaders must give an authenticator code (TOTP) to log in;
     /// one without a second factor is refused until `bsc user totp NAME`
@@ -150,7 +151,7 @@ pub struct ServeArgs {
     #[arg(long, env = "BSC_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
     /// Basemap tile URL template of the web map (`{z}`, `{x}`, `{y}`, optional `{s}`); `none` for no basemap.
-    #[arg(long, env = "BSC_BASEMAP_URL", default_value = crate::routes::web::DEFAULT_BASEMAP_URL, value_name = "URL")]
+    #[arg(long, env = "BSC_BASEMAP_URL", default_value = config::DEFAULT_BASEMAP_URL, value_name = "URL")]
     pub basemap_url: String,
     /// Attribution shown with the basemap (default: OpenStreetMap's, for the default URL).
     #[arg(long, env = "BSC_BASEMAP_ATTRIBUTION", value_name = "TEXT")]
@@ -159,7 +160,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "BSC_TILE_CACHE_MB",
-        default_value_t = 256,
+        default_value_t = config::TILE_CACHE_MB,
         value_name = "MIB"
     )]
     pub tile_cache_mb: u64,
@@ -189,7 +190,7 @@ pub struct TimeoutArgs {
     #[arg(
         long,
         env = "BSC_HEADER_TIMEOUT_SECS",
-        default_value_t = 30,
+        default_value_t = config::HEADER_TIMEOUT_SECS,
         value_name = "S"
     )]
     pub header_timeout_secs: u64,
@@ -198,7 +199,7 @@ pub struct TimeoutArgs {
     #[arg(
         long,
         env = "BSC_BODY_TIMEOUT_SECS",
-        default_value_t = 30,
+        default_value_t = config::BODY_TIMEOUT_SECS,
         value_name = "S"
     )]
     pub body_timeout_secs: u64,
@@ -208,7 +209,7 @@ pub struct TimeoutArgs {
     #[arg(
         long,
         env = "BSC_SHUTDOWN_GRACE_SECS",
-        default_value_t = 5,
+        default_value_t = config::SHUTDOWN_GRACE_SECS,
         value_name = "S"
     )]
     pub shutdown_grace_secs: u64,
@@ -219,13 +220,13 @@ pub struct TimeoutArgs {
 #[derive(Debug, Clone, Args)]
 pub struct UploadArgs {
     /// Largest upload body in bytes.
-    #[arg(long, env = "BSC_MAX_UPLOAD_BYTES", default_value_t = 256 << 20, value_name = "BYTES")]
+    #[arg(long, env = "BSC_MAX_UPLOAD_BYTES", default_value_t = config::MAX_UPLOAD_BYTES, value_name = "BYTES")]
     pub max_upload_bytes: u64,
     /// Most features in one upload.
     #[arg(
         long,
         env = "BSC_MAX_UPLOAD_FEATURES",
-        default_value_t = 2_000_000,
+        default_value_t = config::MAX_UPLOAD_FEATURES,
         value_name = "N"
     )]
     pub max_upload_features: usize,
@@ -236,29 +237,75 @@ pub struct UploadArgs {
     #[arg(long, env = "BSC_MAX_PROPERTIES", default_value_t = Limits::default().max_properties, value_name = "N")]
     pub max_properties: usize,
     /// Largest photo in bytes.
-    #[arg(long, env = "BSC_MAX_PHOTO_BYTES", default_value_t = 10 << 20, value_name = "BYTES")]
+    #[arg(long, env = "BSC_MAX_PHOTO_BYTES", default_value_t = config::MAX_PHOTO_BYTES, value_name = "BYTES")]
     pub max_photo_bytes: usize,
     /// Directory where uploads are spooled while they are read (default: the system's temp dir).
     #[arg(long, env = "BSC_UPLOAD_DIR", value_name = "DIR")]
     pub upload_dir: Option<PathBuf>,
 }
 
-impl UploadArgs {
-    /// The server's upload settings from these flags.
-    pub fn config(&self) -> crate::state::WriteConfig {
-        let base = crate::state::WriteConfig::default();
-        crate::state::WriteConfig {
-            max_upload_bytes: self.max_upload_bytes,
+impl ServeArgs {
+    /// The server's configuration from these flags, checked.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let basemap_url = match self.basemap_url.trim() {
+            "" | "none" => None,
+            url => {
+                config::basemap_origin(url).map_err(ConfigError::Basemap)?;
+                Some(url.to_owned())
+            }
+        };
+        let basemap_attribution = self.basemap_attribution.clone().unwrap_or_else(|| {
+            if basemap_url.as_deref() == Some(config::DEFAULT_BASEMAP_URL) {
+                config::DEFAULT_BASEMAP_ATTRIBUTION.to_owned()
+            } else {
+                String::new()
+            }
+        });
+        let api = ApiConfig {
+            default_limit: self.default_limit,
+            max_limit: self.max_limit,
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
+            bench_ceiling: self.bench_ceiling,
+            trust_forwarded_for: self.trust_forwarded_for,
+            behind_tls: self.behind_tls,
+            session_ttl: Duration::from_secs(self.session_hours.saturating_mul(3600)),
+            require_totp: self.require_totp,
+            basemap_url,
+            basemap_attribution,
+        };
+        api.check()?;
+        let base = WriteConfig::default();
+        let u = &self.uploads;
+        let writes = WriteConfig {
+            max_upload_bytes: u.max_upload_bytes,
             limits: Limits {
-                max_bytes: self.max_upload_bytes,
-                max_features: self.max_upload_features,
-                max_vertices: self.max_vertices,
-                max_properties: self.max_properties,
+                max_bytes: u.max_upload_bytes,
+                max_features: u.max_upload_features,
+                max_vertices: u.max_vertices,
+                max_properties: u.max_properties,
                 ..base.limits
             },
-            max_photo_bytes: self.max_photo_bytes,
-            upload_dir: self.upload_dir.clone(),
-        }
+            max_photo_bytes: u.max_photo_bytes,
+            upload_dir: u.upload_dir.clone(),
+        };
+        let t = &self.timeouts;
+        Ok(Config {
+            api,
+            writes,
+            tile_cache_bytes: self.tile_cache_mb << 20,
+            sync_interval: Duration::from_millis(self.sync_interval_ms.max(100)),
+            timeouts: Timeouts {
+                header: Duration::from_secs(t.header_timeout_secs.max(1)),
+                body: Duration::from_secs(t.body_timeout_secs.max(1)),
+                grace: Duration::from_secs(t.shutdown_grace_secs),
+            },
+            ..Config::default()
+        })
     }
 }
 
@@ -307,113 +354,6 @@ pub struct ImportArgs {
 
 fn parse_visibility(s: &str) -> Result<Visibility, String> {
     s.parse()
-}
-
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Serve(args) => crate::serve::serve(args).await,
-        Command::Import(args) => import(args).await,
-        Command::User(cmd) => crate::admin::user(cmd).await,
-        Command::Token(cmd) => crate::admin::token(cmd).await,
-        Command::Audit(args) => crate::admin::audit_log(args).await,
-        Command::Backup(args) => crate::admin::backup(args).await,
-        Command::Restore(args) => crate::admin::restore(args).await,
-        Command::MigrateData(args) => crate::admin::migrate_data(args).await,
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let shown = args.file.display().to_string();
-    let stdin = args.file.as_os_str() == "-";
-    let format = match args.format {
-        Some(f) => f,
-        None if stdin => layers::ingest::Format::GeoJson,
-        None => {
-            let mut head = vec![0u8; 4096];
-            let n = File::open(&args.file)
-                .and_then(|mut f| f.read(&mut head))
-                .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-            head.truncate(n);
-            let name = args
-                .file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned());
-            layers::ingest::Format::detect(name.as_deref(), None, &head).ok_or_else(|| {
-                anyhow::anyhow!("{shown}: cannot tell the format; name it with --format")
-            })?
-        }
-    };
-    if stdin && format != layers::ingest::Format::GeoJson {
-        anyhow::bail!("only GeoJSON can be read from standard input; save the file and name it");
-    }
-    let store = Store::open(&args.db.database).await?;
-    let spec = LayerSpec {
-        id: args.layer.clone(),
-        category: args.category.clone(),
-        title_id: args.title_id.clone(),
-        title_en: args.title_en.clone(),
-        agency: args.agency.clone(),
-        visibility: args.visibility,
-        source_name: args
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned()),
-    };
-    let limits = Limits {
-        max_features: args.max_features,
-        max_vertices: args.max_vertices,
-        ..Limits::default()
-    };
-    let result = if stdin {
-        layers::import::import_geojson(&store, &spec, std::io::stdin(), limits).await
-    } else {
-        layers::import::import_path(&store, &spec, &args.file, format, limits).await
-    };
-    store.close().await;
-    match result {
-        Ok(report) => {
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                let types: Vec<String> = report
-                    .geometry_types
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect();
-                println!(
-                    "imported {} features into {} version {} ({}) in {:.2} s",
-                    report.features,
-                    report.layer,
-                    report.version,
-                    types.join(", "),
-                    report.seconds
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(layers::Error::Invalid { problems, count }) => {
-            for p in &problems {
-                eprintln!("{shown}: {p}");
-            }
-            if count > problems.len() {
-                eprintln!(
-                    "{shown}: ... and {} more problem(s)",
-                    count - problems.len()
-                );
-            }
-            eprintln!("error: {shown}: {count} problem(s), nothing imported");
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e) => Err(anyhow::anyhow!("{shown}: {e}")),
-    }
 }
 
 fn parse_role(s: &str) -> Result<layers::accounts::Role, String> {

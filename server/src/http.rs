@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use layers::LayerIndex;
 
+use crate::auth::Principal;
+
 /// Media type of GeoJSON (RFC 7946).
 pub const GEOJSON: &str = "application/geo+json";
 
@@ -143,4 +145,20 @@ pub fn json_response<T: serde::Serialize>(value: &T, caching: &Caching) -> Respo
         Ok(v) => respond(Body::from(v), "application/json", caching),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
+}
+
+/// The entity tag of everything derived from one served layer version.
+pub fn layer_tag(l: &LayerIndex, who: &Principal) -> String {
+    let stamp: String = l
+        .meta
+        .updated_at
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!(
+        "{}-{}-{stamp}-{}",
+        l.meta.id,
+        l.data.version.id,
+        who.cache_class()
+    )
 }

@@ -1,20 +1,22 @@
 //! `bsc`, the Badung Smart City map server: HTTP API, CLI and configuration.
 //!
 //! [`app`] builds the whole HTTP surface from an [`AppState`]; `main.rs`
-//! only parses the command line and runs one of the [`cli`] commands.
+//! only parses the command line ([`cli`]) and runs one of the [`commands`].
 #![forbid(unsafe_code)]
 
-pub mod admin;
 pub mod auth;
+pub mod caches;
 pub mod cli;
 pub mod client;
+pub mod commands;
+pub mod config;
 pub mod error;
+pub mod extract;
 pub mod http;
 pub mod listen;
 pub mod metrics;
 pub mod previews;
 pub mod routes;
-pub mod serve;
 pub mod state;
 
 pub use routes::app;

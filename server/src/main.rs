@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::cli::{Cli, LogFormat, run};
+use server::cli::{Cli, LogFormat};
+use server::commands::run;
 use tracing_subscriber::EnvFilter;
 
 // Loading a layer allocates a million short-lived rows on the database

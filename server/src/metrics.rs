@@ -1,17 +1,10 @@
 //! Prometheus metrics: requests by route and status, latency, and loaded
 //! features of the layers the scraper may see.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use layers::LayerIndex;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
-
-use crate::auth::{Principal, visible_layers};
-use crate::state::AppState;
 
 /// The server's instruments.
 pub struct Metrics {
@@ -62,19 +55,29 @@ impl Metrics {
         }
     }
 
-    /// Renders the registry plus per-layer gauges of the layers `who` may see.
-    pub fn render(&self, state: &AppState, who: &Principal) -> String {
+    /// Counts one answered request under its route template (never the
+    /// raw path, which would let clients create unbounded label values).
+    pub fn record(&self, route: &str, method: &str, status: &str, elapsed: std::time::Duration) {
+        self.latency
+            .with_label_values(&[route])
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .with_label_values(&[route, method, status])
+            .inc();
+    }
+
+    /// Renders the registry plus per-layer gauges of `visible`, the layers
+    /// the caller may see.
+    pub fn render(&self, visible: &[&LayerIndex]) -> String {
         let mut out = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metrics.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         let mut text = String::from_utf8(out).unwrap_or_default();
-        let snapshot = state.catalog.snapshot();
-        let visible: Vec<_> = visible_layers(&snapshot, who).collect();
         text.push_str(
             "# HELP bsc_layer_features Features loaded in the served version of each layer.\n",
         );
         text.push_str("# TYPE bsc_layer_features gauge\n");
-        for l in &visible {
+        for l in visible {
             text.push_str(&format!(
                 "bsc_layer_features{{layer=\"{}\"}} {}\n",
                 l.meta.id,
@@ -93,25 +96,4 @@ impl Metrics {
         text.push_str(&format!("bsc_layers_loaded {}\n", visible.len()));
         text
     }
-}
-
-/// Middleware counting every request by its route template (never the raw
-/// path, which would let clients create unbounded label values).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_owned();
-    let method = req.method().as_str().to_owned();
-    let started = Instant::now();
-    let res = next.run(req).await;
-    let m = &state.metrics;
-    m.latency
-        .with_label_values(&[route.as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    m.requests
-        .with_label_values(&[route.as_str(), method.as_str(), res.status().as_str()])
-        .inc();
-    res
 }

@@ -7,7 +7,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use server::state::ApiConfig;
+use server::config::ApiConfig;
 use support::World;
 
 async fn get(w: &World, path: &str, host: &str, inm: Option<&str>) -> support::Reply {

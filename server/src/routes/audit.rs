@@ -11,9 +11,9 @@ use layers::audit::{self, Filter, MAX_LIST};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiQuery, int_param};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, int_param};
 use crate::state::AppState;
 
 /// Query parameters of `GET /api/audit`.

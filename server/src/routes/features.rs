@@ -8,8 +8,8 @@ use layers::Bbox;
 use layers::index::Query;
 use serde::Deserialize;
 
-use super::layers::layer_tag;
-use super::{ApiPath, ApiQuery, int_param};
+use crate::extract::{ApiPath, ApiQuery, int_param};
+use crate::http::layer_tag;
 use std::sync::Arc;
 
 use layers::LayerIndex;

@@ -1,17 +1,20 @@
 //! Liveness, readiness, metrics and the benchmark ceiling route.
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use layers::LayerIndex;
 use serde::Deserialize;
 
-use super::{ApiQuery, int_param};
-use crate::auth::Principal;
+use crate::auth::{Principal, visible_layers};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, int_param};
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is up.
@@ -34,7 +37,9 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Response> {
 
 /// `GET /metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> Response {
-    let text = state.metrics.render(&state, &who);
+    let snapshot = state.catalog.snapshot();
+    let visible: Vec<&LayerIndex> = visible_layers(&snapshot, &who).map(|l| &**l).collect();
+    let text = state.metrics.render(&visible);
     let mut res = Response::new(Body::from(text));
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -64,4 +69,21 @@ pub async fn ceiling(ApiQuery(p): ApiQuery<CeilingParams>) -> ApiResult<Response
         HeaderValue::from_static("application/json"),
     );
     Ok(res)
+}
+
+/// Middleware counting every request by its route template (never the
+/// raw path, which would let clients create unbounded label values).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    state
+        .metrics
+        .record(&route, &method, res.status().as_str(), started.elapsed());
+    res
 }

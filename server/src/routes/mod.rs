@@ -4,17 +4,17 @@ mod audit;
 pub mod download;
 mod features;
 mod health;
-mod layers;
+mod metadata;
 pub mod ogc;
 mod photos;
 mod search;
 mod session;
-pub mod tiles;
 pub mod uploads;
+mod vector_tiles;
 mod versions;
 pub mod web;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
@@ -26,16 +26,6 @@ use tracing::Level;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Query parameters whose rejection is a problem JSON, not axum's plain text.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
-
-/// Path parameters whose rejection is a problem JSON.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct ApiPath<T>(pub T);
 
 /// Builds the whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
@@ -49,14 +39,14 @@ pub fn app(state: AppState) -> Router {
     );
     let photo_limit = DefaultBodyLimit::max(state.writes.max_photo_bytes.saturating_add(slack));
     let mut api = Router::new()
-        .route("/api/categories", get(layers::categories))
+        .route("/api/categories", get(metadata::categories))
         .route(
             "/api/layers",
-            get(layers::list).merge(post(uploads::create).layer(upload_limit)),
+            get(metadata::list).merge(post(uploads::create).layer(upload_limit)),
         )
         .route(
             "/api/layers/{id}",
-            get(layers::one).delete(versions::delete),
+            get(metadata::one).delete(versions::delete),
         )
         .route("/api/layers/{id}/features", get(features::list))
         .route("/api/layers/{id}/features/{fid}", get(features::one))
@@ -86,8 +76,8 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
         .route("/api/config", get(web::config))
-        .route("/tiles/{name}", get(tiles::tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles/{name}", get(vector_tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(vector_tiles::tile))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));
@@ -111,35 +101,32 @@ pub fn app(state: AppState) -> Router {
     if state.config.bench_ceiling {
         api = api.route("/bench/ceiling", get(health::ceiling));
     }
-    api.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        crate::metrics::track,
-    ))
-    .fallback(not_found)
-    .method_not_allowed_fallback(method_not_allowed)
-    .layer(
-        CorsLayer::new()
-            .allow_origin(Any)
-            .allow_methods([Method::GET, Method::HEAD])
-            // Range readers on other origins (FlatGeobuf in the browser)
-            // ask by range and must see what came back.
-            .allow_headers([header::IF_NONE_MATCH, header::RANGE])
-            .expose_headers([
-                header::ETAG,
-                header::CONTENT_RANGE,
-                header::ACCEPT_RANGES,
-                header::CONTENT_LENGTH,
-            ]),
-    )
-    .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        HeaderName::from_static("x-content-type-options"),
-        HeaderValue::from_static("nosniff"),
-    ))
-    // 5xx we cause are logged where they happen (ApiError::internal); a
-    // 503 from /readyz while loading is expected, not an error.
-    .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
-    .with_state(state)
+    api.route_layer(middleware::from_fn_with_state(state.clone(), health::track))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                // Range readers on other origins (FlatGeobuf in the browser)
+                // ask by range and must see what came back.
+                .allow_headers([header::IF_NONE_MATCH, header::RANGE])
+                .expose_headers([
+                    header::ETAG,
+                    header::CONTENT_RANGE,
+                    header::ACCEPT_RANGES,
+                    header::CONTENT_LENGTH,
+                ]),
+        )
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        // 5xx we cause are logged where they happen (ApiError::internal); a
+        // 503 from /readyz while loading is expected, not an error.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -151,23 +138,5 @@ async fn method_not_allowed() -> ApiError {
         status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
         kind: "method-not-allowed",
         detail: "this resource does not accept that method".into(),
-    }
-}
-
-/// Parses an optional whole-number parameter within `min..=max`.
-pub(crate) fn int_param(
-    name: &str,
-    raw: Option<&str>,
-    default: usize,
-    min: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    let Some(raw) = raw else { return Ok(default) };
-    match raw.trim().parse::<usize>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(ApiError::bad_request(
-            "invalid-parameter",
-            format!("{name} must be a whole number from {min} to {max}, got {raw:?}"),
-        )),
     }
 }

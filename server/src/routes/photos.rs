@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::ApiPath;
 use crate::auth::{Principal, can_see, can_see_drafts, write_guard};
 use crate::client::Client;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
 use crate::http::Caching;
 use crate::state::AppState;
 

@@ -7,9 +7,9 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::features::MAX_QUERY_CHARS;
-use super::{ApiQuery, int_param};
 use crate::auth::{Principal, visible_layers};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, int_param};
 use crate::http::{Caching, respond};
 use crate::state::AppState;
 

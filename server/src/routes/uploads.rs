@@ -22,10 +22,10 @@ use layers::{Visibility, ingest};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use super::ApiPath;
 use crate::auth::{Principal, is_admin, write_guard};
 use crate::client::Client;
 use crate::error::{ApiError, ApiResult, problem_response};
+use crate::extract::ApiPath;
 use crate::state::AppState;
 
 /// Longest metadata field accepted in a multipart upload.

@@ -14,10 +14,10 @@ use layers::versions::Status;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiPath, ApiQuery};
 use crate::auth::{Principal, admin_guard, can_see_history, can_write, is_admin, write_guard};
 use crate::client::Client;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// `?version=` / `?to=` of publish and rollback.

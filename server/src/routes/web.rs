@@ -18,17 +18,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::ApiPath;
 use crate::auth::Principal;
+use crate::config::basemap_origin;
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 use crate::http::{Caching, json_response};
 use crate::state::AppState;
-
-/// The default basemap: OpenStreetMap's standard tiles.
-pub const DEFAULT_BASEMAP_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-
-/// Attribution shown with the default basemap.
-pub const DEFAULT_BASEMAP_ATTRIBUTION: &str = "© OpenStreetMap contributors";
 
 /// One embedded file of `web/`.
 struct Asset {
@@ -108,46 +103,6 @@ static INDEX: LazyLock<HashMap<&'static str, (&'static Asset, HeaderValue)>> =
             })
             .collect()
     });
-
-/// The origin of a basemap tile URL template as a CSP source
-/// (`https://tile.openstreetmap.org`; a `{s}` subdomain becomes `*.`).
-///
-/// Refuses anything but an `http(s)` URL with `{z}`, `{x}` and `{y}` whose
-/// host is plain (letters, digits, dots, dashes, a port), so the value can
-/// never break out of the Content-Security-Policy header.
-pub fn basemap_origin(url: &str) -> Result<String, String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .filter(|(s, _)| *s == "https" || *s == "http")
-        .ok_or_else(|| {
-            format!("the basemap URL must start with https:// or http://, got {url:?}")
-        })?;
-    for part in ["{z}", "{x}", "{y}"] {
-        if !url.contains(part) {
-            return Err(format!("the basemap URL must contain {part}, got {url:?}"));
-        }
-    }
-    let host = rest.split('/').next().unwrap_or_default();
-    let host = host
-        .strip_prefix("{s}.")
-        .map_or_else(|| host.to_owned(), |h| format!("*.{h}"));
-    let plain = |h: &str| {
-        !h.is_empty()
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
-    };
-    if !plain(host.strip_prefix("*.").unwrap_or(&host)) {
-        return Err(format!(
-            "the basemap URL's host must be a plain host name (a {{s}}. prefix is allowed), got {url:?}"
-        ));
-    }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "the basemap URL must not contain spaces, got {url:?}"
-        ));
-    }
-    Ok(format!("{scheme}://{host}"))
-}
 
 /// The Content-Security-Policy of the viewer's pages.
 fn content_security_policy(state: &AppState) -> String {
@@ -278,27 +233,5 @@ mod tests {
         let mut listed: Vec<String> = ASSETS.iter().map(|a| a.path.to_owned()).collect();
         listed.sort();
         assert_eq!(on_disk, listed);
-    }
-
-    #[test]
-    fn basemap_origins_are_plain_csp_sources() {
-        assert_eq!(
-            basemap_origin(DEFAULT_BASEMAP_URL).unwrap(),
-            "https://tile.openstreetmap.org"
-        );
-        assert_eq!(
-            basemap_origin("https://{s}.tile.example.org:8443/t/{z}/{x}/{y}.png").unwrap(),
-            "https://*.tile.example.org:8443"
-        );
-        for bad in [
-            "ftp://x/{z}/{x}/{y}",
-            "https://x.org/tiles.png",
-            "https://x.org; script-src *;/{z}/{x}/{y}",
-            "https://x'y.org/{z}/{x}/{y}",
-            "https:///{z}/{x}/{y}",
-            "https://x.org/{z}/{x}/{y} *",
-        ] {
-            assert!(basemap_origin(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -11,7 +11,7 @@ use layers::accounts::{NewUser, Role};
 use layers::versions::Actor;
 use serde_json::{Value, json};
 use server::AppState;
-use server::state::ApiConfig;
+use server::config::{ApiConfig, Config};
 use tower::ServiceExt;
 
 /// A password every test account has.
@@ -62,6 +62,10 @@ impl World {
         let store = Store::open(dir.path().join("bsc.db").to_str().unwrap())
             .await
             .unwrap();
+        let config = Config {
+            api: config,
+            ..Config::default()
+        };
         let state = AppState::new(store, config).await.unwrap();
         state.catalog.sync(&state.store).await.unwrap();
         state.set_ready(true);

@@ -20,9 +20,9 @@ use super::cql::{self, Candidate, Cmp, Node, Operand};
 use super::{CRS84, Format, base_url, html, link, negotiate, negotiated, time};
 use crate::auth::{Principal, visible_layer};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, int_param};
+use crate::http::layer_tag;
 use crate::http::{Caching, GEOJSON, feature_list_body, respond};
-use crate::routes::layers::layer_tag;
-use crate::routes::{ApiPath, int_param};
 use crate::state::AppState;
 
 /// Query parameters with a meaning of their own; any other parameter
@@ -463,7 +463,7 @@ pub async fn item(
     State(state): State<AppState>,
     who: Principal,
     ApiPath((id, fid)): ApiPath<(String, String)>,
-    crate::routes::ApiQuery(p): crate::routes::ApiQuery<ItemParams>,
+    crate::extract::ApiQuery(p): crate::extract::ApiQuery<ItemParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let layer: Arc<LayerIndex> = visible_layer(&state.catalog.snapshot(), &who, &id)?;

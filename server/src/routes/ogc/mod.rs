@@ -9,6 +9,7 @@
 pub mod cql;
 mod html;
 pub mod items;
+mod names;
 mod openapi;
 pub mod time;
 
@@ -22,40 +23,14 @@ use layers::LayerIndex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::layers::layer_tag;
-use super::{ApiPath, ApiQuery};
 use crate::auth::{Principal, visible_layer, visible_layers};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::http::layer_tag;
 use crate::http::{Caching, GEOJSON, respond};
 use crate::state::AppState;
 
-/// The only CRS served: WGS 84 longitude/latitude.
-pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-/// Media type of the OpenAPI document.
-pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
-/// Media type of JSON Schema documents (queryables).
-pub const SCHEMA_JSON: &str = "application/schema+json";
-const HTML: &str = "text/html; charset=utf-8";
-
-/// The conformance classes claimed by `/ogc/conformance`.
-pub const CONFORMANCE: &[&str] = &[
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
-    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
-    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
-    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
-];
+pub use names::{CONFORMANCE, CRS84, HTML, OPENAPI, SCHEMA_JSON};
 
 /// The representations a resource can be answered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,7 +308,7 @@ fn temporal_extent(state: &AppState, layer: &LayerIndex) -> Option<(String, [i64
     let (name, kind) = time::time_property(layer.data.fields())?;
     let key = (layer.data.version.id, layer.data.version.photos_rev);
     let data = layer.data.clone();
-    let extent = state.ogc.temporal.get_with(key, move || {
+    let extent = state.ogc.temporal(key, move || {
         #[derive(Deserialize)]
         struct Props {
             #[serde(default)]
@@ -360,26 +335,6 @@ fn temporal_extent(state: &AppState, layer: &LayerIndex) -> Option<(String, [i64
         ext
     })?;
     Some((name.to_owned(), extent))
-}
-
-/// Cached facts about layer versions for the OGC routes.
-pub struct OgcCache {
-    /// Temporal extent per (version id, photo revision).
-    temporal: moka::sync::Cache<(i64, i64), Option<[i64; 2]>>,
-}
-
-impl Default for OgcCache {
-    fn default() -> Self {
-        OgcCache {
-            temporal: moka::sync::Cache::new(1024),
-        }
-    }
-}
-
-impl std::fmt::Debug for OgcCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OgcCache").finish_non_exhaustive()
-    }
 }
 
 /// The collection document of one layer.

@@ -114,14 +114,14 @@ pub fn document(base: &str, default_limit: usize, max_limit: usize) -> Value {
                 "parameters": [
                     collection_id,
                     param("bbox", "query", "Only features whose geometry intersects this box: minx,miny,maxx,maxy (or 6 numbers with heights) in CRS84. minx > maxx crosses the antimeridian.", json!({ "type": "array", "minItems": 4, "maxItems": 6, "items": { "type": "number" } }), false),
-                    param("bbox-crs", "query", "The CRS of bbox; only CRS84.", json!({ "type": "string", "format": "uri", "enum": [super::CRS84] }), false),
+                    param("bbox-crs", "query", "The CRS of bbox; only CRS84.", json!({ "type": "string", "format": "uri", "enum": [super::names::CRS84] }), false),
                     param("limit", "query", "Features per page.", json!({ "type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit }), false),
                     param("offset", "query", "Features to skip.", json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX, "default": 0 }), false),
                     param("datetime", "query", "An RFC 3339 date or date-time, or an interval a/b with open ends as .. ; matched against the collection's time property (its `temporalProperty`: the first of datetime, tanggal, date, waktu, timestamp, updated, updated_at, tanggal_update as text, or tahun_data, tahun as a year). 400 on collections without one.", json!({ "type": "string" }), false),
                     param("filter", "query", "A CQL2 filter on the queryables.", json!({ "type": "string" }), false),
                     param("filter-lang", "query", "The encoding of filter.", json!({ "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" }), false),
-                    param("filter-crs", "query", "The CRS of geometries in filter; only CRS84.", json!({ "type": "string", "format": "uri", "enum": [super::CRS84] }), false),
-                    param("crs", "query", "The CRS of the response; only CRS84.", json!({ "type": "string", "format": "uri", "enum": [super::CRS84] }), false),
+                    param("filter-crs", "query", "The CRS of geometries in filter; only CRS84.", json!({ "type": "string", "format": "uri", "enum": [super::names::CRS84] }), false),
+                    param("crs", "query", "The CRS of the response; only CRS84.", json!({ "type": "string", "format": "uri", "enum": [super::names::CRS84] }), false),
                     f_items
                 ],
                 "responses": {

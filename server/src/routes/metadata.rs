@@ -8,10 +8,10 @@ use layers::bbox::Bbox;
 use layers::model::Agency;
 use serde::Serialize;
 
-use super::ApiPath;
 use crate::auth::{Principal, visible_layer, visible_layers};
 use crate::error::ApiResult;
-use crate::http::{Caching, json_response};
+use crate::extract::ApiPath;
+use crate::http::{Caching, json_response, layer_tag};
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -107,22 +107,6 @@ impl<'a> LayerOut<'a> {
             ],
         }
     }
-}
-
-/// The entity tag of everything derived from one served layer version.
-pub fn layer_tag(l: &LayerIndex, who: &Principal) -> String {
-    let stamp: String = l
-        .meta
-        .updated_at
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    format!(
-        "{}-{}-{stamp}-{}",
-        l.meta.id,
-        l.data.version.id,
-        who.cache_class()
-    )
 }
 
 /// `GET /api/layers`: the layers the caller may see.

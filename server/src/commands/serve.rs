@@ -1,47 +1,24 @@
 //! `bsc serve`: open the store, load the layers, answer HTTP until SIGTERM.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use layers::Store;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
-use crate::state::{ApiConfig, AppState};
+use crate::state::AppState;
 
 /// Seed of the demo data set: fixed, so every demo server shows the same map.
 const DEMO_SEED: u64 = 20_260_101;
 
 /// Runs the server until SIGTERM or Ctrl-C, then finishes open requests.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if args.max_limit == 0 || args.default_limit == 0 || args.default_limit > args.max_limit {
-        anyhow::bail!(
-            "--default-limit must be from 1 to --max-limit ({})",
-            args.max_limit
-        );
-    }
-    if args.session_hours == 0 || args.session_hours > 24 * 366 {
-        anyhow::bail!("--session-hours must be from 1 to 8784");
-    }
-    let basemap_url = match args.basemap_url.trim() {
-        "" | "none" => None,
-        url => {
-            crate::routes::web::basemap_origin(url)
-                .map_err(|e| anyhow::anyhow!("--basemap-url: {e}"))?;
-            Some(url.to_owned())
-        }
-    };
-    let basemap_attribution = args.basemap_attribution.clone().unwrap_or_else(|| {
-        if basemap_url.as_deref() == Some(crate::routes::web::DEFAULT_BASEMAP_URL) {
-            crate::routes::web::DEFAULT_BASEMAP_ATTRIBUTION.to_owned()
-        } else {
-            String::new()
-        }
-    });
+    let config = args.config()?;
     let store = Store::open(&args.db.database)
         .await
-        .with_context(|| format!("opening {}", crate::admin::redact(&args.db.database)))?;
+        .with_context(|| format!("opening {}", super::terminal::redact(&args.db.database)))?;
     if args.demo && store.layer_count().await? == 0 {
         let started = Instant::now();
         let reports = layers::demo::load(&store, args.demo_features, DEMO_SEED).await?;
@@ -53,24 +30,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "loaded demo data"
         );
     }
-    let config = ApiConfig {
-        default_limit: args.default_limit,
-        max_limit: args.max_limit,
-        public_url: args
-            .public_url
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_owned(),
-        bench_ceiling: args.bench_ceiling,
-        trust_forwarded_for: args.trust_forwarded_for,
-        behind_tls: args.behind_tls,
-        session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
-        require_totp: args.require_totp,
-        basemap_url,
-        basemap_attribution,
-    };
-    let writes = args.uploads.config();
-    let spool_dir = writes.upload_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let spool_dir = config
+        .writes
+        .upload_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
     match crate::routes::uploads::remove_leftovers(&spool_dir) {
         Ok(0) => {}
         Ok(n) => {
@@ -80,10 +44,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(error = %e, dir = %spool_dir.display(), "could not look for leftover uploads")
         }
     }
-    let state = AppState::new(store.clone(), config)
-        .await?
-        .with_writes(writes)
-        .with_tile_cache(args.tile_cache_mb << 20);
+    let timeouts = config.timeouts;
+    let interval = config.sync_interval;
+    let state = AppState::new(store.clone(), config).await?;
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -91,7 +54,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing::info!("listening on http://{addr}");
 
     let syncing = state.clone();
-    let interval = Duration::from_millis(args.sync_interval_ms.max(100));
     // Other servers on the same PostgreSQL announce their changes; each
     // announcement (and each reconnection) wakes the sync below at once
     // instead of at the next interval.
@@ -132,12 +94,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
-    let t = &args.timeouts;
-    let timeouts = crate::listen::Timeouts {
-        header: Duration::from_secs(t.header_timeout_secs.max(1)),
-        body: Duration::from_secs(t.body_timeout_secs.max(1)),
-        grace: Duration::from_secs(t.shutdown_grace_secs),
-    };
     crate::listen::serve(listener, crate::app(state), timeouts, shutdown_signal()).await?;
     sync_task.abort();
     following.abort();

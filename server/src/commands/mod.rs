@@ -1,0 +1,40 @@
+//! The subcommands of `bsc`, one module each, and [`run`], which runs the
+//! parsed command line. Administration commands (`user`, `token`, `audit`,
+//! `backup`, `restore`, `migrate-data`) audit every change with the actor
+//! `cli`; their errors are one line on standard error and a non-zero exit.
+
+mod accounts;
+mod audit;
+mod backup;
+mod import;
+mod migrate;
+pub mod serve;
+pub mod terminal;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+pub use backup::{check_backup, database_file};
+pub use terminal::redact;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Import(args) => import::import(args).await,
+        Command::User(cmd) => accounts::user(cmd).await,
+        Command::Token(cmd) => accounts::token(cmd).await,
+        Command::Audit(args) => audit::audit_log(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
+        Command::MigrateData(args) => migrate::migrate_data(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The configuration of `bsc serve` in one place: every default (the
+//! flags in [`crate::cli`] take theirs from here), the settings the server
+//! is built from ([`Config`], made from the parsed flags by
+//! `ServeArgs::config`), and the checks of values a flag's type cannot make.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use layers::ingest::Limits;
+
+use crate::listen::Timeouts;
+
+/// Address `bsc serve` listens on.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Database of every command.
+pub const DEFAULT_DATABASE: &str = "sqlite://bsc.db";
+/// Features per page when a request names no limit.
+pub const DEFAULT_LIMIT: usize = 1000;
+/// The largest page a request may ask for.
+pub const MAX_LIMIT: usize = 10_000;
+/// Milliseconds between looks for layers published by other processes.
+pub const SYNC_INTERVAL_MS: u64 = 2000;
+/// Hours a login session lasts since it was last used.
+pub const SESSION_HOURS: u64 = layers::accounts::DEFAULT_SESSION_HOURS;
+/// Memory for rendered vector tiles, in MiB.
+pub const TILE_CACHE_MB: u64 = 256;
+/// Memory for built FlatGeobuf downloads, in MiB.
+pub const FGB_CACHE_MB: u64 = 256;
+/// Largest upload body in bytes.
+pub const MAX_UPLOAD_BYTES: u64 = 256 << 20;
+/// Most features in one upload over HTTP.
+pub const MAX_UPLOAD_FEATURES: usize = 2_000_000;
+/// Largest photo in bytes.
+pub const MAX_PHOTO_BYTES: usize = 10 << 20;
+/// Seconds a client may take to send a request's headers.
+pub const HEADER_TIMEOUT_SECS: u64 = 30;
+/// Seconds a request body may go without a byte arriving.
+pub const BODY_TIMEOUT_SECS: u64 = 30;
+/// Seconds open requests get to finish after the stop signal.
+pub const SHUTDOWN_GRACE_SECS: u64 = 5;
+
+/// The default basemap: OpenStreetMap's standard tiles.
+pub const DEFAULT_BASEMAP_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+
+/// Attribution shown with the default basemap.
+pub const DEFAULT_BASEMAP_ATTRIBUTION: &str = "© OpenStreetMap contributors";
+
+/// A setting that its flag's type accepts but the server cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The page limits do not fit together.
+    #[error("--default-limit must be from 1 to --max-limit ({max_limit})")]
+    Limits {
+        /// The largest page allowed.
+        max_limit: usize,
+    },
+    /// A session would not last, or last more than a year.
+    #[error("--session-hours must be from 1 to 8784")]
+    SessionHours,
+    /// The basemap URL is not a tile URL template the page can use.
+    #[error("--basemap-url: {0}")]
+    Basemap(String),
+}
+
+/// Everything `bsc serve` is built from, made once from the parsed flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Settings of the HTTP API.
+    pub api: ApiConfig,
+    /// Limits of uploads and other writes.
+    pub writes: WriteConfig,
+    /// Memory for rendered vector tiles in bytes (0: render every request).
+    pub tile_cache_bytes: u64,
+    /// Memory for built FlatGeobuf downloads in bytes.
+    pub fgb_cache_bytes: u64,
+    /// How often to look for layers published by other processes.
+    pub sync_interval: Duration,
+    /// Connection timeouts and the shutdown grace.
+    pub timeouts: Timeouts,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            api: ApiConfig::default(),
+            writes: WriteConfig::default(),
+            tile_cache_bytes: TILE_CACHE_MB << 20,
+            fgb_cache_bytes: FGB_CACHE_MB << 20,
+            sync_interval: Duration::from_millis(SYNC_INTERVAL_MS),
+            timeouts: Timeouts {
+                header: Duration::from_secs(HEADER_TIMEOUT_SECS),
+                body: Duration::from_secs(BODY_TIMEOUT_SECS),
+                grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
+            },
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Checks what the flags' types cannot: limits that fit together and
+    /// a session length from an hour to a year.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.max_limit == 0 || self.default_limit == 0 || self.default_limit > self.max_limit {
+            return Err(ConfigError::Limits {
+                max_limit: self.max_limit,
+            });
+        }
+        let hours = self.session_ttl.as_secs() / 3600;
+        if hours == 0 || hours > 24 * 366 {
+            return Err(ConfigError::SessionHours);
+        }
+        Ok(())
+    }
+}
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Features per page when the request names no limit.
+    pub default_limit: usize,
+    /// The largest limit a request may ask for.
+    pub max_limit: usize,
+    /// Prefix for links in responses (e.g. `https://bsc.badungkab.go.id`);
+    /// empty for links relative to the host.
+    pub public_url: String,
+    /// Serve `/bench/ceiling`, a fixed buffer route for benchmarks.
+    pub bench_ceiling: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it).
+    pub trust_forwarded_for: bool,
+    /// Served over HTTPS by a proxy in front: session cookies get `Secure`.
+    pub behind_tls: bool,
+    /// How long a login session lasts since its last use.
+    pub session_ttl: Duration,
+    /// Admins and leaders need a second factor (TOTP) to log in over HTTP
+    /// (`--require-totp`); API tokens are not concerned.
+    pub require_totp: bool,
+    /// Basemap tile URL template for the viewer (`{z}/{x}/{y}`); `None` for no basemap.
+    pub basemap_url: Option<String>,
+    /// Attribution shown with the basemap.
+    pub basemap_attribution: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            default_limit: DEFAULT_LIMIT,
+            max_limit: MAX_LIMIT,
+            public_url: String::new(),
+            bench_ceiling: false,
+            trust_forwarded_for: false,
+            behind_tls: false,
+            session_ttl: Duration::from_secs(SESSION_HOURS * 3600),
+            require_totp: false,
+            basemap_url: Some(DEFAULT_BASEMAP_URL.to_owned()),
+            basemap_attribution: DEFAULT_BASEMAP_ATTRIBUTION.to_owned(),
+        }
+    }
+}
+
+/// Limits and settings of uploads and other writes.
+#[derive(Debug, Clone)]
+pub struct WriteConfig {
+    /// Largest upload body in bytes (the file and form fields together).
+    pub max_upload_bytes: u64,
+    /// Limits applied while reading an upload.
+    pub limits: Limits,
+    /// Largest photo in bytes.
+    pub max_photo_bytes: usize,
+    /// Where uploads are spooled while being read (the system's temp dir if unset).
+    pub upload_dir: Option<PathBuf>,
+}
+
+impl Default for WriteConfig {
+    fn default() -> Self {
+        WriteConfig {
+            max_upload_bytes: MAX_UPLOAD_BYTES,
+            limits: Limits {
+                max_bytes: MAX_UPLOAD_BYTES,
+                // What the features of one upload may take as read: a
+                // zipped upload may expand (to max_uncompressed_bytes),
+                // a plain one is bounded by max_bytes already.
+                max_read_bytes: 1 << 30,
+                max_features: MAX_UPLOAD_FEATURES,
+                extent: Some(layers::model::REGENCY_EXTENT),
+                ..Limits::default()
+            },
+            max_photo_bytes: MAX_PHOTO_BYTES,
+            upload_dir: None,
+        }
+    }
+}
+
+/// The origin of a basemap tile URL template as a CSP source
+/// (`https://tile.openstreetmap.org`; a `{s}` subdomain becomes `*.`).
+///
+/// Refuses anything but an `http(s)` URL with `{z}`, `{x}` and `{y}` whose
+/// host is plain (letters, digits, dots, dashes, a port), so the value can
+/// never break out of the Content-Security-Policy header.
+pub fn basemap_origin(url: &str) -> Result<String, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(s, _)| *s == "https" || *s == "http")
+        .ok_or_else(|| {
+            format!("the basemap URL must start with https:// or http://, got {url:?}")
+        })?;
+    for part in ["{z}", "{x}", "{y}"] {
+        if !url.contains(part) {
+            return Err(format!("the basemap URL must contain {part}, got {url:?}"));
+        }
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host
+        .strip_prefix("{s}.")
+        .map_or_else(|| host.to_owned(), |h| format!("*.{h}"));
+    let plain = |h: &str| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    };
+    if !plain(host.strip_prefix("*.").unwrap_or(&host)) {
+        return Err(format!(
+            "the basemap URL's host must be a plain host name (a {{s}}. prefix is allowed), got {url:?}"
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "the basemap URL must not contain spaces, got {url:?}"
+        ));
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basemap_origins_are_plain_csp_sources() {
+        assert_eq!(
+            basemap_origin(DEFAULT_BASEMAP_URL).unwrap(),
+            "https://tile.openstreetmap.org"
+        );
+        assert_eq!(
+            basemap_origin("https://{s}.tile.example.org:8443/t/{z}/{x}/{y}.png").unwrap(),
+            "https://*.tile.example.org:8443"
+        );
+        for bad in [
+            "ftp://x/{z}/{x}/{y}",
+            "https://x.org/tiles.png",
+            "https://x.org; script-src *;/{z}/{x}/{y}",
+            "https://x'y.org/{z}/{x}/{y}",
+            "https:///{z}/{x}/{y}",
+            "https://x.org/{z}/{x}/{y} *",
+        ] {
+            assert!(basemap_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_settings_pass_their_own_checks() {
+        assert!(Config::default().api.check().is_ok());
+        let bad = ApiConfig {
+            default_limit: MAX_LIMIT + 1,
+            ..ApiConfig::default()
+        };
+        assert!(matches!(bad.check(), Err(ConfigError::Limits { .. })));
+    }
+}
