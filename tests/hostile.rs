@@ -67,7 +67,6 @@ const MAX_PROPERTIES: usize = 20;
 const MAX_UPLOAD_BYTES: usize = 2_000_000;
 const MAX_PHOTO_BYTES: usize = 100_000;
 
-
 fn fixture(name: &str) -> Vec<u8> {
     common::fixture(&format!("formats/{name}"))
 }

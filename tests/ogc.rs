@@ -166,7 +166,7 @@ fn ogc_api_and_fgb_with_real_clients() {
         "nomor < 20 AND kecamatan = 'Kuta'",
     ]));
     assert_eq!(ogr, [0, 6, 12, 18].into_iter().collect());
-    
+
     // --- FlatGeobuf downloads ----------------------------------------------
     let r = s.get("/api/layers/pura/download?format=fgb");
     assert_eq!(r.status(), 200);

@@ -52,8 +52,13 @@ async fn collect_pages(w: &World, path: &str) -> (Vec<String>, u64) {
 async fn bbox_queries_match_an_independent_computation() {
     let w = World::new().await;
     let fc = mixed_layer(3000, 42);
-    w.import(&fc.to_string(), "campuran", "general", &["--title-id", "Campuran"])
-        .await;
+    w.import(
+        &fc.to_string(),
+        "campuran",
+        "general",
+        &["--title-id", "Campuran"],
+    )
+    .await;
 
     // The independent side: geo's exact predicates over the source file.
     let source: Vec<(String, Option<geo::Geometry<f64>>)> = fc["features"]

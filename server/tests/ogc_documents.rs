@@ -104,7 +104,11 @@ async fn ogc_documents_snapshots() {
                                     if p["$ref"].is_string() {
                                         p["$ref"].clone()
                                     } else {
-                                        json!(format!("{} in {}", p["name"].as_str().unwrap_or("?"), p["in"].as_str().unwrap_or("?")))
+                                        json!(format!(
+                                            "{} in {}",
+                                            p["name"].as_str().unwrap_or("?"),
+                                            p["in"].as_str().unwrap_or("?")
+                                        ))
                                     }
                                 })
                                 .collect()
@@ -237,11 +241,7 @@ async fn ogc_api_paging_parameters_downloads_cql2_and_visibility() {
         "text/html,application/xhtml+xml,*/*;q=0.8",
     )
     .await;
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let html = r.text();
     assert!(
         html.contains("&lt;script&gt;") && !html.contains("<script>"),
@@ -267,7 +267,9 @@ async fn ogc_api_paging_parameters_downloads_cql2_and_visibility() {
     );
 
     // Parameters: equality filters, datetime, bbox-crs, bad values.
-    let kuta = w.json("/ogc/collections/pura/items?kecamatan=Kuta&limit=1000").await;
+    let kuta = w
+        .json("/ogc/collections/pura/items?kecamatan=Kuta&limit=1000")
+        .await;
     let expect: BTreeSet<i64> = feats
         .iter()
         .filter(|f| f["properties"]["kecamatan"] == "Kuta")
@@ -275,23 +277,31 @@ async fn ogc_api_paging_parameters_downloads_cql2_and_visibility() {
         .collect();
     assert_eq!(nomors(&kuta), expect);
     assert_eq!(kuta["numberMatched"], expect.len());
-    let dt = w.json("/ogc/collections/pura/items?datetime=2021-01-01/2021-12-31&limit=1000").await;
+    let dt = w
+        .json("/ogc/collections/pura/items?datetime=2021-01-01/2021-12-31&limit=1000")
+        .await;
     let expect: BTreeSet<i64> = feats
         .iter()
         .filter(|f| f["properties"]["tahun_data"] == 2021)
         .map(|f| f["properties"]["nomor"].as_i64().unwrap())
         .collect();
     assert_eq!(nomors(&dt), expect);
-    let dt = w.json("/ogc/collections/pura/items?datetime=../2019-06-01T00:00:00Z&limit=1000").await;
+    let dt = w
+        .json("/ogc/collections/pura/items?datetime=../2019-06-01T00:00:00Z&limit=1000")
+        .await;
     assert_eq!(dt["numberMatched"], N / 5);
     w.problem(
         "/ogc/collections/pura/items?bbox-crs=EPSG:3857&bbox=1,2,3,4",
         400,
-    ).await;
-    w.problem("/ogc/collections/pura/items?bbox=1,2,3", 400).await;
+    )
+    .await;
+    w.problem("/ogc/collections/pura/items?bbox=1,2,3", 400)
+        .await;
     w.problem("/ogc/collections/pura/items?limit=0", 400).await;
-    w.problem("/ogc/collections/pura/items?datetime=yesterday", 400).await;
-    w.problem("/ogc/collections/pura/items?nomor=abc", 400).await;
+    w.problem("/ogc/collections/pura/items?datetime=yesterday", 400)
+        .await;
+    w.problem("/ogc/collections/pura/items?nomor=abc", 400)
+        .await;
     w.problem("/ogc/collections/pura/items?f=xml", 400).await;
 
     // --- FlatGeobuf downloads: ranges and tags (GDAL reads them in tests/ogc.rs)
@@ -415,10 +425,12 @@ async fn ogc_api_paging_parameters_downloads_cql2_and_visibility() {
         assert_eq!(got["numberMatched"], expect.len(), "{filter}");
         // Paging over a filter is stable: two pages are the first page of 2x.
         let half = (expect.len() / 2).max(1);
-        let a = w.json(&format!(
-            "/ogc/collections/pura/items?filter-lang={lang}&filter={}&limit={half}",
-            enc(filter)
-        )).await;
+        let a = w
+            .json(&format!(
+                "/ogc/collections/pura/items?filter-lang={lang}&filter={}&limit={half}",
+                enc(filter)
+            ))
+            .await;
         let b = w.json(&format!(
             "/ogc/collections/pura/items?filter-lang={lang}&filter={}&limit={half}&offset={half}",
             enc(filter)
@@ -467,26 +479,31 @@ async fn ogc_api_paging_parameters_downloads_cql2_and_visibility() {
         ("cql2-sql", "nomor = 1", "filter-lang"),
     ];
     for (lang, filter, needle) in bad {
-        let detail = w.problem(
-            &format!(
-                "/ogc/collections/pura/items?filter-lang={lang}&filter={}",
-                enc(filter)
-            ),
-            400,
-        ).await;
+        let detail = w
+            .problem(
+                &format!(
+                    "/ogc/collections/pura/items?filter-lang={lang}&filter={}",
+                    enc(filter)
+                ),
+                400,
+            )
+            .await;
         assert!(detail.contains(needle), "{filter}: {detail}");
     }
     // Deep nesting is refused before the (recursive) parser sees it; the server lives on.
     let deep = format!("{}nomor = 1{}", "(".repeat(5000), ")".repeat(5000));
-    let detail = w.problem(
-        &format!("/ogc/collections/pura/items?filter={}", enc(&deep)),
-        400,
-    ).await;
+    let detail = w
+        .problem(
+            &format!("/ogc/collections/pura/items?filter={}", enc(&deep)),
+            400,
+        )
+        .await;
     assert!(detail.contains("nested"), "{detail}");
     w.problem(
         "/ogc/collections/pura/items?filter=nomor=1&filter-crs=EPSG:4326",
         400,
-    ).await;
+    )
+    .await;
 
     // --- Visibility ------------------------------------------------------------
     let colls = w.json("/ogc/collections").await;
@@ -534,7 +551,6 @@ async fn ogc_api_paging_parameters_downloads_cql2_and_visibility() {
     assert!(r.text().contains("RAHASIACANARY"));
     // Anonymous again after the leader's download was cached: still 404.
     w.problem("/api/layers/rahasia/download", 404).await;
-
 }
 
 /// Structural checks: every `$ref` resolves and every path parameter is declared.
@@ -583,4 +599,3 @@ fn check_openapi(api: &Value) {
         assert!(api["paths"][p].is_object(), "{p}");
     }
 }
-

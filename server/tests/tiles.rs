@@ -12,11 +12,11 @@ use std::f64::consts::PI;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use support::{Auth, PASSWORD, Rng, World};
 use geo::{Coord, Geometry};
 use mvt_reader::Reader;
 use mvt_reader::feature::Value as MvtValue;
 use serde_json::{Value, json};
+use support::{Auth, PASSWORD, Rng, World};
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let n = f64::from(1u32 << z);
@@ -153,7 +153,11 @@ async fn tiles_match_the_source_and_follow_visibility() {
 
     // Lines are clipped to the tile (plus buffer), polygons keep their area.
     let (x, y) = tile_of(115.175, -8.725, 14);
-    let layers = decode(w.get(&format!("/tiles/jalan/14/{x}/{y}.mvt"), None).await.body);
+    let layers = decode(
+        w.get(&format!("/tiles/jalan/14/{x}/{y}.mvt"), None)
+            .await
+            .body,
+    );
     let line = layers["jalan"].iter().find(|g| g.id == Some(1)).unwrap();
     let Geometry::LineString(l) = &line.geometry else {
         panic!("{:?}", line.geometry)

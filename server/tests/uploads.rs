@@ -154,15 +154,21 @@ async fn draft_publish_rollback_delete_restore() {
     );
     let path = "/api/layers/jalan/versions";
     assert_eq!(
-        upload(s, &anon, path, "filename=j.geojson", body.clone()).await.0,
+        upload(s, &anon, path, "filename=j.geojson", body.clone())
+            .await
+            .0,
         401
     );
     assert_eq!(
-        upload(s, &w.leader, path, "filename=j.geojson", body.clone()).await.0,
+        upload(s, &w.leader, path, "filename=j.geojson", body.clone())
+            .await
+            .0,
         403
     );
     assert_eq!(
-        upload(s, &w.dinkes, path, "filename=j.geojson", body.clone()).await.0,
+        upload(s, &w.dinkes, path, "filename=j.geojson", body.clone())
+            .await
+            .0,
         403
     );
     let (status, r) = upload(s, &w.pupr, path, "filename=j.geojson", body).await;
@@ -190,16 +196,22 @@ async fn draft_publish_rollback_delete_restore() {
 
     // Publishing: not by another agency, leader or anonymous; then at once everywhere.
     assert_eq!(
-        post_as(s, &w.dinkes, "/api/layers/jalan/publish?version=2").await.0,
+        post_as(s, &w.dinkes, "/api/layers/jalan/publish?version=2")
+            .await
+            .0,
         403
     );
     assert_eq!(
-        post_as(s, &w.leader, "/api/layers/jalan/publish?version=2").await.0,
+        post_as(s, &w.leader, "/api/layers/jalan/publish?version=2")
+            .await
+            .0,
         403
     );
     // The public may see the layer, so it is told to log in (401).
     assert_eq!(
-        post_as(s, &anon, "/api/layers/jalan/publish?version=2").await.0,
+        post_as(s, &anon, "/api/layers/jalan/publish?version=2")
+            .await
+            .0,
         401
     );
     assert_eq!(served(&anon).await.len(), 2);
@@ -218,21 +230,30 @@ async fn draft_publish_rollback_delete_restore() {
     );
     assert_eq!(get_as(s, &anon, "/api/layers/jalan").await.1["version"], 2);
     assert_eq!(
-        post_as(s, &w.pupr, "/api/layers/jalan/publish?version=2").await.0,
+        post_as(s, &w.pupr, "/api/layers/jalan/publish?version=2")
+            .await
+            .0,
         409
     );
 
     // Rollback to 1 and forward again.
-    assert_eq!(post_as(s, &w.pupr, "/api/layers/jalan/rollback").await.0, 400);
     assert_eq!(
-        post_as(s, &w.pupr, "/api/layers/jalan/rollback?to=9").await.0,
+        post_as(s, &w.pupr, "/api/layers/jalan/rollback").await.0,
+        400
+    );
+    assert_eq!(
+        post_as(s, &w.pupr, "/api/layers/jalan/rollback?to=9")
+            .await
+            .0,
         404
     );
     let (st, v) = post_as(s, &w.pupr, "/api/layers/jalan/rollback?to=1").await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(served(&anon).await, ["Jalan Lama A", "Jalan Lama B"]);
     assert_eq!(
-        post_as(s, &w.admin, "/api/layers/jalan/rollback?to=2").await.0,
+        post_as(s, &w.admin, "/api/layers/jalan/rollback?to=2")
+            .await
+            .0,
         200
     );
     assert_eq!(served(&anon).await.len(), 3);
@@ -272,24 +293,38 @@ async fn draft_publish_rollback_delete_restore() {
     let (_, v3) = get_as(s, &w.pupr, "/api/layers/jalan/versions/3").await;
     assert_eq!(v3["report"]["errors"][0]["feature"], 1);
     assert_eq!(
-        post_as(s, &w.pupr, "/api/layers/jalan/publish?version=3").await.0,
+        post_as(s, &w.pupr, "/api/layers/jalan/publish?version=3")
+            .await
+            .0,
         409
     );
 
     // Delete hides the layer from everyone; only an admin restores it.
     assert_eq!(
-        call(s, &w.dinkes, Method::DELETE, "/api/layers/jalan", "").await.status.as_u16(),
+        call(s, &w.dinkes, Method::DELETE, "/api/layers/jalan", "")
+            .await
+            .status
+            .as_u16(),
         403
     );
     assert_eq!(
-        call(s, &w.pupr, Method::DELETE, "/api/layers/jalan", "").await.status.as_u16(),
+        call(s, &w.pupr, Method::DELETE, "/api/layers/jalan", "")
+            .await
+            .status
+            .as_u16(),
         204
     );
     for who in [&anon, &w.leader, &w.pupr, &w.admin] {
         assert_eq!(get_as(s, who, "/api/layers/jalan").await.0, 404);
     }
-    assert_eq!(post_as(s, &w.pupr, "/api/layers/jalan/restore").await.0, 404);
-    assert_eq!(post_as(s, &w.admin, "/api/layers/jalan/restore").await.0, 200);
+    assert_eq!(
+        post_as(s, &w.pupr, "/api/layers/jalan/restore").await.0,
+        404
+    );
+    assert_eq!(
+        post_as(s, &w.admin, "/api/layers/jalan/restore").await.0,
+        200
+    );
     assert_eq!(served(&anon).await.len(), 3);
 
     // Every write is in the audit log with who, from where, and the versions.
@@ -375,7 +410,8 @@ async fn a_new_internal_layer_from_a_multipart_upload() {
         "/api/layers",
         "id=posyandu&category=health&filename=p.geojson",
         points(&["x"], [115.2, -8.6]),
-    ).await;
+    )
+    .await;
     assert_eq!(st, 409);
     // Staff cannot create layers for another agency.
     let (st, _) = upload(
@@ -384,23 +420,34 @@ async fn a_new_internal_layer_from_a_multipart_upload() {
         "/api/layers",
         "id=lain&category=health&agency=dinas-pupr&filename=p.geojson",
         points(&["x"], [115.2, -8.6]),
-    ).await;
+    )
+    .await;
     assert_eq!(st, 403);
 
-    assert_eq!(post_as(s, &w.dinkes, "/api/layers/posyandu/publish").await.0, 200);
+    assert_eq!(
+        post_as(s, &w.dinkes, "/api/layers/posyandu/publish")
+            .await
+            .0,
+        200
+    );
     // Internal: leaders and its own agency see it, the public and other agencies do not.
     assert!(listed(&w.leader).await && listed(&w.dinkes).await && listed(&w.admin).await);
     assert!(!listed(&As::Anonymous).await && !listed(&w.pupr).await);
     assert_eq!(
-        get_as(s, &As::Anonymous, "/api/layers/posyandu/features").await.0,
+        get_as(s, &As::Anonymous, "/api/layers/posyandu/features")
+            .await
+            .0,
         404
     );
     assert_eq!(
-        names(&get_as(s, &w.leader, "/api/layers/posyandu/features").await.1),
+        names(
+            &get_as(s, &w.leader, "/api/layers/posyandu/features")
+                .await
+                .1
+        ),
         ["Posyandu Melati"]
     );
 }
-
 
 #[tokio::test]
 async fn photos_are_sniffed_served_safely_and_listed_in_properties() {
@@ -417,14 +464,17 @@ async fn photos_are_sniffed_served_safely_and_listed_in_properties() {
         &w.pupr,
         &format!("{path}?caption=x"),
         b"<html><script>alert(1)</script></html>",
-    ).await;
+    )
+    .await;
     assert_eq!(st, 400, "{p}");
     assert!(
         p["detail"].as_str().unwrap().contains("JPEG, PNG and WebP"),
         "{p}"
     );
     assert_eq!(
-        send(&w.pupr, "/api/layers/jalan/features/999/photos", PNG).await.0,
+        send(&w.pupr, "/api/layers/jalan/features/999/photos", PNG)
+            .await
+            .0,
         404
     );
 
@@ -463,7 +513,16 @@ async fn photos_are_sniffed_served_safely_and_listed_in_properties() {
 
     // Photos of an internal layer follow its visibility.
     assert_eq!(
-        call(s, &w.pupr, Method::DELETE, &format!("/api/photos/{}", photo["id"]), "").await.status.as_u16(),
+        call(
+            s,
+            &w.pupr,
+            Method::DELETE,
+            &format!("/api/photos/{}", photo["id"]),
+            ""
+        )
+        .await
+        .status
+        .as_u16(),
         204
     );
     let (_, f) = get_as(s, &As::Anonymous, "/api/layers/jalan/features/1").await;

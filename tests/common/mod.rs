@@ -22,7 +22,8 @@ pub fn skipped(what: &str) {
 }
 
 // The helpers the in-process tests (server/tests/) share live once, in
-// the workspace's `testkit` crate.
+// the workspace's `testkit` crate. Each test file uses some of them.
+#[allow(unused_imports)]
 pub use testkit::{
     Backend, EXTENT, PNG, PgDatabase, Rng, backend, backend_is_sqlite, block_on, f64s, fixture,
     fixtures, id_key, mixed_layer, postgres_admin_url, postgres_url_for,

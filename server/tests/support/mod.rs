@@ -19,6 +19,8 @@ use server::AppState;
 use server::state::ApiConfig;
 use tower::ServiceExt;
 
+// Shared with the end-to-end tests (the `testkit` crate); each test file uses some.
+#[allow(unused_imports)]
 pub use testkit::{EXTENT, PNG, Rng, f64s, id_key, mixed_layer, named_points};
 
 /// A password every test account has.
@@ -288,8 +290,12 @@ impl World {
         auth: Auth<'_>,
         body: impl Into<Body>,
     ) -> Reply {
-        self.send(World::request(method, path, auth).body(body.into()).unwrap())
-            .await
+        self.send(
+            World::request(method, path, auth)
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
     }
 
     /// `GET path` as `auth`.
