@@ -1,16 +1,12 @@
 //! End-to-end tests of the HTTP API that need the real `bsc` binary: a
-//! command-line import reaching a running server, the demo data of
-//! `--demo`, and SIGTERM. Route behaviour that needs no process is tested
+//! command-line import reaching a running server, and SIGTERM. Route behaviour that needs no process is tested
 //! in-process in server/tests/ (features, visibility, caching, tiles,
 //! ogc_documents, uploads, sessions).
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{Workspace, id_key, mixed_layer};
-use serde_json::Value;
+use common::{Workspace, mixed_layer};
 
 #[test]
 fn a_cli_import_appears_in_the_running_server() {
@@ -36,74 +32,6 @@ fn a_cli_import_appears_in_the_running_server() {
     // A new layer appears without a restart, too.
     ws.import_ok(&ws.write("n.geojson", v1), "baru", "economy", &[]);
     s.eventually(20, |s| s.get("/api/layers/baru").status() == 200);
-}
-
-#[test]
-fn demo_data_answers_every_route() {
-    let ws = Workspace::new();
-    let s = ws.serve(&["--demo", "--demo-features", "3000"]);
-    let cats = s.json("/api/categories");
-    let cats = cats["categories"].as_array().unwrap();
-    assert_eq!(cats.len(), 14);
-    assert!(
-        cats.iter().all(|c| c["layer_count"].as_u64().unwrap() >= 1),
-        "every category has a public layer"
-    );
-    assert!(
-        cats.iter().all(|c| c["title_id"].is_string()
-            && c["title_en"].is_string()
-            && c["icon"].is_string())
-    );
-
-    let layers = s.json("/api/layers");
-    let layers = layers["layers"].as_array().unwrap();
-    assert!(layers.len() >= 19, "{}", layers.len());
-    assert!(layers.iter().all(|l| l["visibility"] == "public"));
-    let by_id: HashMap<&str, &Value> = layers
-        .iter()
-        .map(|l| (l["id"].as_str().unwrap(), l))
-        .collect();
-    for kind in ["Point", "LineString", "Polygon", "MultiPolygon"] {
-        assert!(
-            layers.iter().any(|l| l["geometry_type"] == kind),
-            "a {kind} layer"
-        );
-    }
-    // Everything lies in the regency's bounding box.
-    let regency = common::f64s(&by_id["batas-kabupaten"]["bbox"]);
-    for l in layers {
-        let b = common::f64s(&l["bbox"]);
-        assert!(
-            b[0] >= regency[0] && b[1] >= regency[1] && b[2] <= regency[2] && b[3] <= regency[3],
-            "{}",
-            l["id"]
-        );
-    }
-    let pura = s.json("/api/layers/pura/features?bbox=115.15,-8.70,115.25,-8.55&limit=5");
-    let f = &pura["features"][0];
-    for key in ["nama", "kecamatan", "desa", "alamat", "opd", "keterangan"] {
-        assert!(f["properties"][key].is_string(), "pura has {key}: {f}");
-    }
-    let fid = id_key(&f["id"]);
-    assert_eq!(
-        s.json(&format!("/api/layers/pura/features/{fid}"))["id"],
-        f["id"]
-    );
-    let name = f["properties"]["nama"].as_str().unwrap();
-    let found = s.json(&format!("/api/search?q={}", name.replace(' ', "%20")));
-    assert!(
-        found["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["name"] == name)
-    );
-    assert_eq!(s.json("/healthz")["status"], "ok");
-    assert_eq!(s.json("/readyz")["status"], "ready");
-    let metrics = s.get("/metrics").text().unwrap();
-    assert!(metrics.contains("bsc_http_requests_total{method=\"GET\",route=\"/api/layers/{id}/features\",status=\"200\"}"), "{metrics}");
-    assert!(metrics.contains("bsc_http_request_duration_seconds_bucket"));
-    assert!(!metrics.contains("zona-covid") && !metrics.contains("bantuan-sosial"));
 }
 
 #[cfg(unix)]

@@ -1,17 +1,18 @@
 //! The features routes against an independent computation: bbox queries
 //! (geo's exact predicates over the source), paging over a whole layer,
-//! exact round trips of every geometry type, and search ranking.
+//! exact round trips of every geometry type, search ranking, the demo
+//! data on every route, and the layer list as a snapshot.
 //! In-process through `server::app` (moved from the end-to-end tests/api.rs).
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use geo::{Intersects, Rect, coord};
 use serde_json::Value;
 use server::state::ApiConfig;
-use support::{EXTENT, Rng, World, id_key, mixed_layer};
+use support::{EXTENT, Rng, World, f64s, id_key, mixed_layer};
 
 /// Follows `next` links from `path`, returning every feature id in order
 /// and the `numberMatched` of the first page.
@@ -239,6 +240,82 @@ async fn search_ranks_exact_then_prefix_then_words() {
     );
     let filtered = w.json("/api/layers/cari/features?q=pura").await;
     assert_eq!(filtered["numberMatched"], 1);
+}
+
+#[tokio::test]
+async fn demo_data_answers_every_route() {
+    let w = World::new().await;
+    // What `bsc serve --demo --demo-features 3000` loads before serving.
+    layers::demo::load(&w.state.store, 3000, testkit::DEMO_SEED)
+        .await
+        .unwrap();
+    w.sync().await;
+    let cats = w.json("/api/categories").await;
+    let cats = cats["categories"].as_array().unwrap();
+    assert_eq!(cats.len(), 14);
+    assert!(
+        cats.iter().all(|c| c["layer_count"].as_u64().unwrap() >= 1),
+        "every category has a public layer"
+    );
+    assert!(
+        cats.iter().all(|c| c["title_id"].is_string()
+            && c["title_en"].is_string()
+            && c["icon"].is_string())
+    );
+
+    let layers = w.json("/api/layers").await;
+    let layers = layers["layers"].as_array().unwrap();
+    assert!(layers.len() >= 19, "{}", layers.len());
+    assert!(layers.iter().all(|l| l["visibility"] == "public"));
+    let by_id: HashMap<&str, &Value> = layers
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap(), l))
+        .collect();
+    for kind in ["Point", "LineString", "Polygon", "MultiPolygon"] {
+        assert!(
+            layers.iter().any(|l| l["geometry_type"] == kind),
+            "a {kind} layer"
+        );
+    }
+    // Everything lies in the regency's bounding box.
+    let regency = f64s(&by_id["batas-kabupaten"]["bbox"]);
+    for l in layers {
+        let b = f64s(&l["bbox"]);
+        assert!(
+            b[0] >= regency[0] && b[1] >= regency[1] && b[2] <= regency[2] && b[3] <= regency[3],
+            "{}",
+            l["id"]
+        );
+    }
+    let pura = w
+        .json("/api/layers/pura/features?bbox=115.15,-8.70,115.25,-8.55&limit=5")
+        .await;
+    let f = &pura["features"][0];
+    for key in ["nama", "kecamatan", "desa", "alamat", "opd", "keterangan"] {
+        assert!(f["properties"][key].is_string(), "pura has {key}: {f}");
+    }
+    let fid = id_key(&f["id"]);
+    assert_eq!(
+        w.json(&format!("/api/layers/pura/features/{fid}")).await["id"],
+        f["id"]
+    );
+    let name = f["properties"]["nama"].as_str().unwrap();
+    let found = w
+        .json(&format!("/api/search?q={}", name.replace(' ', "%20")))
+        .await;
+    assert!(
+        found["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == name)
+    );
+    assert_eq!(w.json("/healthz").await["status"], "ok");
+    assert_eq!(w.json("/readyz").await["status"], "ready");
+    let metrics = w.get("/metrics", None).await.text();
+    assert!(metrics.contains("bsc_http_requests_total{method=\"GET\",route=\"/api/layers/{id}/features\",status=\"200\"}"), "{metrics}");
+    assert!(metrics.contains("bsc_http_request_duration_seconds_bucket"));
+    assert!(!metrics.contains("zona-covid") && !metrics.contains("bantuan-sosial"));
 }
 
 /// The layer list, as a snapshot: what a client of `/api/layers` sees of

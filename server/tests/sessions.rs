@@ -256,7 +256,9 @@ async fn cookie_writes_need_this_sites_origin() {
 async fn a_leader_sees_internal_layers_the_public_does_not() {
     let w = World::new().await;
     w.add_user("made", "leader", None).await;
-    layers::demo::load(&w.state.store, 500, 1).await.unwrap();
+    layers::demo::load(&w.state.store, 500, testkit::DEMO_SEED)
+        .await
+        .unwrap();
     w.sync().await;
     let public = layer_ids(&w.json("/api/layers").await);
     assert!(!public.contains(&"zona-covid".to_owned()), "{public:?}");
@@ -275,4 +277,37 @@ async fn a_leader_sees_internal_layers_the_public_does_not() {
         layer_ids(&w.json_as("/api/layers", Auth::Cookie(&cookie)).await),
         public
     );
+}
+
+/// Item 11: an over-long login name is refused like any wrong login, and
+/// leaves nothing in the throttling table; distinct names and addresses
+/// cannot grow it past its keys' bounded length. (Such a user cannot be
+/// created: tests/accounts.rs.)
+#[tokio::test]
+async fn an_over_long_login_name_is_a_plain_401_that_leaves_no_trace() {
+    let w = World::new().await;
+    w.add_user("ayu", "admin", None).await;
+    let long = "a".repeat(65);
+    let count = |sql: &str| -> i64 {
+        w.sql_strings(&format!("SELECT CAST(({sql}) AS TEXT)"))[0]
+            .parse()
+            .unwrap()
+    };
+    let wrong = login_attempt(&w, "ayu", "not-the-password", &[])
+        .await
+        .problem(401);
+    let before = count("SELECT count(*) FROM login_attempts");
+    assert_eq!(before, 2);
+    for name in [long.clone(), "b".repeat(100_000)] {
+        let detail = login_attempt(&w, &name, "not-the-password", &[])
+            .await
+            .problem(401);
+        assert_eq!(detail["detail"], wrong["detail"]);
+    }
+    assert_eq!(count("SELECT count(*) FROM login_attempts"), before);
+    assert!(count("SELECT max(length(key)) FROM login_attempts") <= 5 + 64);
+    // Nor are they written to the audit log.
+    let failed = count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'");
+    assert_eq!(failed, 1);
+    w.login("ayu", PASSWORD).await;
 }

@@ -38,6 +38,8 @@ pub const PEER: &str = "127.0.0.1:50000";
 pub struct World {
     /// The state the routes share.
     pub state: AppState,
+    /// The application over `state`, built once.
+    router: Router,
     /// The database (dropped after the state).
     pub db: testkit::TestDb,
 }
@@ -110,7 +112,11 @@ impl World {
         let state = AppState::new(store, config).await.unwrap();
         state.catalog.sync(&state.store).await.unwrap();
         state.set_ready(true);
-        World { state, db }
+        World {
+            router: server::app(state.clone()),
+            state,
+            db,
+        }
     }
 
     /// A server over an empty database with default settings.
@@ -128,9 +134,9 @@ impl World {
         testkit::sql_strings(&self.db.url(), sql)
     }
 
-    /// The application.
+    /// The application (a handle on the one built with the world).
     pub fn app(&self) -> Router {
-        server::app(self.state.clone())
+        self.router.clone()
     }
 
     /// Imports `geojson` as a new published version of `layer`, as
