@@ -1,7 +1,7 @@
 //! End-to-end tests of accounts from the command line (users, tokens, the
 //! second factor, the audit log, backup and restore) against the real
 //! `bsc` binary. Logins, sessions, bearer tokens, the throttle and the
-//! same-origin rule are tested in-process in server/tests/sessions.rs.
+//! same-origin rule are tested in-process in server/tests/routes/sessions.rs.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod common;
@@ -163,7 +163,7 @@ fn passwd_changes_the_password_and_ends_sessions() {
 
 #[test]
 fn api_tokens_are_listed_and_revoked_from_the_command_line() {
-    // How tokens work as bearer is tested in-process (server/tests/sessions.rs).
+    // How tokens work as bearer is tested in-process (server/tests/routes/sessions.rs).
     let ws = Workspace::new();
     ws.add_user("wayan", "opd_staff", Some("Dinas Kesehatan"), PASSWORD);
     let token = ws.create_token("wayan", "qgis-laptop");
@@ -437,7 +437,7 @@ fn an_over_long_login_name_is_refused_when_the_user_is_created() {
     assert!(!out.status.success() && err.contains("at most 64"), "{err}");
     assert!(!err.contains(&long), "{err}");
     // At login it is a plain 401 that leaves no trace: tested in-process
-    // (server/tests/sessions.rs).
+    // (server/tests/routes/sessions.rs).
 }
 
 /// The secret of an `otpauth://` URL.

@@ -1,6 +1,6 @@
 //! End-to-end tests of the HTTP API that need the real `bsc` binary: a
 //! command-line import reaching a running server, and SIGTERM. Route behaviour that needs no process is tested
-//! in-process in server/tests/ (features, visibility, caching, tiles,
+//! in-process in server/tests/routes/ (features, visibility, caching, tiles,
 //! ogc_documents, uploads, sessions).
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 

@@ -3,7 +3,7 @@
 //! range reads) over a running `bsc`, and openapi-spec-validator for the
 //! OpenAPI document. What needs no process (the documents, paging, CQL2
 //! against an independent computation, visibility, ranges and tags of
-//! downloads) is tested in-process in server/tests/ogc_documents.rs.
+//! downloads) is tested in-process in server/tests/routes/ogc_documents.rs.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -107,7 +107,7 @@ fn ogc_api_and_fgb_with_real_clients() {
     assert!(!api.is_empty() && api.len() < N);
 
     // The OpenAPI document against openapi-spec-validator (its structure is
-    // checked in-process by server/tests/ogc_documents.rs).
+    // checked in-process by server/tests/routes/ogc_documents.rs).
     validate_openapi(&ws, &s.json("/ogc/api"));
 
     if !gdal_available() {

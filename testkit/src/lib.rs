@@ -1,4 +1,4 @@
-//! Test helpers shared by the in-process route tests (`server/tests/`)
+//! Test helpers shared by the in-process route tests (`server/tests/routes/`)
 //! and the end-to-end tests of the `bsc` binary (`tests/`), kept once:
 //! the test database on the backend `BSC_TEST_BACKEND` names, a seeded
 //! random generator, generated layers, fixture paths and PNG bytes.

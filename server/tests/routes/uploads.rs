@@ -1,14 +1,11 @@
 //! Uploads, drafts, publishing, rollback, deletion and photos through the
 //! HTTP API, as OPD staff, leaders and admins use them. In-process through
 //! `server::app` (moved from the end-to-end tests/uploads.rs).
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Auth, PASSWORD, PNG, Reply, World, named_points};
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use serde_json::Value;
-use support::{Auth, PASSWORD, PNG, Reply, World, named_points};
 
 /// How a test request identifies itself.
 #[derive(Clone)]

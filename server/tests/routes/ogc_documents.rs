@@ -5,17 +5,14 @@
 //! independent computation over the source, and visibility of internal
 //! layers. Moved from the end-to-end tests/ogc.rs, which keeps what real
 //! clients (GDAL, openapi-spec-validator) check over a running `bsc`.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::collections::BTreeSet;
 
+use crate::support::{Auth, HOST, PASSWORD, World};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use server::state::ApiConfig;
-use support::{Auth, HOST, PASSWORD, World};
 use testkit::{OGC_N as N, ogc_layer};
 
 fn nomors(fc: &Value) -> BTreeSet<i64> {
@@ -31,7 +28,7 @@ fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn get_with(w: &World, path: &str, name: &str, value: &str) -> support::Reply {
+async fn get_with(w: &World, path: &str, name: &str, value: &str) -> crate::support::Reply {
     w.send(
         Request::get(path)
             .header(name, value)
@@ -80,7 +77,7 @@ async fn ogc_documents_snapshots() {
         ("ogc_queryables_pura", "/ogc/collections/pura/queryables"),
     ] {
         let doc = w.json(path).await;
-        insta::assert_json_snapshot!(name, support::redact(&doc));
+        insta::assert_json_snapshot!(name, crate::support::redact(&doc));
     }
     // The OpenAPI document: its paths and their parameters (the schemas
     // are checked by structure below and by openapi-spec-validator).

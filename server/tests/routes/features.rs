@@ -3,16 +3,13 @@
 //! exact round trips of every geometry type, search ranking, the demo
 //! data on every route, and the layer list as a snapshot.
 //! In-process through `server::app` (moved from the end-to-end tests/api.rs).
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::support::{EXTENT, Rng, World, f64s, id_key, mixed_layer};
 use geo::{Intersects, Rect, coord};
 use serde_json::Value;
 use server::state::ApiConfig;
-use support::{EXTENT, Rng, World, f64s, id_key, mixed_layer};
 
 /// Follows `next` links from `path`, returning every feature id in order
 /// and the `numberMatched` of the first page.
@@ -331,12 +328,12 @@ async fn the_layer_list_document() {
     )
     .await;
     w.import(
-        &support::points(&["Gudang"]),
+        &crate::support::points(&["Gudang"]),
         "gudang",
         "infrastructure",
         &["--visibility", "internal"],
     )
     .await;
     let list: Value = w.json("/api/layers").await;
-    insta::assert_json_snapshot!("layer_list", support::redact(&list));
+    insta::assert_json_snapshot!("layer_list", crate::support::redact(&list));
 }

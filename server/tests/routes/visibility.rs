@@ -4,13 +4,10 @@
 //! Canary strings in each must reach exactly the callers allowed to see
 //! them. In-process through `server::app` (moved from the end-to-end
 //! tests/access.rs and tests/api.rs).
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Auth, PASSWORD, World, mixed_layer, points};
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
-use support::{Auth, PASSWORD, World, mixed_layer, points};
 
 #[tokio::test]
 async fn every_read_route_shows_each_caller_exactly_what_they_may_see() {
@@ -295,10 +292,10 @@ async fn bad_requests_get_problem_json() {
     );
 
     let not_found: Value = w.get("/api/layers/nope", None).await.problem(404);
-    insta::assert_json_snapshot!("problem_404", support::redact(&not_found));
+    insta::assert_json_snapshot!("problem_404", crate::support::redact(&not_found));
     let bad: Value = w
         .get("/api/layers/uji/features?bbox=0,10,1,5", None)
         .await
         .problem(400);
-    insta::assert_json_snapshot!("problem_400", support::redact(&bad));
+    insta::assert_json_snapshot!("problem_400", crate::support::redact(&bad));
 }

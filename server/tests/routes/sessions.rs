@@ -2,15 +2,12 @@
 //! same-origin rule for cookie writes, and what a role sees. In-process
 //! through `server::app` (moved from the end-to-end tests/accounts.rs,
 //! which keeps the command line: users, tokens, TOTP, audit, backups).
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Auth, PASSWORD, Reply, World};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use server::state::ApiConfig;
-use support::{Auth, PASSWORD, Reply, World};
 
 async fn session(w: &World, auth: Auth<'_>) -> Value {
     w.json_as("/api/session", auth).await["user"].clone()
@@ -244,7 +241,10 @@ async fn cookie_writes_need_this_sites_origin() {
         .send(
             Request::delete("/api/session")
                 .header(header::COOKIE, &cookie2)
-                .header("referer", format!("http://{}/index.html", support::HOST))
+                .header(
+                    "referer",
+                    format!("http://{}/index.html", crate::support::HOST),
+                )
                 .body(Body::empty())
                 .unwrap(),
         )

@@ -1,15 +1,12 @@
 //! ETags, conditional requests, compression and CORS headers of the
 //! features routes, and a new version changing the tag. In-process through
 //! `server::app` (moved from the end-to-end tests/api.rs).
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{World, mixed_layer};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use support::{World, mixed_layer};
 
-async fn get_with(w: &World, path: &str, name: &str, value: &str) -> support::Reply {
+async fn get_with(w: &World, path: &str, name: &str, value: &str) -> crate::support::Reply {
     w.send(
         Request::get(path)
             .header(name, value)

@@ -3,20 +3,17 @@
 //! visibility of internal layers, empty tiles, caching across a publish;
 //! TileJSON as a snapshot. In-process through `server::app` (moved from
 //! the end-to-end tests/tiles.rs).
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
 
+use crate::support::{Auth, PASSWORD, Rng, World};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use geo::{Coord, Geometry};
 use mvt_reader::Reader;
 use mvt_reader::feature::Value as MvtValue;
 use serde_json::{Value, json};
-use support::{Auth, PASSWORD, Rng, World};
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let n = f64::from(1u32 << z);
@@ -58,7 +55,7 @@ fn points(n: usize, seed: u64, tag: &str) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
-async fn get_if_none_match(w: &World, path: &str, etag: &str) -> support::Reply {
+async fn get_if_none_match(w: &World, path: &str, etag: &str) -> crate::support::Reply {
     w.send(
         Request::get(path)
             .header("if-none-match", etag)
@@ -211,7 +208,7 @@ async fn tiles_match_the_source_and_follow_visibility() {
 
     // TileJSON describes fields from the upload's schema.
     let tj = w.json("/tiles/pura.json").await;
-    insta::assert_json_snapshot!("tilejson_pura", support::redact(&tj));
+    insta::assert_json_snapshot!("tilejson_pura", crate::support::redact(&tj));
     assert_eq!(tj["tilejson"], "3.0.0");
     assert_eq!(
         tj["vector_layers"][0]["fields"],
