@@ -3,6 +3,7 @@
 # throughput against the server's own ceiling (a fixed buffer route).
 #
 #   bench/run.sh [FEATURES] [DURATION]      defaults: 1000000 features, 15s per run
+#   BSC=/tmp/bsc-old OUT=bench/out/old bench/run.sh …   another binary, its own output folder
 #
 # Needs ../shared (gen_badung.py, urls.py, paths.lua), wrk and curl.
 # Writes everything under bench/out/ and prints a Markdown table.
@@ -12,16 +13,20 @@ cd "$(dirname "$0")/.."
 FEATURES=${1:-1000000}
 DURATION=${2:-15s}
 SHARED=${SHARED:-../shared}
-OUT=bench/out
-DATA=$OUT/data-$FEATURES
+OUT=${OUT:-bench/out}
+DATA=${DATA:-$OUT/data-$FEATURES}
 DB=$OUT/bench-$FEATURES.db
 PORT=${PORT:-18181}
 LAYERS=${LAYERS:-pura,jalan,subak}
 mkdir -p "$OUT"
 
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet
-BSC=target/release/bsc
+# BSC=path/to/bsc benchmarks a given binary (e.g. an older build, side by
+# side with this one in the same session); else this checkout's release build.
+if [ -z "${BSC:-}" ]; then
+  cargo build --release --quiet
+  BSC=target/release/bsc
+fi
 
 if [ ! -f "$DATA/manifest.json" ]; then
   echo "generating $FEATURES features into $DATA" >&2
@@ -73,7 +78,7 @@ avg_bytes() { # paths-file: mean body size over the first 300 paths
 
 TABLE=$OUT/results-$FEATURES.md
 {
-  echo "bsc $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $FEATURES features requested, $(nproc) cores, wrk -t2 -c32 -d$DURATION, layers $LAYERS"
+  echo "bsc ${BSC_LABEL:-$(git rev-parse --short HEAD 2>/dev/null || echo "?")}, $FEATURES features requested, $(nproc) cores, wrk -t2 -c32 -d$DURATION, layers $LAYERS"
   echo
   echo "| measure | value |"
   echo "|---|---|"

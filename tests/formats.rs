@@ -26,11 +26,11 @@ const KUTA: [f64; 2] = [115.1689, -8.7184];
 const TOLERANCE: f64 = 1e-6;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/formats")
+    common::fixtures().join("formats")
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    common::fixture(&format!("formats/{name}"))
 }
 
 /// Which features of `badung.geojson` a fixture holds.

@@ -21,112 +21,13 @@ pub fn skipped(what: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
 }
 
-/// The database the end-to-end tests run on, from `BSC_TEST_BACKEND`:
-/// `sqlite` (the default) or `postgres`. The README's test command runs the
-/// suite once with each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-pub fn backend() -> Backend {
-    match std::env::var("BSC_TEST_BACKEND").as_deref() {
-        Ok("postgres") => Backend::Postgres,
-        Ok("sqlite") | Err(_) => Backend::Sqlite,
-        Ok(other) => panic!("BSC_TEST_BACKEND={other:?}: use sqlite or postgres"),
-    }
-}
-
-/// Whether the suite runs on SQLite.
-pub fn backend_is_sqlite() -> bool {
-    backend() == Backend::Sqlite
-}
-
-/// The PostgreSQL server the tests create their databases on (a role that
-/// may create databases; PostGIS installed), from `BSC_TEST_POSTGRES`.
-pub fn postgres_admin_url() -> String {
-    std::env::var("BSC_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://bsc:bsc@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// `url` (a PostgreSQL URL) with its database name replaced by `name`.
-pub fn postgres_url_for(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let root = &base[..base.rfind('/').expect("a PostgreSQL URL has a path")];
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
-}
-
-/// Runs an async block on a small runtime of its own (the tests are sync).
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// A fresh PostgreSQL database for one test, dropped with it.
-pub struct PgDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> PgDatabase {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "bsc_test_{}_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        let admin = postgres_admin_url();
-        block_on(async {
-            use sqlx::{Connection, Executor};
-            let mut c = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "BSC_TEST_BACKEND=postgres needs a PostgreSQL server with PostGIS at \
-                     BSC_TEST_POSTGRES ({admin}): {e}"
-                    )
-                });
-            // The name is generated above, never taken from input.
-            c.execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .unwrap();
-        });
-        PgDatabase {
-            url: postgres_url_for(&admin, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin = postgres_admin_url();
-        let name = self.name.clone();
-        block_on(async move {
-            use sqlx::{Connection, Executor};
-            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                let _ = c
-                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await;
-            }
-        });
-    }
-}
+// The helpers the in-process tests (server/tests/) share live once, in
+// the workspace's `testkit` crate. Each test file uses some of them.
+#[allow(unused_imports)]
+pub use testkit::{
+    Backend, EXTENT, PNG, PgDatabase, Rng, backend, backend_is_sqlite, block_on, f64s, fixture,
+    fixtures, id_key, mixed_layer, postgres_admin_url, postgres_url_for,
+};
 
 /// A temporary working directory, and a database: a SQLite file in it, or
 /// a fresh PostgreSQL database when the suite runs on PostgreSQL.
@@ -139,9 +40,10 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new() -> Workspace {
+        let db = testkit::TestDb::new();
         Workspace {
-            dir: tempfile::tempdir().expect("temp dir"),
-            pg: (backend() == Backend::Postgres).then(PgDatabase::create),
+            dir: db.dir,
+            pg: db.pg,
             url: None,
         }
     }
@@ -177,13 +79,7 @@ impl Workspace {
     /// Runs one SQL query on this workspace's database (either backend)
     /// and returns its rows.
     pub fn sql(&self, sql: &str) -> Vec<sqlx::any::AnyRow> {
-        sqlx::any::install_default_drivers();
-        let url = self.db();
-        block_on(async move {
-            use sqlx::Connection;
-            let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
-            sqlx::query(sql).fetch_all(&mut c).await.unwrap()
-        })
+        testkit::sql(&self.db(), sql)
     }
 
     /// The first column of a one-row, one-column query, as an integer.
@@ -383,83 +279,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A tiny deterministic generator (SplitMix64) for fixtures.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn f(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn between(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + self.f() * (hi - lo)
-    }
-}
-
-/// Extent the fixtures are spread over (a piece of Badung).
-pub const EXTENT: [f64; 4] = [115.10, -8.80, 115.25, -8.50];
-
-/// A mixed layer of `n` features: points, multipoints, L-shaped lines
-/// (whose envelopes cover space the line does not), polygons with holes,
-/// multipolygons, and some features without geometry; ids alternate
-/// between numbers and strings.
-pub fn mixed_layer(n: usize, seed: u64) -> Value {
-    let mut r = Rng(seed);
-    let mut features = Vec::with_capacity(n);
-    for i in 0..n {
-        let x = r.between(EXTENT[0], EXTENT[2]);
-        let y = r.between(EXTENT[1], EXTENT[3]);
-        let d = r.between(0.001, 0.02);
-        let geometry = match i % 7 {
-            0 | 1 => json!({"type": "Point", "coordinates": [x, y]}),
-            2 => json!({"type": "LineString", "coordinates": [[x, y], [x, y + d], [x + d, y + d]]}),
-            3 => json!({"type": "Polygon", "coordinates": [
-                [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]],
-                [[x + d * 0.2, y + d * 0.2], [x + d * 0.2, y + d * 0.8], [x + d * 0.8, y + d * 0.8], [x + d * 0.8, y + d * 0.2], [x + d * 0.2, y + d * 0.2]]
-            ]}),
-            4 => json!({"type": "MultiPoint", "coordinates": [[x, y], [x + d, y + d]]}),
-            5 => json!({"type": "MultiPolygon", "coordinates": [
-                [[[x, y], [x + d / 3.0, y], [x, y + d / 3.0], [x, y]]],
-                [[[x + d, y + d], [x + d, y + d * 0.7], [x + d * 0.7, y + d], [x + d, y + d]]]
-            ]}),
-            _ => {
-                if i % 14 == 6 {
-                    Value::Null
-                } else {
-                    json!({"type": "Point", "coordinates": [x, y]})
-                }
-            }
-        };
-        let id = if i % 2 == 0 {
-            json!(i + 1)
-        } else {
-            json!(format!("f-{}", i + 1))
-        };
-        features.push(json!({
-            "type": "Feature",
-            "id": id,
-            "properties": {"nama": format!("Objek {} {}", ["Pura", "Pantai", "Pasar", "Sekolah"][i % 4], i + 1), "urut": i},
-            "geometry": geometry
-        }));
-    }
-    json!({"type": "FeatureCollection", "features": features})
-}
-
-/// A JSON array of numbers (a bbox, say) as `f64`s.
-pub fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 // ---------------------------------------------------------------------------

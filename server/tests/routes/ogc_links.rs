@@ -1,16 +1,13 @@
 //! Links built from the request's `Host` never reach another host's
 //! cache: responses vary by Host and their tags name it; with a configured
 //! public URL the Host plays no part. In-process through `server::app`.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::World;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use server::config::ApiConfig;
-use support::World;
 
-async fn get(w: &World, path: &str, host: &str, inm: Option<&str>) -> support::Reply {
+async fn get(w: &World, path: &str, host: &str, inm: Option<&str>) -> crate::support::Reply {
     let mut req = Request::get(path).header(header::HOST, host);
     if let Some(tag) = inm {
         req = req.header(header::IF_NONE_MATCH, tag);

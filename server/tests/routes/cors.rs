@@ -1,13 +1,10 @@
 //! Browsers on other origins may read the map by range (FlatGeobuf readers)
 //! and revalidate: the preflight allows `Range` and `If-None-Match`, and
 //! the range headers are exposed. In-process through `server::app`.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::World;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use support::World;
 
 #[tokio::test]
 async fn range_readers_on_other_origins_pass_the_preflight() {

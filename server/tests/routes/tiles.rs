@@ -1,20 +1,19 @@
 //! Vector tiles checked with an independent decoder (the `mvt-reader`
 //! crate): positions and attributes against the source at several zooms,
-//! visibility of internal layers, empty tiles, caching across a publish.
-#![allow(clippy::unwrap_used)]
-
-mod common;
+//! visibility of internal layers, empty tiles, caching across a publish;
+//! TileJSON as a snapshot. In-process through `server::app` (moved from
+//! the end-to-end tests/tiles.rs).
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
 
-use common::{Auth, Rng, Workspace};
+use crate::support::{Auth, PASSWORD, Rng, World};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use geo::{Coord, Geometry};
 use mvt_reader::Reader;
 use mvt_reader::feature::Value as MvtValue;
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "kata-sandi-rahasia-1";
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let n = f64::from(1u32 << z);
@@ -56,24 +55,38 @@ fn points(n: usize, seed: u64, tag: &str) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
-#[test]
-fn tiles_match_the_source_and_follow_visibility() {
-    let ws = Workspace::new();
+async fn get_if_none_match(w: &World, path: &str, etag: &str) -> crate::support::Reply {
+    w.send(
+        Request::get(path)
+            .header("if-none-match", etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn tiles_match_the_source_and_follow_visibility() {
+    let w = World::new().await;
     let src = points(300, 1, "Pura");
-    let file = ws.write("pura.geojson", &src.to_string());
-    ws.import_ok(&file, "pura", "places-of-worship", &[]);
+    w.import(&src.to_string(), "pura", "places-of-worship", &[])
+        .await;
     let lines = json!({"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": 1, "properties": {"nama": "Jalan Raya"},
          "geometry": {"type": "LineString", "coordinates": [[115.10, -8.72], [115.30, -8.72]]}},
         {"type": "Feature", "id": 2, "properties": {"nama": "Sawah"},
          "geometry": {"type": "Polygon", "coordinates": [[[115.16, -8.74], [115.19, -8.74], [115.19, -8.71], [115.16, -8.71], [115.16, -8.74]]]}}]});
-    let file = ws.write("jalan.geojson", &lines.to_string());
-    ws.import_ok(&file, "jalan", "infrastructure", &[]);
+    w.import(&lines.to_string(), "jalan", "infrastructure", &[])
+        .await;
     let secret = points(20, 2, "RAHASIACANARY");
-    let file = ws.write("rahasia.geojson", &secret.to_string());
-    ws.import_ok(&file, "rahasia", "social", &["--visibility", "internal"]);
-    ws.add_user("pimpinan", "leader", None, PASSWORD);
-    let s = ws.serve(&[]);
+    w.import(
+        &secret.to_string(),
+        "rahasia",
+        "social",
+        &["--visibility", "internal"],
+    )
+    .await;
+    w.add_user("pimpinan", "leader", None).await;
 
     // Points: every source point inside a z16 tile is there, within a tile unit, with its attributes.
     let by_id: HashMap<u64, &Value> = src["features"]
@@ -88,13 +101,13 @@ fn tiles_match_the_source_and_follow_visibility() {
         let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
         for z in [10u8, 12, 14, 16] {
             let (x, y) = tile_of(lon, lat, z);
-            let r = s.get(&format!("/tiles/pura/{z}/{x}/{y}.mvt"));
-            assert_eq!(r.status(), 200);
+            let r = w.get(&format!("/tiles/pura/{z}/{x}/{y}.mvt"), None).await;
+            assert_eq!(r.status, StatusCode::OK);
             assert_eq!(
-                r.headers()["content-type"],
-                "application/vnd.mapbox-vector-tile"
+                r.header("content-type").as_deref(),
+                Some("application/vnd.mapbox-vector-tile")
             );
-            let layers = decode(r.bytes().unwrap().to_vec());
+            let layers = decode(r.body);
             let feats = &layers["pura"];
             let unit = 360.0 / f64::from(1u32 << z) / 4096.0;
             for g in feats {
@@ -138,10 +151,9 @@ fn tiles_match_the_source_and_follow_visibility() {
     // Lines are clipped to the tile (plus buffer), polygons keep their area.
     let (x, y) = tile_of(115.175, -8.725, 14);
     let layers = decode(
-        s.get(&format!("/tiles/jalan/14/{x}/{y}.mvt"))
-            .bytes()
-            .unwrap()
-            .to_vec(),
+        w.get(&format!("/tiles/jalan/14/{x}/{y}.mvt"), None)
+            .await
+            .body,
     );
     let line = layers["jalan"].iter().find(|g| g.id == Some(1)).unwrap();
     let Geometry::LineString(l) = &line.geometry else {
@@ -158,31 +170,29 @@ fn tiles_match_the_source_and_follow_visibility() {
 
     // Visibility: the internal layer is never in an anonymous tile, TileJSON, or by name.
     let (x, y) = tile_of(115.175, -8.725, 12);
-    let all = |auth: Auth| {
-        let r = s
-            .authed(
-                reqwest::Method::GET,
-                &format!("/tiles/all/12/{x}/{y}.mvt"),
-                auth,
-            )
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let bytes = r.bytes().unwrap().to_vec();
+    let all = async |auth: Auth<'_>| {
+        let r = w.get_as(&format!("/tiles/all/12/{x}/{y}.mvt"), auth).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let bytes = r.body;
         (
             String::from_utf8_lossy(&bytes).contains("RAHASIACANARY"),
             decode(bytes),
         )
     };
-    let (leak, layers) = all(Auth::Anonymous);
+    let (leak, layers) = all(Auth::Anonymous).await;
     assert!(!leak && !layers.contains_key("rahasia"));
     assert!(layers.contains_key("pura") && layers.contains_key("jalan"));
     assert_eq!(
-        s.get(&format!("/tiles/rahasia/12/{x}/{y}.mvt")).status(),
-        404
+        w.get(&format!("/tiles/rahasia/12/{x}/{y}.mvt"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
     );
-    assert_eq!(s.get("/tiles/rahasia.json").status(), 404);
-    let tj = s.json("/tiles/all.json");
+    assert_eq!(
+        w.get("/tiles/rahasia.json", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let tj = w.json("/tiles/all.json").await;
     let ids: Vec<&str> = tj["vector_layers"]
         .as_array()
         .unwrap()
@@ -190,14 +200,15 @@ fn tiles_match_the_source_and_follow_visibility() {
         .map(|l| l["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["jalan", "pura"]);
-    let cookie = s.login("pimpinan", PASSWORD);
-    let (seen, layers) = all(Auth::Cookie(&cookie));
+    let cookie = w.login("pimpinan", PASSWORD).await;
+    let (seen, layers) = all(Auth::Cookie(&cookie)).await;
     assert!(seen && layers.contains_key("rahasia"));
     // The anonymous tile rendered after the leader's is still clean (separate cache entries).
-    assert!(!all(Auth::Anonymous).0);
+    assert!(!all(Auth::Anonymous).await.0);
 
     // TileJSON describes fields from the upload's schema.
-    let tj = s.json("/tiles/pura.json");
+    let tj = w.json("/tiles/pura.json").await;
+    insta::assert_json_snapshot!("tilejson_pura", crate::support::redact(&tj));
     assert_eq!(tj["tilejson"], "3.0.0");
     assert_eq!(
         tj["vector_layers"][0]["fields"],
@@ -211,38 +222,42 @@ fn tiles_match_the_source_and_follow_visibility() {
     );
 
     // Empty tiles are 204, bad addresses 400.
-    assert_eq!(s.get("/tiles/pura/14/0/0.mvt").status(), 204);
+    assert_eq!(
+        w.get("/tiles/pura/14/0/0.mvt", None).await.status,
+        StatusCode::NO_CONTENT
+    );
     for bad in [
         "/tiles/pura/23/0/0.mvt",
         "/tiles/pura/2/4/0.mvt",
         "/tiles/pura/a/b/c.mvt",
     ] {
-        assert_eq!(s.get(bad).status(), 400, "{bad}");
+        assert_eq!(
+            w.get(bad, None).await.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
     }
 
     // Caching: the same tile has the same tag and answers 304; a publish changes it at once.
     let (x, y) = tile_of(115.175, -8.725, 12);
     let path = format!("/tiles/pura/12/{x}/{y}.mvt");
-    let r = s.get(&path);
-    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-    let before = r.bytes().unwrap();
-    let again = s
-        .request(reqwest::Method::GET, &path)
-        .header("if-none-match", &etag)
-        .send()
-        .unwrap();
-    assert_eq!(again.status(), 304);
-    let file = ws.write("pura2.geojson", &points(50, 9, "Baru").to_string());
-    ws.import_ok(&file, "pura", "places-of-worship", &[]);
-    s.eventually(10, |s| s.json("/api/layers/pura")["version"] == 2);
-    let r = s
-        .request(reqwest::Method::GET, &path)
-        .header("if-none-match", &etag)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let after = r.bytes().unwrap();
+    let r = w.get(&path, None).await;
+    let etag = r.header("etag").unwrap();
+    let before = r.body;
+    let again = get_if_none_match(&w, &path, &etag).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    w.import(
+        &points(50, 9, "Baru").to_string(),
+        "pura",
+        "places-of-worship",
+        &[],
+    )
+    .await;
+    assert_eq!(w.json("/api/layers/pura").await["version"], 2);
+    let r = get_if_none_match(&w, &path, &etag).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let after = r.body;
     assert_ne!(before, after);
-    let layers = decode(after.to_vec());
+    let layers = decode(after);
     assert!(layers["pura"].iter().all(|g| matches!(&g.properties.as_ref().unwrap()["nama"], MvtValue::String(n) if n.starts_with("Baru"))));
 }

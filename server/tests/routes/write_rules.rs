@@ -1,17 +1,14 @@
 //! Writes change nothing served before their publish, answer exactly as
 //! reads do for layers the caller may not see, and refuse anonymous bodies
 //! before reading them. In-process through `server::app`.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support::{World, points};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use layers::accounts::Role;
 use serde_json::Value;
-use support::{World, points};
 
 /// Every anonymous read that could show layer `id` (or its features,
 /// titled or named with `canary`): none may.
@@ -126,7 +123,7 @@ async fn uploaded_metadata_waits_for_its_version_to_be_published() {
 
 /// The problem body of a 404 with the layer id taken out: what is left
 /// must be the same for a hidden layer and a missing one.
-fn shape_of_404(r: &support::Reply, id: &str) -> Value {
+fn shape_of_404(r: &crate::support::Reply, id: &str) -> Value {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     let mut v = r.json();
     let detail = v["detail"].as_str().unwrap().replace(id, "ID");
@@ -252,8 +249,9 @@ async fn write_routes_hide_what_read_routes_hide() {
         .await;
     assert_eq!(taken_hidden.status, StatusCode::CONFLICT);
     assert_eq!(taken_seen.status, StatusCode::CONFLICT);
-    let words =
-        |r: &support::Reply, id: &str| r.json()["detail"].as_str().unwrap().replace(id, "ID");
+    let words = |r: &crate::support::Reply, id: &str| {
+        r.json()["detail"].as_str().unwrap().replace(id, "ID")
+    };
     assert_eq!(
         words(&taken_hidden, "internal-pupr"),
         words(&taken_seen, "draf-saja")

@@ -1,0 +1,21 @@
+//! Route behaviour that needs no process, tested in-process: the whole
+//! application from `server::app` over a fresh database (SQLite, or
+//! PostgreSQL with `BSC_TEST_BACKEND=postgres`), driven with
+//! `tower::ServiceExt::oneshot`; documents as `insta` snapshots in
+//! `snapshots/`. One test binary for all of them: one link, and its tests
+//! run in parallel. What needs the `bsc` binary is in the workspace's
+//! `tests/` folder.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+mod caching;
+mod cors;
+mod features;
+mod ogc_documents;
+mod ogc_links;
+mod sessions;
+mod tiles;
+mod uploads;
+mod visibility;
+mod write_rules;
