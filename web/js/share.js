@@ -64,12 +64,14 @@ export function shareBox(layerId, fid, name) {
   });
   const qrBox = h('div', { class: 'share-qr', id: `share-qr-${n}`, hidden: true });
   const qr = disclosure(t('share.qr'), qrBox, 'share-qr-toggle', () => {
-    if (qrBox.firstChild) return;
-    const src = qrUrl(layerId, fid);
-    qrBox.append(
-      h('img', { src, alt: t('share.qr.alt', { name }), width: 176, height: 176, decoding: 'async' }),
-      h('a', { href: src, target: '_blank', rel: 'noopener', download: `qr-${layerId}-${fid}.svg`, text: t('share.qr.print') }),
-    );
+    if (!qrBox.firstChild) {
+      const src = qrUrl(layerId, fid);
+      qrBox.append(
+        h('img', { src, alt: t('share.qr.alt', { name }), width: 176, height: 176, decoding: 'async' }),
+        h('a', { href: src, target: '_blank', rel: 'noopener', download: `qr-${layerId}-${fid}.svg`, text: t('share.qr.print') }),
+      );
+    }
+    qrBox.scrollIntoView({ block: 'nearest' });
   });
   const panel = h('div', { class: 'share-panel', id: `share-${n}`, hidden: true, role: 'group', 'aria-label': t('share.open') },
     h('div', { class: 'share-actions' }, copy, whatsapp, qr), link, qrBox);
