@@ -235,7 +235,7 @@ fn page(c: &Card) -> String {
     let mut meta = |attr: &str, key: &str, value: &str| {
         let _ = writeln!(tags, "<meta {attr}=\"{key}\" content=\"{}\">", esc(value));
     };
-    meta("property", "og:type", "place");
+    meta("property", "og:type", "website");
     meta("property", "og:site_name", "Peta Badung Smart City");
     meta("property", "og:locale", "id_ID");
     meta("property", "og:title", &c.title);
