@@ -121,6 +121,25 @@ const STRINGS = {
     'popup.nophoto': '',
     'outline.regency': 'Batas kabupaten',
     'outline.kecamatan': 'Batas kecamatan',
+    'share.open': 'Bagikan',
+    'share.copy': 'Salin tautan',
+    'share.copied': 'Tautan tersalin.',
+    'share.copy.manual': 'Tautan belum tersalin: salin dari kotak di atas.',
+    'share.link': 'Tautan tempat ini',
+    'share.whatsapp': 'WhatsApp',
+    'share.qr': 'Kode QR',
+    'share.qr.alt': 'Kode QR tautan ke {name}',
+    'share.qr.print': 'Buka untuk dicetak',
+    'share.missing': 'Tempat ini tidak ditemukan atau tidak dapat ditampilkan.',
+    'share.failed': 'Tempat ini tidak dapat dimuat ({detail}).',
+    'locate': 'Lokasi saya',
+    'locate.label': 'Pusatkan peta pada lokasi saya',
+    'locate.busy': 'Mencari lokasi Anda…',
+    'locate.here': 'Anda di sini (± {m} m)',
+    'locate.denied': 'Izin lokasi ditolak. Izinkan akses lokasi untuk situs ini di pengaturan peramban.',
+    'locate.unavailable': 'Lokasi Anda tidak tersedia di perangkat atau koneksi ini.',
+    'legend.open': 'Legenda',
+    'legend.open.label': 'Tampilkan legenda peta',
   },
   en: {
     'app.title': 'Badung Smart City Map',
@@ -242,6 +261,25 @@ const STRINGS = {
     'popup.nophoto': '',
     'outline.regency': 'Regency boundary',
     'outline.kecamatan': 'District boundaries',
+    'share.open': 'Share',
+    'share.copy': 'Copy link',
+    'share.copied': 'Link copied.',
+    'share.copy.manual': 'The link was not copied: copy it from the box above.',
+    'share.link': 'Link to this place',
+    'share.whatsapp': 'WhatsApp',
+    'share.qr': 'QR code',
+    'share.qr.alt': 'QR code of the link to {name}',
+    'share.qr.print': 'Open to print',
+    'share.missing': 'This place was not found or cannot be shown.',
+    'share.failed': 'This place could not be loaded ({detail}).',
+    'locate': 'My location',
+    'locate.label': 'Centre the map on my location',
+    'locate.busy': 'Finding your location…',
+    'locate.here': 'You are here (± {m} m)',
+    'locate.denied': 'Location permission was refused. Allow location access for this site in the browser settings.',
+    'locate.unavailable': 'Your location is not available on this device or connection.',
+    'legend.open': 'Legend',
+    'legend.open.label': 'Show the map legend',
   },
 };
 
@@ -287,6 +325,19 @@ export function lang() {
 export function t(key, vars = {}) {
   const s = STRINGS[current][key] ?? STRINGS.id[key] ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] == null ? '' : String(vars[k])));
+}
+
+/**
+ * The label `key` in both languages, the current one first: for messages
+ * that must be understood whatever the page's language (a shared link that
+ * cannot be shown, a refused location).
+ */
+export function both(key, vars = {}) {
+  const other = current === 'id' ? 'en' : 'id';
+  const fill = (s) => s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] == null ? '' : String(vars[k])));
+  const first = t(key, vars);
+  const second = fill(STRINGS[other][key] ?? STRINGS.id[key] ?? key);
+  return first === second ? first : `${first} / ${second}`;
 }
 
 /** A label for the feature property `key`: known ones translated, others tidied. */

@@ -414,6 +414,115 @@ test('popup: bscTest.openFeature opens a temple with its photo', async (t) => {
   return `${f.properties.nama}: photo ${photo.w}x${photo.h}`;
 });
 
+test('share: a /#feature= link opens its popup, Bagikan shows the QR code, /p/ goes on to the map', async (t) => {
+  const f = await featureWithPhoto('pura');
+  const fid = encodeURIComponent(f.id);
+  const page = await t.page();
+  await ready(page, `${BASE}/#feature=pura/${fid}`);
+  await popupText(page);
+  const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(title.includes(f.properties.nama), `popup title "${title}" lacks "${f.properties.nama}"`);
+  assert(page.url().includes(`feature=pura/${fid}`), `the permalink lost the feature: ${page.url()}`);
+  const toggle = page.locator('.leaflet-popup-content button.share-toggle');
+  assert((await toggle.innerText()).trim() === 'Bagikan', `share button says "${await toggle.innerText()}"`);
+  await toggle.click();
+  for (const cls of ['share-copy', 'share-whatsapp', 'share-qr-toggle']) {
+    const tag = await page.locator(`.leaflet-popup-content .${cls}`).evaluate((el) => el.tagName);
+    assert(tag === 'BUTTON', `.${cls} is a ${tag}, not a button`);
+  }
+  await page.locator('.leaflet-popup-content button.share-qr-toggle').click();
+  const img = page.locator('.leaflet-popup-content .share-qr img');
+  await img.waitFor({ state: 'visible' });
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle(), { timeout: 10_000 });
+  const src = await img.evaluate((el) => el.src);
+  assert(src === `${ORIGIN}/api/layers/pura/features/${fid}/qr.svg`, `QR code from ${src}`);
+  await screenshot(page, 'share-desktop.png');
+
+  // The share page sends the browser on to the same popup, with no script.
+  const other = await t.page();
+  await ready(other, `${BASE}/p/pura/${fid}`);
+  const again = await other.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(again.includes(f.properties.nama), `after /p/: popup title "${again}"`);
+
+  // A missing place: a message in both languages, no error page.
+  t.allow(/404|Not Found/);
+  const missing = await t.page();
+  await ready(missing, `${BASE}/#feature=pura/tidak-ada-99`);
+  const toast = missing.locator('#toast');
+  await poll(async () => /tidak ditemukan/.test(await toast.innerText()) && /not found/.test(await toast.innerText()),
+    `no bilingual message for a missing place: "${await toast.innerText().catch(() => '')}"`);
+  return `${f.properties.nama}: popup from the link and from /p/, QR ${src.slice(ORIGIN.length)}`;
+});
+
+test('keyboard: a marker takes the focus and Enter opens its popup', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  const f = await featureWithPhoto('pantai');
+  const [lon, lat] = f.geometry.coordinates;
+  await showLayer(page, 'pantai', true);
+  await setView(page, lat, lon, 17);
+  await waitDrawn(page, 'pantai');
+  await settle(page);
+  const name = await page.evaluate((fid) => {
+    let el = null;
+    window.bscTest.map.eachLayer((l) => {
+      if (!el && l.feature && String(l.feature.id) === String(fid) && l.getElement) el = l.getElement();
+    });
+    if (!el || el.getAttribute('tabindex') !== '0') return null;
+    el.focus();
+    return document.activeElement === el ? el.getAttribute('aria-label') : null;
+  }, f.id);
+  assert(name && name.includes(f.properties.nama), `the marker is not focusable or unnamed: ${name}`);
+  await page.keyboard.press('Enter');
+  await popupText(page);
+  const title = await page.locator('.leaflet-popup-content .popup-title').innerText();
+  assert(title.includes(f.properties.nama), `popup title "${title}"`);
+  const inside = await page.evaluate(() => !!document.activeElement.closest('.leaflet-popup'));
+  assert(inside, 'the focus did not move into the popup');
+  await page.keyboard.press('Tab');
+  const next = await page.evaluate(() => document.activeElement.tagName + '.' + document.activeElement.className);
+  return `focused "${name}", Enter opened its popup; Tab then reaches ${next}`;
+});
+
+test('locate: Lokasi saya centres the map on the browser location, and a refusal says so in both languages', async (t) => {
+  const page = await t.page();
+  await page.context().grantPermissions(['geolocation']);
+  await page.context().setGeolocation({ latitude: -8.65, longitude: 115.2, accuracy: 30 });
+  await ready(page);
+  const btn = page.locator('#locate-btn');
+  assert((await btn.innerText()).trim() === 'Lokasi saya', `locate button says "${await btn.innerText()}"`);
+  await btn.click();
+  await poll(async () => page.evaluate(() => {
+    const c = window.bscTest.map.getCenter();
+    return Math.abs(c.lat + 8.65) < 1e-3 && Math.abs(c.lng - 115.2) < 1e-3;
+  }), 'the map did not move to the location');
+  const refused = await t.page();
+  await ready(refused);
+  await refused.context().clearPermissions();
+  await refused.locator('#locate-btn').click();
+  const toast = refused.locator('#toast');
+  await poll(async () => /ditolak|tidak tersedia/.test(await toast.innerText()) && /refused|not available/.test(await toast.innerText()),
+    `no bilingual message when location is refused: "${await toast.innerText().catch(() => '')}"`, 20_000);
+  return `centred on the location; refused: "${await toast.innerText()}"`;
+});
+
+test('phone: Legenda on the map opens the panel at the legend', async (t) => {
+  const page = await t.page({ viewport: PHONE, phone: true });
+  await ready(page);
+  const btn = page.locator('#legend-btn');
+  await btn.waitFor({ state: 'visible' });
+  await btn.click();
+  const legend = page.locator('#legend-title');
+  await poll(async () => legend.isVisible() && page.evaluate(() => document.activeElement && document.activeElement.id === 'legend-title'),
+    'the legend is not shown and focused');
+  const inView = await legend.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  });
+  assert(inView, 'the legend heading is off screen');
+  return 'legend shown and focused';
+});
+
 test('tiles: a layer too big for one load draws from vector tiles below zoom 15; a click opens the feature; at 15 GeoJSON', async (t) => {
   if (!DENSE_LAYER) return 'SKIP: BSC_DENSE_LAYER is not set';
   const requests = [];

@@ -9,7 +9,7 @@ import { store, subscribe, notify } from './store.js';
 import { map, boundsToBbox, containsBbox } from './map.js';
 import { showError } from './ui.js';
 import { OUTLINES, colourOf, kindOf, setRowBusy, setRowNote, noteOf, renderPanel, renderLegend } from './panel.js';
-import { openPopup } from './popup.js';
+import { openPopup, featureName } from './popup.js';
 import { testHooks } from './hooks.js';
 
 const L = window.L;
@@ -90,8 +90,28 @@ export class LayerView {
         L.DomEvent.stop(e);
         openPopup(this.id, feature, e.latlng, this.version);
       });
+      // Circle markers and shapes are SVG paths, which Leaflet leaves out of
+      // the tab order: make each a button that Enter or Space opens.
+      inner.on('add', () => this.keyboard(inner, feature));
     }
     return inner;
+  }
+
+  /** Makes the drawn element of `inner` focusable, named, and opened by Enter or Space. */
+  keyboard(inner, feature) {
+    const el = inner.getElement && inner.getElement();
+    if (!el || el.dataset.keyboard) return;
+    el.dataset.keyboard = '1';
+    el.setAttribute('tabindex', '0');
+    el.setAttribute('role', 'button');
+    el.setAttribute('aria-label', featureName(feature.properties, feature.id != null ? `${this.id} ${feature.id}` : this.id));
+    el.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter' && e.key !== ' ') return;
+      e.preventDefault();
+      e.stopPropagation();
+      const at = inner.getLatLng ? inner.getLatLng() : inner.getBounds().getCenter();
+      openPopup(this.id, feature, at, this.version, { focus: true });
+    });
   }
 
   /** Loads the features of the current view, unless the last load already covered it. */

@@ -14,14 +14,22 @@
 //   search.js    search
 //   session.js   sign-in and out, the OPD staff tools (../manage.js)
 //   overview.js  the leaders' overview
+//   share.js     "Bagikan" in popups: link, WhatsApp, QR code
+//   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
+//
+// The permalink also names the feature whose popup is open
+// (#map=…&layers=…&feature=LAYER/FID, each part percent-encoded); a link
+// with feature= opens the map at that feature with its popup, as do the
+// share pages /p/LAYER/FID the server renders.
 
 import { api } from '../dom.js';
-import { t, lang, setLang, onLang, apply } from '../i18n.js';
+import { t, both, lang, setLang, onLang, apply } from '../i18n.js';
 import { store, subscribe } from './store.js';
 import { map, setUpMap } from './map.js';
-import { $, showError, initSheets } from './ui.js';
+import { $, toast, showError, initSheets } from './ui.js';
 import { setActive, loadCatalog, drawOutlines, initLayers } from './layers.js';
-import { renderOpenPopup } from './popup.js';
+import { renderOpenPopup, openedFeature, showFeature } from './popup.js';
+import { initControls } from './controls.js';
 import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
 import { renderUser, initLogin, initStaffTools } from './session.js';
@@ -35,7 +43,27 @@ function readHash() {
   const m = (params.get('map') || '').split('/').map(Number);
   if (m.length === 3 && m.every(Number.isFinite)) out.view = { zoom: m[0], lat: m[1], lng: m[2] };
   if (params.has('layers')) out.layers = (params.get('layers') || '').split(',').filter(Boolean);
+  // Read raw: the feature id may hold an encoded '/' or '&'.
+  const f = /(?:^|&)feature=([^&]*)/.exec(location.hash.replace(/^#/, ''));
+  const cut = f ? f[1].indexOf('/') : -1;
+  if (cut > 0) {
+    try {
+      out.feature = { layer: decodeURIComponent(f[1].slice(0, cut)), fid: decodeURIComponent(f[1].slice(cut + 1)) };
+    } catch { /* a malformed escape: no feature */ }
+  }
   return out;
+}
+
+/** Opens the feature a link names, or says (in both languages) why it cannot. */
+async function openLinked(f) {
+  const open = openedFeature();
+  if (open && open.layerId === f.layer && open.fid === f.fid) return;
+  try {
+    await showFeature(f.layer, f.fid);
+  } catch (e) {
+    if (e && e.status === 404) toast(both('share.missing'), 'error');
+    else toast(both('share.failed', { detail: e && e.message ? e.message : String(e) }), 'error');
+  }
 }
 
 let writingHash = false;
@@ -47,7 +75,9 @@ function writeHash() {
   const params = new URLSearchParams();
   params.set('map', `${z}/${c.lat.toFixed(d)}/${c.lng.toFixed(d)}`);
   params.set('layers', [...store.active].join(','));
-  const hash = `#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
+  let hash = `#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
+  const open = openedFeature();
+  if (open) hash += `&feature=${encodeURIComponent(open.layerId)}/${encodeURIComponent(open.fid)}`;
   if (hash !== location.hash) {
     writingHash = true;
     history.replaceState(null, '', hash);
@@ -58,12 +88,14 @@ function writeHash() {
 function applyHash() {
   const hs = readHash();
   if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
+  const jobs = [];
   if (hs.layers) {
     const want = new Set(hs.layers.filter((id) => store.layers.has(id)));
     for (const id of [...store.active]) if (!want.has(id)) setActive(id, false);
-    return Promise.all([...want].map((id) => setActive(id, true)));
+    jobs.push(...[...want].map((id) => setActive(id, true)));
   }
-  return Promise.resolve();
+  if (hs.feature) jobs.push(openLinked(hs.feature));
+  return Promise.all(jobs);
 }
 
 window.addEventListener('hashchange', () => { if (!writingHash && store.ready) applyHash(); });
@@ -106,6 +138,7 @@ async function start() {
   }
   renderUser();
   setUpMap();
+  initControls();
   await loadCatalog().catch((e) => showError(t('panel.title'), e));
   const hs = readHash();
   if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
@@ -117,6 +150,7 @@ async function start() {
   await Promise.all([...store.views.values()].map((v) => v.settled()));
   renderPanel();
   store.ready = true;
+  if (hs.feature) await openLinked(hs.feature);
   writeHash();
   store.manage.userChanged();
   document.body.dataset.ready = '1';

@@ -125,6 +125,17 @@ export function renderLegend() {
   replace($('#legend-items'), items);
 }
 
+let setPanelOpen = () => {};
+
+/** Opens the panel at the legend (the map's "Legenda" button, on phones). */
+export function showLegend() {
+  setPanelOpen(true);
+  const heading = $('#legend-title');
+  heading.tabIndex = -1;
+  heading.scrollIntoView({ block: 'start' });
+  heading.focus();
+}
+
 /** The panel's show/hide button; the panel starts closed on a phone. */
 export function initPanel() {
   const toggle = $('#panel-toggle');
@@ -135,6 +146,7 @@ export function initPanel() {
     toggle.setAttribute('aria-expanded', String(open));
     setTimeout(() => map.invalidateSize(), 220);
   };
+  setPanelOpen = setPanel;
   setPanel(!narrow.matches);
   toggle.addEventListener('click', () => {
     const open = document.body.classList.contains('panel-closed');

@@ -9,6 +9,7 @@ import { map } from './map.js';
 import { toast } from './ui.js';
 import { OUTLINES } from './panel.js';
 import { testHooks } from './hooks.js';
+import { shareBox } from './share.js';
 
 const L = window.L;
 
@@ -57,6 +58,7 @@ function popupContent(layerId, feature, version) {
     rows.push(h('tr', {}, h('th', { scope: 'row', text: propLabel(k) }), h('td', { text })));
   }
   box.append(h('table', { class: 'popup-props' }, h('tbody', {}, rows)));
+  if (!version && feature.id != null) box.append(shareBox(layerId, String(feature.id), name));
   if (!version && feature.id != null && store.manage && store.manage.canManage(layerId)) box.append(photoForm(layerId, feature));
   return box;
 }
@@ -90,13 +92,32 @@ function photoForm(layerId, feature) {
 }
 
 const popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: L.point(20, 60), className: 'bsc-popup' });
-map.on('popupclose', () => { openFeature = null; });
+map.on('popupclose', (e) => {
+  if (e.popup !== popup) return;
+  openFeature = null;
+  notify('view'); // the permalink drops feature=
+});
 
-export function openPopup(layerId, feature, latlng, version) {
+/** The published feature whose popup is open, for the permalink: {layerId, fid}, or null. */
+export function openedFeature() {
+  if (!openFeature || openFeature.version || openFeature.feature.id == null) return null;
+  return { layerId: openFeature.layerId, fid: String(openFeature.feature.id) };
+}
+
+/** Opens the popup of `feature`; `focus`: move the keyboard focus into it (opened by keyboard). */
+export function openPopup(layerId, feature, latlng, version, { focus = false } = {}) {
   openFeature = { layerId, feature, latlng, version };
   popup.options.maxWidth = Math.max(200, Math.min(340, map.getSize().x - 60));
   popup.options.minWidth = Math.min(240, popup.options.maxWidth);
   popup.setLatLng(latlng).setContent(popupContent(layerId, feature, version)).openOn(map);
+  if (focus) {
+    const title = popup.getElement() && popup.getElement().querySelector('.popup-title');
+    if (title) {
+      title.tabIndex = -1;
+      title.focus();
+    }
+  }
+  notify('view'); // the permalink names the open feature
 }
 
 /** Rebuilds the open popup (after a language switch). */

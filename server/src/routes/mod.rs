@@ -9,6 +9,7 @@ pub mod ogc;
 mod photos;
 mod search;
 mod session;
+pub mod share;
 pub mod uploads;
 mod vector_tiles;
 mod versions;
@@ -98,6 +99,15 @@ pub fn app(state: AppState) -> Router {
             ogc::host_links,
         ));
     api = api.merge(ogc_api);
+    // Sharing a place: absolute addresses from the Host too (see share.rs).
+    let share_api = Router::new()
+        .route("/p/{layer}/{fid}", get(share::share_page))
+        .route("/api/layers/{id}/features/{fid}/qr.svg", get(share::qr))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ogc::host_links,
+        ));
+    api = api.merge(share_api);
     if state.config.bench_ceiling {
         api = api.route("/bench/ceiling", get(health::ceiling));
     }
