@@ -15,6 +15,7 @@ mod features;
 mod ogc_documents;
 mod ogc_links;
 mod sessions;
+mod share;
 mod tiles;
 mod uploads;
 mod visibility;

@@ -4,29 +4,17 @@
 //! Open Graph tags, an absolute photo address and a script-free redirect to
 //! the map; hidden and missing features answer the same 404 as everywhere.
 //! In-process through `server::app`.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Reply, World};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use layers::accounts::Role;
 use quick_xml::events::Event;
 use serde_json::json;
 use server::config::ApiConfig;
-use support::{Reply, World};
 
 /// A name made of everything HTML must escape.
 const NASTY: &str = r#"Pura "Dalem" <script>alert('x')</script> & Co"#;
-
-/// A 1×1 PNG: the photo of the shared temple.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
 
 async fn get(w: &World, path: &str, host: &str) -> Reply {
     let req = Request::get(path).header(header::HOST, host);
@@ -56,7 +44,7 @@ async fn world(config: ApiConfig) -> World {
     w.created(
         "/api/layers?id=gudang-uji&category=general&visibility=internal&title_id=Gudang&filename=b.geojson",
         &staff,
-        support::points(&["Gudang Rahasia"]),
+        crate::support::points(&["Gudang Rahasia"]),
     )
     .await;
     for id in ["pura-uji", "gudang-uji"] {
@@ -69,7 +57,7 @@ async fn world(config: ApiConfig) -> World {
         .post(
             "/api/layers/pura-uji/features/1/photos?caption=gapura",
             Some(&staff),
-            PNG,
+            testkit::PNG,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
