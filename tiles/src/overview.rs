@@ -29,7 +29,7 @@ use layers::index::{LayerData, PartKind, Run};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
-use crate::render::TileOptions;
+use crate::options::TileOptions;
 use crate::tile_id::{lat_to_world_y, lon_to_world_x};
 
 /// A feature's handle and its envelope (longitude/latitude, as in the
