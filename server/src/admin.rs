@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use layers::accounts::NewUser;
-use layers::audit::{self, Filter};
-use layers::versions::Actor;
+use layers::model::access::Actor;
+use layers::store::accounts::NewUser;
+use layers::store::audit::{self, Filter};
 use layers::{Error, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
 use sqlx::{ConnectOptions, Connection, Row};
@@ -64,7 +64,7 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Add(args) => {
             let role = args.role;
             // Checked before asking for the password, so a typo costs nothing.
-            layers::accounts::check_user_name(&args.name).map_err(plain)?;
+            layers::store::accounts::check_user_name(&args.name).map_err(plain)?;
             let password = read_password(&args.name)?;
             let store = Store::open(&args.db.database).await?;
             let result = store
@@ -376,7 +376,7 @@ pub async fn migrate_data(args: MigrateDataArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("opening {to_name}"))?;
     let started = std::time::Instant::now();
-    let report = layers::transfer::copy(&from, &to).await?;
+    let report = layers::store::copy::copy(&from, &to).await?;
     for (table, rows) in &report.tables {
         println!("{table:<15} {rows:>10}");
     }

@@ -138,7 +138,7 @@ pub struct ServeArgs {
     #[arg(long, env = "BSC_BEHIND_TLS")]
     pub behind_tls: bool,
     /// Hours a login session lasts since it was last used.
-    #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = layers::accounts::DEFAULT_SESSION_HOURS, value_name = "H")]
+    #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = layers::store::accounts::DEFAULT_SESSION_HOURS, value_name = "H")]
     pub session_hours: u64,
     /// Admins and leaders must give an authenticator code (TOTP) to log in;
     /// one without a second factor is refused until `bsc user totp NAME`
@@ -373,9 +373,9 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let result = if stdin {
-        layers::import::import_geojson(&store, &spec, std::io::stdin(), limits).await
+        layers::staging::import_geojson(&store, &spec, std::io::stdin(), limits).await
     } else {
-        layers::import::import_path(&store, &spec, &args.file, format, limits).await
+        layers::staging::import_path(&store, &spec, &args.file, format, limits).await
     };
     store.close().await;
     match result {
@@ -416,7 +416,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn parse_role(s: &str) -> Result<layers::accounts::Role, String> {
+fn parse_role(s: &str) -> Result<layers::model::access::Role, String> {
     s.parse()
 }
 
@@ -458,7 +458,7 @@ pub struct UserAddArgs {
     pub name: String,
     /// `admin`, `leader` or `opd_staff`.
     #[arg(long, value_parser = clap::builder::ValueParser::new(parse_role))]
-    pub role: layers::accounts::Role,
+    pub role: layers::model::access::Role,
     /// The agency (OPD) of an opd_staff user, by slug or name (e.g. `dinas-pupr` or `Dinas PUPR`); it must exist unless --create-agency.
     #[arg(long, value_name = "A")]
     pub agency: Option<String>,

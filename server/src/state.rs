@@ -54,7 +54,7 @@ impl Default for ApiConfig {
             trust_forwarded_for: false,
             behind_tls: false,
             session_ttl: std::time::Duration::from_secs(
-                layers::accounts::DEFAULT_SESSION_HOURS * 3600,
+                layers::store::accounts::DEFAULT_SESSION_HOURS * 3600,
             ),
             require_totp: false,
             basemap_url: None,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use layers::accounts::Role;
+use layers::model::access::Role;
 use serde_json::Value;
 use support::{World, points};
 

@@ -16,8 +16,8 @@ pub mod tile_id;
 #[cfg(test)]
 mod test_data;
 
-pub use overview::Overview;
 pub use options::TileOptions;
+pub use overview::Overview;
 pub use render::render_tile;
 pub use tile_id::TileId;
 

@@ -25,7 +25,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use layers::index::{LayerData, PartKind, Run};
+use layers::index::geometry::PartKind;
+use layers::index::{LayerData, Run};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 

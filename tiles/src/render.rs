@@ -10,7 +10,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use layers::index::{LayerData, PartKind};
+use layers::index::LayerData;
+use layers::index::geometry::PartKind;
 
 use crate::clip::{Pt, Square, clip_line_with, clip_ring_into};
 use crate::encode::{

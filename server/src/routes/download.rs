@@ -55,7 +55,7 @@ impl FgbCache {
             files.try_get_with(key, || {
                 let all: Vec<u32> = (0..layer.data.len() as u32).collect();
                 let mut out = Vec::new();
-                layers::fgb::write(&layer.data, &all, &layer.meta.id, &mut out)
+                layers::export::fgb::write(&layer.data, &all, &layer.meta.id, &mut out)
                     .map(|()| Bytes::from(out))
             })
         })
@@ -212,7 +212,7 @@ async fn fgb(
         );
         h.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static(layers::fgb::MEDIA_TYPE),
+            HeaderValue::from_static(layers::export::fgb::MEDIA_TYPE),
         );
     };
     if let Some(inm) = headers
