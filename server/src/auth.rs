@@ -11,8 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
 use layers::catalog::Snapshot;
-use layers::model::access::Owner;
-use layers::model::access::{Account, Role};
+use layers::model::access::{Account, Owner, Role};
 use layers::store::accounts::SESSION_COOKIE;
 use layers::{LayerIndex, LayerMeta, Visibility};
 
