@@ -990,7 +990,7 @@ fn geopackage_with_a_generated_column_is_refused_in_bounded_memory() {
 /// call the busy handler (busy_timeout) when a transaction that has already
 /// read needs the write lock another connection holds, so the second upload
 /// fails at once with SQLITE_BUSY. The same race hits a single rejected
-/// upload now and then: `layers::import::stage` drops the failed version's
+/// upload now and then: `layers::staging::stage` drops the failed version's
 /// transaction (sqlx rolls it back later, in the background) and at once
 /// opens another with `begin_version`; it shows as an occasional 500 in
 /// `hostile_inputs_are_refused_and_harm_nothing` under load. Every answer

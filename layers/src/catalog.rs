@@ -14,10 +14,11 @@ use arc_swap::ArcSwap;
 use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
-use crate::index::{LayerBuilder, LayerData, LayerIndex};
-use crate::model::VersionInfo;
-use crate::photos::with_photos;
-use crate::store::{FeatureRow, Store};
+use crate::index::build::LayerBuilder;
+use crate::index::{LayerData, LayerIndex};
+use crate::model::{FeatureRow, VersionInfo};
+use crate::store::Store;
+use crate::store::photos::with_photos;
 
 /// Rows read by one query when loading a layer.
 const LOAD_BATCH: usize = 20_000;

@@ -1,40 +1,42 @@
 //! The data side of `bsc`, the Badung Smart City map server: everything that
-//! is not HTTP.
+//! is not HTTP. From the ground floor up:
 //!
-//! - [`model`]: categories, agencies, layers and versions as stored;
-//! - [`ingest`]: reading and validating GeoJSON (RFC 7946) into features;
+//! - [`model`]: categories, agencies, layers and versions as stored, and who
+//!   acts on them ([`model::access`]: roles, accounts, owners and guards);
+//! - [`bbox`], [`clock`], [`hash`], [`error`]: extents, stored times, a
+//!   small hash and the crate's error;
+//! - [`password`], [`token`] and [`totp`]: the password policy and hashing,
+//!   session and API token shapes, and the optional second factor;
+//! - [`ingest`]: reading and validating uploads (GeoJSON, shapefiles,
+//!   GeoPackage, FlatGeobuf, KML, CSV) into features;
 //! - [`store`]: the database (sqlx; SQLite embedded by default, or
-//!   PostgreSQL with PostGIS), with [`clock`] for the times it stores;
-//! - [`changes`]: telling replicas on one PostgreSQL about each other's changes;
-//! - [`transfer`]: copying a whole database to another backend;
+//!   PostgreSQL with PostGIS): the version writer, versions, accounts,
+//!   photos, the audit log, change notices between replicas and the copy
+//!   of a whole database to another backend;
+//! - [`staging`]: an upload or import read on a blocking thread and
+//!   written as a new version;
 //! - [`index`]: one in-memory R-tree per published layer version, holding
 //!   each feature's envelope and its pre-encoded GeoJSON bytes;
 //! - [`catalog`]: the set of served layers, swapped atomically;
-//! - [`demo`]: the deterministic synthetic Badung data set;
-//! - [`accounts`], [`password`] and [`totp`]: users, sessions and tokens,
-//!   the password policy and the optional second factor.
+//! - [`export`]: layers written out as files (FlatGeobuf);
+//! - [`demo`]: the deterministic synthetic Badung data set.
 #![forbid(unsafe_code)]
 
-pub mod accounts;
-pub mod audit;
 pub mod bbox;
 pub mod catalog;
-pub mod changes;
 pub mod clock;
 pub mod demo;
 pub mod error;
-pub mod fgb;
+pub mod export;
 pub mod hash;
-pub mod import;
 pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod password;
-pub mod photos;
+pub mod staging;
 pub mod store;
+pub mod token;
 pub mod totp;
-pub mod transfer;
-pub mod versions;
 
 pub use bbox::Bbox;
 pub use catalog::Catalog;

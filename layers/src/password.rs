@@ -3,7 +3,16 @@
 //!
 //! One function, [`check`], is used by every path that sets a password
 //! (`bsc user add`, `bsc user passwd`, and through them any future HTTP
-//! route: see [`crate::accounts::check_password`]).
+//! route: see [`crate::store::accounts::check_password`]). Passwords are
+//! kept as argon2id hashes ([`hash_password`], [`verify_password`]).
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::error::{Error, Result};
 
 /// Shortest password accepted, in characters.
 pub const MIN_LEN: usize = 10;
@@ -364,6 +373,54 @@ fn is_common(password: &str) -> bool {
         .any(|form| !form.is_empty() && COMMON.contains(form))
 }
 
+/// Argon2id memory cost in KiB (OWASP's minimum for argon2id).
+pub const ARGON2_M_KIB: u32 = 19_456;
+/// Argon2id iterations.
+pub const ARGON2_T: u32 = 2;
+/// Argon2id parallelism.
+pub const ARGON2_P: u32 = 1;
+
+fn argon2() -> Result<Argon2<'static>> {
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
+        .map_err(|e| Error::BadRequest(format!("argon2 parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes `password` with argon2id (m=19456 KiB, t=2, p=1) and a random
+/// salt, as a PHC string. Slow on purpose (tens of milliseconds): call it
+/// off the async threads.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::BadRequest(format!("hashing the password: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash` (compared in constant
+/// time). A malformed hash never matches. As slow as [`hash_password`].
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    // The parameters come from the stored hash; the algorithm is checked too.
+    parsed.algorithm == argon2::ARGON2ID_IDENT
+        && Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+}
+
+/// A hash no password matches in practice, verified for unknown users so
+/// that they cost the same time as a wrong password.
+pub(crate) fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        hash_password(&crate::token::hex(&secret)).unwrap_or_default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,5 +508,14 @@ mod tests {
         ] {
             assert!(COMMON.contains(&p), "{p}");
         }
+    }
+
+    #[test]
+    fn hashes_are_argon2id_with_the_required_cost() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password(&h, "correct horse battery"));
+        assert!(!verify_password(&h, "correct horse batterx"));
+        assert!(!verify_password("garbage", "correct horse battery"));
     }
 }

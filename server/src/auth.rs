@@ -10,10 +10,9 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
-use layers::accounts::SESSION_COOKIE;
-use layers::accounts::{Account, Role};
 use layers::catalog::Snapshot;
-use layers::versions::Owner;
+use layers::model::access::{Account, Owner, Role};
+use layers::store::accounts::SESSION_COOKIE;
 use layers::{LayerIndex, LayerMeta, Visibility};
 
 use crate::error::ApiError;

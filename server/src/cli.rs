@@ -356,7 +356,7 @@ fn parse_visibility(s: &str) -> Result<Visibility, String> {
     s.parse()
 }
 
-fn parse_role(s: &str) -> Result<layers::accounts::Role, String> {
+fn parse_role(s: &str) -> Result<layers::model::access::Role, String> {
     s.parse()
 }
 
@@ -398,7 +398,7 @@ pub struct UserAddArgs {
     pub name: String,
     /// `admin`, `leader` or `opd_staff`.
     #[arg(long, value_parser = clap::builder::ValueParser::new(parse_role))]
-    pub role: layers::accounts::Role,
+    pub role: layers::model::access::Role,
     /// The agency (OPD) of an opd_staff user, by slug or name (e.g. `dinas-pupr` or `Dinas PUPR`); it must exist unless --create-agency.
     #[arg(long, value_name = "A")]
     pub agency: Option<String>,

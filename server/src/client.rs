@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use layers::versions::Actor;
+use layers::model::access::Actor;
 
 use crate::auth::Principal;
 use crate::state::AppState;

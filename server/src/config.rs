@@ -21,7 +21,7 @@ pub const MAX_LIMIT: usize = 10_000;
 /// Milliseconds between looks for layers published by other processes.
 pub const SYNC_INTERVAL_MS: u64 = 2000;
 /// Hours a login session lasts since it was last used.
-pub const SESSION_HOURS: u64 = layers::accounts::DEFAULT_SESSION_HOURS;
+pub const SESSION_HOURS: u64 = layers::store::accounts::DEFAULT_SESSION_HOURS;
 /// Memory for rendered vector tiles, in MiB.
 pub const TILE_CACHE_MB: u64 = 256;
 /// Memory for built FlatGeobuf downloads, in MiB.

@@ -1,13 +1,14 @@
 //! Mapbox Vector Tiles for `bsc`, made from the in-memory R-tree of each
 //! layer (`layers::index`), never from the database: tile math
 //! ([`tile_id`]), clipping ([`clip`]), MVT encoding ([`encode`]), the
-//! generalisation made once per layer version ([`overview`]: which
-//! features low zooms draw, how much each vertex matters) and the per-tile
-//! renderer ([`render`]).
+//! settings ([`options`]), the generalisation made once per layer version
+//! ([`overview`]: which features low zooms draw, how much each vertex
+//! matters) and the per-tile renderer ([`render`]).
 #![forbid(unsafe_code)]
 
 pub mod clip;
 pub mod encode;
+pub mod options;
 pub mod overview;
 pub mod render;
 pub mod tile_id;
@@ -15,8 +16,9 @@ pub mod tile_id;
 #[cfg(test)]
 mod test_data;
 
+pub use options::TileOptions;
 pub use overview::Overview;
-pub use render::{TileOptions, render_tile};
+pub use render::render_tile;
 pub use tile_id::TileId;
 
 /// What can go wrong making a tile.

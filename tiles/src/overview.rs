@@ -25,11 +25,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use layers::index::{LayerData, PartKind, Run};
+use layers::index::geometry::PartKind;
+use layers::index::{LayerData, Run};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
-use crate::render::TileOptions;
+use crate::options::TileOptions;
 use crate::tile_id::{lat_to_world_y, lon_to_world_x};
 
 /// A feature's handle and its envelope (longitude/latitude, as in the

@@ -10,57 +10,17 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use layers::index::{LayerData, PartKind};
+use layers::index::LayerData;
+use layers::index::geometry::PartKind;
 
 use crate::clip::{Pt, Square, clip_line_with, clip_ring_into};
 use crate::encode::{
     GeomType, GeometryEncoder, IPt, LayerBuilder, Scalar, Text, area2, parse_properties,
     quantize_into, round_point, tile as encode_tile,
 };
+use crate::options::TileOptions;
 use crate::overview::Overview;
 use crate::tile_id::TileId;
-
-/// How tiles are made.
-#[derive(Debug, Clone)]
-pub struct TileOptions {
-    /// Units per tile side (MVT's `extent`).
-    pub extent: u32,
-    /// Units drawn beyond each edge, so lines and areas join across tiles.
-    pub buffer: u32,
-    /// Simplification tolerance in units.
-    pub tolerance: f64,
-    /// Deeper than [`TileOptions::thin_max_zoom`], a layer with more
-    /// points than this in one tile is thinned.
-    pub dense_points: usize,
-    /// When thinning, one point is kept per square cell of this many units.
-    pub thin_cell: u32,
-    /// Where lines and areas crowd, one (the largest) is drawn per square
-    /// cell of this many units, at zooms up to
-    /// [`TileOptions::thin_max_zoom`].
-    pub shape_cell: u32,
-    /// The deepest zoom at which crowded features are left out (points by
-    /// `thin_cell`, lines and areas by `shape_cell`); deeper tiles draw
-    /// every feature.
-    pub thin_max_zoom: u8,
-    /// Encoded bytes a tile should not exceed; coarser renderings are tried
-    /// until it fits.
-    pub max_bytes: usize,
-}
-
-impl Default for TileOptions {
-    fn default() -> Self {
-        TileOptions {
-            extent: 4096,
-            buffer: 64,
-            tolerance: 1.0,
-            dense_points: 4_000,
-            thin_cell: 16,
-            shape_cell: 32,
-            thin_max_zoom: 12,
-            max_bytes: 512 * 1024,
-        }
-    }
-}
 
 /// The coarsest rendering tried for the byte budget; it is served even
 /// when it does not fit.

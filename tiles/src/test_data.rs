@@ -1,8 +1,9 @@
 //! Layer data for the unit tests of this crate.
 
-use layers::index::{LayerBuilder, LayerData};
+use layers::index::LayerData;
+use layers::index::build::LayerBuilder;
+use layers::model::FeatureRow;
 use layers::model::VersionInfo;
-use layers::store::FeatureRow;
 
 /// A layer version of `features` (GeoJSON geometry, properties JSON,
 /// bbox), with ids 1, 2, … in order.

@@ -35,7 +35,7 @@ impl FgbCache {
             files.try_get_with(key, || {
                 let all: Vec<u32> = (0..layer.data.len() as u32).collect();
                 let mut out = Vec::new();
-                layers::fgb::write(&layer.data, &all, &layer.meta.id, &mut out)
+                layers::export::fgb::write(&layer.data, &all, &layer.meta.id, &mut out)
                     .map(|()| Bytes::from(out))
             })
         })

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
-use layers::accounts::NewUser;
+use layers::store::accounts::NewUser;
 use layers::{Error, Store};
 
 use super::terminal::{CLI, group, plain, print_table, read_password, terminal_qr};
@@ -16,7 +16,7 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Add(args) => {
             let role = args.role;
             // Checked before asking for the password, so a typo costs nothing.
-            layers::accounts::check_user_name(&args.name).map_err(plain)?;
+            layers::store::accounts::check_user_name(&args.name).map_err(plain)?;
             let password = read_password(&args.name)?;
             let store = Store::open(&args.db.database).await?;
             let result = store

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use layers::Store;
-use layers::audit::{self, Filter};
+use layers::store::audit::{self, Filter};
 
 use super::terminal::{plain, print_table};
 use crate::cli::AuditArgs;

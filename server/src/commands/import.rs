@@ -54,9 +54,9 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let result = if stdin {
-        layers::import::import_geojson(&store, &spec, std::io::stdin(), limits).await
+        layers::staging::import_geojson(&store, &spec, std::io::stdin(), limits).await
     } else {
-        layers::import::import_path(&store, &spec, &args.file, format, limits).await
+        layers::staging::import_path(&store, &spec, &args.file, format, limits).await
     };
     store.close().await;
     match result {

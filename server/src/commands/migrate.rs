@@ -22,7 +22,7 @@ pub async fn migrate_data(args: MigrateDataArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("opening {to_name}"))?;
     let started = std::time::Instant::now();
-    let report = layers::transfer::copy(&from, &to).await?;
+    let report = layers::store::copy::copy(&from, &to).await?;
     for (table, rows) in &report.tables {
         println!("{table:<15} {rows:>10}");
     }

@@ -60,7 +60,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let following = {
         let (store, wake) = (store.clone(), wake.clone());
-        tokio::spawn(async move { layers::changes::follow(&store, wake).await })
+        tokio::spawn(async move { layers::store::changes::follow(&store, wake).await })
     };
     let sync_task = tokio::spawn(async move {
         let started = Instant::now();

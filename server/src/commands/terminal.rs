@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::{Context, anyhow, bail};
 use layers::Error;
-use layers::versions::Actor;
+use layers::model::access::Actor;
 
 /// Reads a password: from a prompt without echo (asked twice) when
 /// standard input is a terminal, else the first line of standard input.

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use layers::accounts::Role;
-use layers::audit::{self, Filter, MAX_LIST};
+use layers::model::access::Role;
+use layers::store::audit::{self, Filter, MAX_LIST};
 use serde::Deserialize;
 use serde_json::json;
 

@@ -162,7 +162,7 @@ async fn fgb(
         );
         h.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static(layers::fgb::MEDIA_TYPE),
+            HeaderValue::from_static(layers::export::fgb::MEDIA_TYPE),
         );
     };
     if let Some(inm) = headers

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use layers::accounts::{Account, LoginPolicy, SESSION_COOKIE};
+use layers::model::access::Account;
+use layers::store::accounts::{LoginPolicy, SESSION_COOKIE};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -103,7 +104,7 @@ pub async fn login(
     let login = state
         .store
         .login(
-            &layers::accounts::Credentials {
+            &layers::store::accounts::Credentials {
                 name: &creds.name,
                 password: &creds.password,
                 otp: creds.otp.as_deref().filter(|c| !c.trim().is_empty()),

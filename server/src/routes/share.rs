@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use layers::LayerIndex;
-use layers::photos::PHOTOS_PROPERTY;
+use layers::store::photos::PHOTOS_PROPERTY;
 use qrcodegen::{QrCode, QrCodeEcc};
 use serde_json::{Map, Value};
 

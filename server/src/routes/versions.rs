@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use layers::versions::Status;
+use layers::model::version::Status;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -8,7 +8,7 @@
 use crate::support::{Reply, World};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use layers::accounts::Role;
+use layers::model::access::Role;
 use quick_xml::events::Event;
 use serde_json::json;
 use server::config::ApiConfig;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::{World, points};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use layers::accounts::Role;
+use layers::model::access::Role;
 use serde_json::Value;
 
 /// Every anonymous read that could show layer `id` (or its features,

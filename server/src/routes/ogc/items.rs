@@ -371,7 +371,7 @@ pub async fn items(
     let (self_f, self_type) = match req.format {
         Format::Json => ("json", GEOJSON),
         Format::Html => ("html", "text/html"),
-        Format::Fgb => ("fgb", layers::fgb::MEDIA_TYPE),
+        Format::Fgb => ("fgb", layers::export::fgb::MEDIA_TYPE),
     };
     let mut links = vec![link(
         "self",
@@ -382,7 +382,7 @@ pub async fn items(
     for (f, ty) in [
         ("json", GEOJSON),
         ("html", "text/html"),
-        ("fgb", layers::fgb::MEDIA_TYPE),
+        ("fgb", layers::export::fgb::MEDIA_TYPE),
     ] {
         if f != self_f {
             links.push(link("alternate", ty, href(req.offset, f), "this page"));
@@ -439,11 +439,11 @@ pub async fn items(
             let name = layer.meta.id.clone();
             let bytes = tokio::task::spawn_blocking(move || {
                 let mut out = Vec::new();
-                layers::fgb::write(&layer.data, &page, &name, &mut out).map(|()| out)
+                layers::export::fgb::write(&layer.data, &page, &name, &mut out).map(|()| out)
             })
             .await
             .map_err(ApiError::internal)??;
-            let mut res = respond(Body::from(bytes), layers::fgb::MEDIA_TYPE, &caching);
+            let mut res = respond(Body::from(bytes), layers::export::fgb::MEDIA_TYPE, &caching);
             res.headers_mut()
                 .insert("OGC-NumberMatched", number_matched.into());
             Ok(negotiated(res))
@@ -529,11 +529,11 @@ pub async fn item(
             let name = layer.meta.id.clone();
             let bytes = tokio::task::spawn_blocking(move || {
                 let mut out = Vec::new();
-                layers::fgb::write(&layer.data, &[index], &name, &mut out).map(|()| out)
+                layers::export::fgb::write(&layer.data, &[index], &name, &mut out).map(|()| out)
             })
             .await
             .map_err(ApiError::internal)??;
-            let mut res = respond(Body::from(bytes), layers::fgb::MEDIA_TYPE, &caching);
+            let mut res = respond(Body::from(bytes), layers::export::fgb::MEDIA_TYPE, &caching);
             res.headers_mut().insert(
                 header::CONTENT_DISPOSITION,
                 axum::http::HeaderValue::from_static("inline"),

@@ -390,9 +390,9 @@ fn collection_doc(state: &AppState, layer: &LayerIndex, base: &str) -> Value {
             link("alternate", "text/html", format!("{base}/ogc/collections/{id}?f=html"), "this collection as HTML"),
             link("items", GEOJSON, items.clone(), "the features as GeoJSON"),
             link("items", "text/html", format!("{items}?f=html"), "the features as HTML"),
-            link("items", layers::fgb::MEDIA_TYPE, format!("{items}?f=fgb"), "the features as FlatGeobuf"),
+            link("items", layers::export::fgb::MEDIA_TYPE, format!("{items}?f=fgb"), "the features as FlatGeobuf"),
             link("http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON, format!("{base}/ogc/collections/{id}/queryables"), "the queryable properties"),
-            link("enclosure", layers::fgb::MEDIA_TYPE, format!("{base}/api/layers/{id}/download?format=fgb"), "the whole layer as FlatGeobuf"),
+            link("enclosure", layers::export::fgb::MEDIA_TYPE, format!("{base}/api/layers/{id}/download?format=fgb"), "the whole layer as FlatGeobuf"),
             link("enclosure", GEOJSON, format!("{base}/api/layers/{id}/download?format=geojson"), "the whole layer as GeoJSON"),
         ],
     });

@@ -12,8 +12,9 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use layers::Store;
-use layers::accounts::{NewUser, Role};
-use layers::versions::Actor;
+use layers::model::access::Actor;
+use layers::model::access::Role;
+use layers::store::accounts::NewUser;
 use serde_json::{Value, json};
 use server::AppState;
 use server::config::{ApiConfig, Config};
@@ -169,7 +170,7 @@ impl World {
             }
         }
         let reader = std::io::Cursor::new(geojson.as_bytes().to_vec());
-        layers::import::import_geojson(&self.state.store, &spec, reader, Default::default())
+        layers::staging::import_geojson(&self.state.store, &spec, reader, Default::default())
             .await
             .unwrap_or_else(|e| panic!("import {layer}: {e}"));
         self.sync().await;

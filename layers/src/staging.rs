@@ -14,8 +14,10 @@ use crate::bbox::Bbox;
 use crate::error::{Error, Result};
 use crate::ingest::{Collector, Limits, ParsedFeature, Report, geojson};
 use crate::model::LayerSpec;
-use crate::store::{Store, VersionSummaryIn, WriteMode, WriteOptions};
-use crate::versions::{Actor, Status};
+use crate::model::access::Actor;
+use crate::model::version::Status;
+use crate::store::Store;
+use crate::store::writer::{VersionSummaryIn, WriteMode, WriteOptions};
 
 /// Features handed from the reader thread to the writer at a time.
 const BATCH: usize = 2000;

@@ -1,82 +1,23 @@
-//! User accounts: roles, password hashes, sessions, API tokens and login
-//! throttling.
+//! User accounts in the database: users, sessions, API tokens, the second
+//! factor's secrets and login throttling. Password hashing is
+//! [`crate::password`]'s and token shapes are [`crate::token`]'s.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
-use std::str::FromStr;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::audit;
 use crate::error::{Error, Result};
+use crate::model::access::{Account, Actor, Role};
 use crate::model::agency_slug;
-use crate::store::Store;
-use crate::versions::Actor;
-
-/// What a user may do (see DESIGN.md, "Who uses it").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Users, agencies, backups; sees and may change everything.
-    Admin,
-    /// Regency leaders: see every agency's layers, change nothing.
-    Leader,
-    /// Staff of one agency (OPD): publish that agency's layers.
-    OpdStaff,
-}
-
-impl Role {
-    /// The name stored in the database and shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Leader => "leader",
-            Role::OpdStaff => "opd_staff",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "leader" => Ok(Role::Leader),
-            "opd_staff" => Ok(Role::OpdStaff),
-            other => Err(format!(
-                "unknown role {other:?}: expected admin, leader or opd_staff"
-            )),
-        }
-    }
-}
-
-/// A logged-in user as requests see them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Account {
-    /// Database id.
-    pub id: i64,
-    /// Login name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// The agency (OPD) slug an `opd_staff` user belongs to.
-    pub agency: Option<String>,
-}
+use crate::password::{dummy_hash, hash_password, verify_password};
+use crate::store::audit;
+use crate::store::{Store, Tx};
+use crate::token::{TOKEN_PREFIX, is_api_token, is_session_token, random_hex, token_hash};
 
 // ---------------------------------------------------------------------------
 // Users, passwords, sessions, API tokens and login throttling.
@@ -106,15 +47,6 @@ pub const MAX_THROTTLE_ROWS: i64 = 100_000;
 pub const DEFAULT_SESSION_HOURS: u64 = 12;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "bsc_session";
-/// Every API token starts with this.
-pub const TOKEN_PREFIX: &str = "bsc_";
-/// Argon2id memory cost in KiB (OWASP's minimum for argon2id).
-pub const ARGON2_M_KIB: u32 = 19_456;
-/// Argon2id iterations.
-pub const ARGON2_T: u32 = 2;
-/// Argon2id parallelism.
-pub const ARGON2_P: u32 = 1;
-
 /// Sessions and tokens are touched (expiry slid, last use noted) at most
 /// this often, so a busy client does not write on every request.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -233,47 +165,6 @@ pub struct Login {
     pub token: String,
 }
 
-fn argon2() -> Result<Argon2<'static>> {
-    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
-        .map_err(|e| Error::BadRequest(format!("argon2 parameters: {e}")))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
-
-/// Hashes `password` with argon2id (m=19456 KiB, t=2, p=1) and a random
-/// salt, as a PHC string. Slow on purpose (tens of milliseconds): call it
-/// off the async threads.
-pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::BadRequest(format!("hashing the password: {e}")))
-}
-
-/// Whether `password` matches the PHC string `hash` (compared in constant
-/// time). A malformed hash never matches. As slow as [`hash_password`].
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
-    };
-    // The parameters come from the stored hash; the algorithm is checked too.
-    parsed.algorithm == argon2::ARGON2ID_IDENT
-        && Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-}
-
-/// A hash no password matches in practice, verified for unknown users so
-/// that they cost the same time as a wrong password.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
-        hash_password(&hex(&secret)).unwrap_or_default()
-    })
-}
-
 /// Checks that `password` may be set for the user named `user`: the one
 /// password policy ([`crate::password::check`]) of every path that sets a
 /// password. The error says why and what to do, in English and Indonesian.
@@ -309,46 +200,6 @@ fn is_valid_user_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
-}
-
-/// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
-}
-
-/// SHA-256 of `token` as hex: what the database keeps of sessions and tokens.
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// Whether `token` looks like a session token (32 lower-case hex digits).
-pub fn is_session_token(token: &str) -> bool {
-    is_hex(token, 32)
-}
-
-/// Whether `token` looks like an API token (`bsc_` and 64 hex digits).
-pub fn is_api_token(token: &str) -> bool {
-    token
-        .strip_prefix(TOKEN_PREFIX)
-        .is_some_and(|rest| is_hex(rest, 64))
 }
 
 fn unix_now() -> i64 {
@@ -416,12 +267,6 @@ fn throttle_keys(name: &str, client: Option<&str>) -> Vec<(String, i64)> {
 }
 
 impl Store {
-    /// The connection pool, for callers that run their own queries or
-    /// transactions (e.g. [`crate::audit::record`] inside a write).
-    pub fn pool(&self) -> &sqlx::AnyPool {
-        &self.pool
-    }
-
     /// Creates a user (audited as `user_add`). Errors: `BadRequest` for a bad
     /// name, password, role/agency combination or an unknown agency (the
     /// message lists the known ones), `Conflict` if the name is taken.
@@ -1122,7 +967,7 @@ impl Store {
 
 /// The slug of the agency `given` names (by slug or name, any case);
 /// creates it when `create` is set, else an error listing known agencies.
-async fn resolve_agency(tx: &mut crate::store::Tx, given: &str, create: bool) -> Result<String> {
+async fn resolve_agency(tx: &mut Tx, given: &str, create: bool) -> Result<String> {
     let given = given.trim();
     let slug = agency_slug(given);
     let found: Option<String> = sqlx::query_scalar(
@@ -1166,24 +1011,6 @@ async fn resolve_agency(tx: &mut crate::store::Tx, given: &str, create: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hashes_are_argon2id_with_the_required_cost() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password(&h, "correct horse battery"));
-        assert!(!verify_password(&h, "correct horse batterx"));
-        assert!(!verify_password("garbage", "correct horse battery"));
-    }
-
-    #[test]
-    fn token_shapes() {
-        assert!(is_session_token(&random_hex(16)));
-        assert!(is_api_token(&format!("{TOKEN_PREFIX}{}", random_hex(32))));
-        assert!(!is_api_token("bsc_xyz"));
-        assert_eq!(token_hash("abc").len(), 64);
-        assert_ne!(random_hex(16), random_hex(16));
-    }
 
     #[test]
     fn password_and_name_rules() {

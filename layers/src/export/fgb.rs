@@ -184,9 +184,8 @@ pub fn write(data: &LayerData, indices: &[u32], name: &str, out: impl Write) -> 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::index::LayerBuilder;
-    use crate::model::VersionInfo;
-    use crate::store::FeatureRow;
+    use crate::index::build::LayerBuilder;
+    use crate::model::{FeatureRow, VersionInfo};
     use flatgeobuf::{FallibleStreamingIterator, FgbReader};
     use geozero::FeatureProperties;
 

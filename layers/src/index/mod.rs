@@ -11,21 +11,25 @@
 //! Bbox results come in that spatial order, as from a FlatGeobuf index;
 //! listings without a bbox come in file order. Both orders are stable, so
 //! paging never skips or repeats a feature.
+//!
+//! This module holds the index and its queries; [`build`] makes one from
+//! stored rows and [`geometry`] keeps the vertices and tests them exactly.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
-use geo::{Coord, Intersects, Rect, coord};
-use geojson::GeometryValue;
+use geo::{Coord, Rect, coord};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
 use crate::bbox::Bbox;
-use crate::error::{Error, Result};
 use crate::model::{LayerMeta, VersionInfo};
-use crate::store::FeatureRow;
+use geometry::{Part, PartKind, parts_meet};
+
+pub mod build;
+pub mod geometry;
 
 type TreeEntry = GeomWithData<Rectangle<[f64; 2]>, Slot>;
 
@@ -113,14 +117,6 @@ struct Feature {
     props: u32,
 }
 
-/// One run of vertices in a layer's flat coordinate array.
-#[derive(Debug, Clone, Copy)]
-struct Part {
-    start: u32,
-    len: u32,
-    kind: PartKind,
-}
-
 /// One run of a feature's coordinates: a point set, a line or a ring.
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'a> {
@@ -132,19 +128,6 @@ pub struct Run<'a> {
     pub first: u32,
     /// The vertices, longitude and latitude.
     pub coords: &'a [Coord<f64>],
-}
-
-/// What a run of a feature's coordinates is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PartKind {
-    /// Separate points (a MultiPoint).
-    Points,
-    /// A polyline.
-    Line,
-    /// The exterior ring of a polygon; the `Hole`s after it belong to it.
-    Shell,
-    /// An interior ring of the polygon whose `Shell` came last.
-    Hole,
 }
 
 /// What to select from a layer.
@@ -406,126 +389,6 @@ impl LayerData {
     }
 }
 
-/// Whether a flat geometry meets the closed box `r`, given that their
-/// envelopes intersect (the R-tree checked that). A polygon meets the box
-/// when one of its edges does (which covers a polygon inside the box) or,
-/// failing that, when the box lies inside it: then so does its corner.
-fn parts_meet(coords: &[Coord<f64>], parts: &[Part], r: &Rect<f64>) -> bool {
-    let run = |p: &Part| &coords[p.start as usize..(p.start + p.len) as usize];
-    let mut i = 0;
-    while i < parts.len() {
-        let p = &parts[i];
-        match p.kind {
-            PartKind::Points => {
-                if run(p).iter().any(|c| outcode(c, r) == 0) {
-                    return true;
-                }
-            }
-            PartKind::Line => {
-                if line_meets(run(p), r) {
-                    return true;
-                }
-            }
-            PartKind::Shell | PartKind::Hole => {
-                let end = i
-                    + 1
-                    + parts[i + 1..]
-                        .iter()
-                        .take_while(|q| q.kind == PartKind::Hole)
-                        .count();
-                let rings = &parts[i..end];
-                if rings.iter().any(|q| line_meets(run(q), r)) {
-                    return true;
-                }
-                // Even-odd over shell and holes: a corner in a hole is outside.
-                let corner = r.min();
-                if rings.iter().filter(|q| crosses(run(q), corner)).count() % 2 == 1 {
-                    return true;
-                }
-                i = end;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    false
-}
-
-/// Whether a ray from `c` towards +x crosses the ring an odd number of times.
-fn crosses(ring: &[Coord<f64>], c: Coord<f64>) -> bool {
-    let mut inside = false;
-    for w in ring.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if (a.y > c.y) != (b.y > c.y) && c.x < (b.x - a.x) * (c.y - a.y) / (b.y - a.y) + a.x {
-            inside = !inside;
-        }
-    }
-    inside
-}
-
-/// Cohen–Sutherland region code of `c` against the closed box `r`:
-/// 0 inside (edges included), else a bit per side it lies beyond.
-fn outcode(c: &geo::Coord<f64>, r: &Rect<f64>) -> u8 {
-    let (lo, hi) = (r.min(), r.max());
-    u8::from(c.x < lo.x)
-        | u8::from(c.x > hi.x) << 1
-        | u8::from(c.y < lo.y) << 2
-        | u8::from(c.y > hi.y) << 3
-}
-
-/// Whether a polyline meets the box. Most segments are settled by their
-/// end points' region codes (one inside: yes; both beyond the same side:
-/// no); only the rest go to geo's exact segment test.
-fn line_meets(coords: &[geo::Coord<f64>], r: &Rect<f64>) -> bool {
-    let Some(first) = coords.first() else {
-        return false;
-    };
-    let mut prev = (*first, outcode(first, r));
-    if prev.1 == 0 {
-        return true;
-    }
-    for c in &coords[1..] {
-        let code = outcode(c, r);
-        if code == 0 {
-            return true;
-        }
-        if prev.1 & code == 0 && r.intersects(&geo::Line::new(prev.0, *c)) {
-            return true;
-        }
-        prev = (*c, code);
-    }
-    false
-}
-
-/// Position of the centre of `b` along a Hilbert curve over `extent`.
-fn hilbert_key(b: &[f64; 4], extent: &[f64; 4]) -> u64 {
-    const N: u32 = 1 << 16;
-    let scale = |v: f64, lo: f64, hi: f64| {
-        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
-        ((t * f64::from(N - 1)).round() as u32).min(N - 1)
-    };
-    let (mut x, mut y) = (
-        scale((b[0] + b[2]) / 2.0, extent[0], extent[2]),
-        scale((b[1] + b[3]) / 2.0, extent[1], extent[3]),
-    );
-    let mut d: u64 = 0;
-    let mut s = N / 2;
-    while s > 0 {
-        let rx = u32::from(x & s > 0);
-        let ry = u32::from(y & s > 0);
-        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = N - 1 - x;
-                y = N - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
-}
-
 /// Case-insensitive substring search returning the byte offset of the
 /// match in `haystack`. `needle_lc` must already be lower case. ASCII names
 /// (nearly all of them) are compared without allocating.
@@ -552,273 +415,11 @@ fn find_ci(haystack: &str, needle_lc: &str) -> Option<usize> {
     }
 }
 
-/// Builds a [`LayerData`] from stored rows, in source order.
-pub struct LayerBuilder {
-    version: VersionInfo,
-    arena: Vec<u8>,
-    features: Vec<Feature>,
-    bboxes: Vec<Option<[f64; 4]>>,
-    /// Ids as long as they are not the sequence 1, 2, 3, …
-    fids: Vec<Box<str>>,
-    sequential: bool,
-    names: String,
-    coords: Vec<Coord<f64>>,
-    parts: Vec<Part>,
-    fields: serde_json::Map<String, serde_json::Value>,
-}
-
-impl LayerBuilder {
-    /// Starts a layer for `version`, reserving for its feature count.
-    pub fn new(version: VersionInfo) -> Self {
-        let n = usize::try_from(version.feature_count).unwrap_or(0);
-        LayerBuilder {
-            version,
-            fields: serde_json::Map::new(),
-            arena: Vec::new(),
-            features: Vec::with_capacity(n),
-            bboxes: Vec::with_capacity(n),
-            fids: Vec::new(),
-            sequential: true,
-            names: String::new(),
-            coords: Vec::new(),
-            parts: Vec::new(),
-        }
-    }
-
-    /// Adds the next feature.
-    pub fn push(&mut self, row: FeatureRow) -> Result<()> {
-        let seq = u32::try_from(self.features.len())
-            .map_err(|_| Error::Corrupt("more than 2^32 features".into()))?;
-        let start = self.arena.len();
-        let geometry = row.geometry.as_deref().unwrap_or("null");
-        self.arena
-            .extend_from_slice(b"{\"type\":\"Feature\",\"id\":");
-        self.arena.extend_from_slice(row.fid_json.as_bytes());
-        self.arena.extend_from_slice(b",\"geometry\":");
-        self.arena.extend_from_slice(geometry.as_bytes());
-        self.arena.extend_from_slice(b",\"properties\":");
-        let props = u32::try_from(self.arena.len() - start).map_err(|_| {
-            Error::Corrupt(format!("feature {} is larger than 4 GiB", row.fid_json))
-        })?;
-        self.arena.extend_from_slice(row.properties.as_bytes());
-        self.arena.push(b'}');
-        let len = u32::try_from(self.arena.len() - start).map_err(|_| {
-            Error::Corrupt(format!("feature {} is larger than 4 GiB", row.fid_json))
-        })?;
-        let parts_start = self.parts.len();
-        if let (Some(g), Some(_)) = (&row.geometry, row.bbox)
-            && !g.starts_with(r#"{"type":"Point","#)
-        {
-            let g: geojson::Geometry = serde_json::from_str(g).map_err(|e| {
-                Error::Corrupt(format!("geometry of feature {}: {e}", row.fid_json))
-            })?;
-            flatten(&g.value, &mut self.coords, &mut self.parts)?;
-        }
-        self.bboxes.push(row.bbox);
-        if self.sequential && row.fid != (u64::from(seq) + 1).to_string() {
-            // From here on ids are kept; the earlier ones were 1..seq.
-            self.sequential = false;
-            self.fids = (1..=u64::from(seq))
-                .map(|n| n.to_string().into_boxed_str())
-                .collect();
-        }
-        if !self.sequential {
-            self.fids.push(row.fid.into_boxed_str());
-        }
-        let name_start = u32::try_from(self.names.len())
-            .map_err(|_| Error::Corrupt("names exceed 4 GiB".into()))?;
-        self.names.push_str(row.name.as_deref().unwrap_or_default());
-        self.features.push(Feature {
-            start,
-            len,
-            parts_start: parts_start as u32,
-            parts_len: (self.parts.len() - parts_start) as u32,
-            name_start,
-            name_len: self.names.len() as u32 - name_start,
-            props,
-        });
-        Ok(())
-    }
-
-    /// Sets the property names and TileJSON types the layer describes.
-    pub fn set_fields(&mut self, fields: serde_json::Map<String, serde_json::Value>) {
-        self.fields = fields;
-    }
-
-    /// Lays the features out along a Hilbert curve, bulk-loads the R-tree
-    /// and freezes the arena.
-    pub fn finish(self) -> Result<LayerData> {
-        let LayerBuilder {
-            version,
-            fields,
-            arena: old_arena,
-            features: old,
-            bboxes,
-            fids,
-            sequential,
-            names,
-            coords: old_coords,
-            parts: old_parts,
-        } = self;
-        let n = old.len();
-        let extent =
-            bboxes
-                .iter()
-                .flatten()
-                .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |e, b| {
-                    [
-                        e[0].min(b[0]),
-                        e[1].min(b[1]),
-                        e[2].max(b[2]),
-                        e[3].max(b[3]),
-                    ]
-                });
-        let mut order: Vec<(u64, u32)> = bboxes
-            .iter()
-            .enumerate()
-            .map(|(seq, b)| {
-                (
-                    b.as_ref().map_or(u64::MAX, |b| hilbert_key(b, &extent)),
-                    seq as u32,
-                )
-            })
-            .collect();
-        order.sort_unstable();
-
-        // Copying in curve order is what puts neighbours next to each
-        // other in memory.
-        let mut arena = Vec::with_capacity(old_arena.len());
-        let mut coords = Vec::with_capacity(old_coords.len());
-        let mut parts = Vec::with_capacity(old_parts.len());
-        let mut features: Vec<Feature> = Vec::with_capacity(n);
-        let mut by_seq = vec![0u32; n];
-        let mut entries = Vec::with_capacity(n);
-        let mut by_fid = HashMap::with_capacity(fids.len());
-        let mut fids: Vec<Option<Box<str>>> = fids.into_iter().map(Some).collect();
-        for (index, &(_, seq)) in order.iter().enumerate() {
-            let f = &old[seq as usize];
-            let start = arena.len();
-            arena.extend_from_slice(&old_arena[f.start..f.start + f.len as usize]);
-            let parts_start = parts.len() as u32;
-            for p in &old_parts[f.parts_start as usize..(f.parts_start + f.parts_len) as usize] {
-                let at = coords.len() as u32;
-                coords.extend_from_slice(&old_coords[p.start as usize..(p.start + p.len) as usize]);
-                parts.push(Part { start: at, ..*p });
-            }
-            let index = index as u32;
-            by_seq[seq as usize] = index;
-            if let Some([minx, miny, maxx, maxy]) = bboxes[seq as usize] {
-                let slot = Slot {
-                    index,
-                    parts_start,
-                    parts_len: f.parts_len,
-                };
-                entries.push(TreeEntry::new(
-                    Rectangle::from_corners([minx, miny], [maxx, maxy]),
-                    slot,
-                ));
-            }
-            if let Some(fid) = fids.get_mut(seq as usize).and_then(Option::take)
-                && by_fid.insert(fid, index).is_some()
-            {
-                return Err(Error::Corrupt(format!(
-                    "duplicate feature id in version {}",
-                    version.version
-                )));
-            }
-            features.push(Feature {
-                start,
-                parts_start,
-                ..*f
-            });
-        }
-        Ok(LayerData {
-            version,
-            fields,
-            tree: RTree::bulk_load(entries),
-            features,
-            coords,
-            parts,
-            by_seq,
-            arena: Bytes::from(arena),
-            names,
-            by_fid: if sequential {
-                FidIndex::Sequential
-            } else {
-                FidIndex::Map(by_fid)
-            },
-            derived: Derived::default(),
-        })
-    }
-}
-
-/// Appends a GeoJSON geometry's vertices (x, y: the tests are 2D, heights
-/// stay in the encoded GeoJSON) and its runs.
-fn flatten(g: &GeometryValue, coords: &mut Vec<Coord<f64>>, parts: &mut Vec<Part>) -> Result<()> {
-    fn run(
-        positions: &[geojson::Position],
-        kind: PartKind,
-        coords: &mut Vec<Coord<f64>>,
-        parts: &mut Vec<Part>,
-    ) -> Result<()> {
-        let start = u32::try_from(coords.len())
-            .map_err(|_| Error::Corrupt("more than 2^32 vertices in a layer".into()))?;
-        coords.extend(positions.iter().map(|p| coord! { x: p[0], y: p[1] }));
-        parts.push(Part {
-            start,
-            len: positions.len() as u32,
-            kind,
-        });
-        Ok(())
-    }
-    fn polygon(
-        rings: &[Vec<geojson::Position>],
-        coords: &mut Vec<Coord<f64>>,
-        parts: &mut Vec<Part>,
-    ) -> Result<()> {
-        for (i, ring) in rings.iter().enumerate() {
-            run(
-                ring,
-                if i == 0 {
-                    PartKind::Shell
-                } else {
-                    PartKind::Hole
-                },
-                coords,
-                parts,
-            )?;
-        }
-        Ok(())
-    }
-    match g {
-        GeometryValue::Point { coordinates } => run(
-            std::slice::from_ref(coordinates),
-            PartKind::Points,
-            coords,
-            parts,
-        ),
-        GeometryValue::MultiPoint { coordinates } => {
-            run(coordinates, PartKind::Points, coords, parts)
-        }
-        GeometryValue::LineString { coordinates } => {
-            run(coordinates, PartKind::Line, coords, parts)
-        }
-        GeometryValue::MultiLineString { coordinates } => coordinates
-            .iter()
-            .try_for_each(|l| run(l, PartKind::Line, coords, parts)),
-        GeometryValue::Polygon { coordinates } => polygon(coordinates, coords, parts),
-        GeometryValue::MultiPolygon { coordinates } => coordinates
-            .iter()
-            .try_for_each(|p| polygon(p, coords, parts)),
-        GeometryValue::GeometryCollection { geometries } => geometries
-            .iter()
-            .try_for_each(|g| flatten(&g.value, coords, parts)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::build::LayerBuilder;
     use super::*;
+    use crate::model::FeatureRow;
 
     fn version() -> VersionInfo {
         VersionInfo {
@@ -969,76 +570,5 @@ mod tests {
         assert_eq!(find_ci("Pura Ulun Danu", "ulun"), Some(5));
         assert_eq!(find_ci("Pura", "pura besar"), None);
         assert!(find_ci("Śrī Pura", "pura").is_some());
-    }
-
-    #[test]
-    fn hilbert_keys_follow_the_curve() {
-        let e = [0.0, 0.0, 1.0, 1.0];
-        let k = |x: f64, y: f64| hilbert_key(&[x, y, x, y], &e);
-        // The curve starts at the lower left corner and ends at the lower right.
-        assert_eq!(k(0.0, 0.0), 0);
-        assert_eq!(k(1.0, 0.0), (1u64 << 32) - 1);
-        assert!(k(0.0, 1.0) < k(1.0, 1.0));
-    }
-
-    /// The flat test must agree with geo's full `Intersects` whenever the
-    /// envelopes intersect: random lines, polygons with holes, multipolygons
-    /// and multipoints against random boxes.
-    #[test]
-    fn flat_test_agrees_with_geo_intersects() {
-        use geo::{BoundingRect, LineString, MultiPoint, MultiPolygon, Point, Polygon};
-        let mut state = 99u64;
-        let mut rnd = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let square = |x: f64, y: f64, d: f64| {
-            LineString::from(vec![(x, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y)])
-        };
-        let mut checked = 0;
-        for i in 0..20_000 {
-            let (x, y, d) = (rnd() * 10.0, rnd() * 10.0, 0.5 + rnd() * 3.0);
-            let holed = Polygon::new(
-                square(x, y, d),
-                vec![square(x + d * 0.25, y + d * 0.25, d * 0.5)],
-            );
-            let g: geo::Geometry<f64> = match i % 5 {
-                0 => LineString::from(vec![(x, y), (x + d, y + rnd() * d), (x + rnd() * d, y + d)])
-                    .into(),
-                1 => holed.into(),
-                2 => Polygon::new(
-                    LineString::from(vec![
-                        (x, y),
-                        (x + d, y + d * 0.1),
-                        (x + d * 0.1, y + d),
-                        (x, y),
-                    ]),
-                    vec![],
-                )
-                .into(),
-                3 => {
-                    MultiPolygon::new(vec![holed, Polygon::new(square(x + d * 2.0, y, d), vec![])])
-                        .into()
-                }
-                _ => MultiPoint::from(vec![Point::new(x, y), Point::new(x + d, y + d)]).into(),
-            };
-            let (bx, by, bs) = (rnd() * 12.0 - 1.0, rnd() * 12.0 - 1.0, rnd() * 2.0);
-            let r = Rect::new(coord! { x: bx, y: by }, coord! { x: bx + bs, y: by + bs });
-            if !g.bounding_rect().unwrap().intersects(&r) {
-                continue;
-            }
-            let gj = geojson::Geometry::from(&g);
-            let (mut coords, mut parts) = (Vec::new(), Vec::new());
-            flatten(&gj.value, &mut coords, &mut parts).unwrap();
-            checked += 1;
-            assert_eq!(
-                parts_meet(&coords, &parts, &r),
-                g.intersects(&r),
-                "{g:?} vs {r:?}"
-            );
-        }
-        assert!(checked > 1000, "{checked}");
     }
 }

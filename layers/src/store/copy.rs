@@ -12,7 +12,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::error::{Error, Result};
-use crate::store::{Backend, FeatureRef, Store, Tx, insert_features};
+use crate::store::features::{FeatureRef, insert_features};
+use crate::store::{Backend, Store, Tx};
 
 /// Rows per multi-row INSERT of the plain tables (at most 16 columns, so
 /// far below either backend's parameter limit).

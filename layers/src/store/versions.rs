@@ -1,5 +1,6 @@
 //! The life of a layer's versions after upload: listing them, publishing a
-//! draft, rolling back to an older version, hiding and restoring a layer.
+//! draft, rolling back to an older version, hiding and restoring a layer
+//! (writing a new one is [`super::writer`]'s).
 //!
 //! Every change runs in one transaction that first reads the layer's owner
 //! and lets the caller's [`Guard`] decide, so an ownership check can never
@@ -7,122 +8,15 @@
 
 use std::str::FromStr;
 
-use serde::Serialize;
 use sqlx::Row;
 
-use crate::audit;
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
+use crate::model::access::{Actor, Guard, Owner};
+use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
-use crate::store::{Store, bbox_of, geometry_types_of, layer_meta_of};
-
-/// Where a version stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Uploaded and valid, never published: seen by its agency and admins.
-    Draft,
-    /// Published at some time (the current one is the layer's `current_version`).
-    Published,
-    /// Uploaded with errors; kept with its report, holds no features.
-    Rejected,
-}
-
-impl FromStr for Status {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "draft" => Ok(Status::Draft),
-            "published" => Ok(Status::Published),
-            "rejected" => Ok(Status::Rejected),
-            other => Err(Error::Corrupt(format!("unknown version status {other:?}"))),
-        }
-    }
-}
-
-/// The owner and state of a layer, as a [`Guard`] sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    /// Layer id.
-    pub layer: String,
-    /// Owning agency slug, if any.
-    pub agency: Option<String>,
-    /// Who may see the published layer.
-    pub visibility: Visibility,
-    /// Whether a version of it is served (it has been published); a layer
-    /// with drafts only is seen by its agency and admins alone.
-    pub published: bool,
-    /// Whether the layer is hidden (deleted).
-    pub deleted: bool,
-}
-
-/// Decides, inside the write's transaction, whether the caller may change
-/// a layer: `Err(NotFound)` for a layer they may not see, `Err(Forbidden)`
-/// for one they may see but not change.
-pub type Guard<'a> = &'a (dyn Fn(&Owner) -> Result<()> + Send + Sync);
-
-/// Who is changing something, for the audit log.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor<'a> {
-    /// The account, `None` for the command line.
-    pub account: Option<&'a crate::accounts::Account>,
-    /// The client's address.
-    pub client: Option<&'a str>,
-}
-
-/// One version in a layer's history.
-#[derive(Debug, Clone, Serialize)]
-pub struct VersionSummary {
-    /// Version number, from 1.
-    pub version: i64,
-    /// Draft, published or rejected.
-    pub status: Status,
-    /// Whether this is the version being served.
-    pub current: bool,
-    /// Features stored.
-    pub feature_count: i64,
-    /// Geometry types present.
-    pub geometry_types: Vec<String>,
-    /// Extent.
-    pub bbox: Option<Bbox>,
-    /// File name of the upload.
-    pub source_name: Option<String>,
-    /// Format it was read as.
-    pub format: Option<String>,
-    /// Who uploaded it.
-    pub created_by: Option<String>,
-    /// When it was uploaded.
-    pub created_at: String,
-    /// When it was last made current.
-    pub published_at: Option<String>,
-}
-
-/// A layer as the people who manage it see it, published or not.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManagedLayer {
-    /// Layer id.
-    pub id: String,
-    /// Category id.
-    pub category: String,
-    /// Indonesian title.
-    pub title_id: String,
-    /// English title.
-    pub title_en: String,
-    /// Owning agency slug.
-    pub agency: Option<String>,
-    /// Who may see it once published.
-    pub visibility: Visibility,
-    /// The version being served, if any.
-    pub current_version: Option<i64>,
-    /// The newest version and its status.
-    pub latest_version: Option<i64>,
-    /// Status of the newest version.
-    pub latest_status: Option<Status>,
-    /// When the layer last changed.
-    pub updated_at: String,
-    /// When it was hidden, if it is.
-    pub deleted_at: Option<String>,
-}
+use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, version_info};
+use crate::store::{Store, Tx, audit, changes};
 
 const SUMMARY_COLUMNS: &str = "v.version, v.status, v.feature_count, v.geometry_types,
      v.minx, v.miny, v.maxx, v.maxy, v.source_name, v.format, v.created_by, v.created_at,
@@ -190,7 +84,7 @@ impl Store {
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| crate::store::version_info(&r)).transpose()
+        row.map(|r| version_info(&r)).transpose()
     }
 
     /// Layers for the people who manage them: all of them, published or
@@ -296,7 +190,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        crate::store::apply_version_meta(&mut tx, id, version).await?;
+        apply_version_meta(&mut tx, id, version).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -310,7 +204,7 @@ impl Store {
             },
         )
         .await?;
-        crate::changes::announce(self.backend(), &mut tx, id).await?;
+        changes::announce(self.backend(), &mut tx, id).await?;
         tx.commit().await?;
         Ok(before)
     }
@@ -359,18 +253,51 @@ impl Store {
             },
         )
         .await?;
-        crate::changes::announce(self.backend(), &mut tx, id).await?;
+        changes::announce(self.backend(), &mut tx, id).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
+/// Makes the metadata version `version` of layer `id` carries the layer's
+/// own, as the version becomes current (publish or rollback): fields the
+/// upload left out keep the layer's values. The result is written back to
+/// the version, so a later rollback to it restores exactly what was then
+/// served. Runs inside the transaction that makes the version current, so
+/// readers see the old metadata with the old features or the new with the
+/// new.
+pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE layers SET
+            category_id = COALESCE((SELECT meta_category_id FROM layer_versions WHERE layer_id = $1 AND version = $2), category_id),
+            title_id = COALESCE((SELECT meta_title_id FROM layer_versions WHERE layer_id = $1 AND version = $2), title_id),
+            title_en = COALESCE((SELECT meta_title_en FROM layer_versions WHERE layer_id = $1 AND version = $2), title_en),
+            agency_id = COALESCE((SELECT meta_agency_id FROM layer_versions WHERE layer_id = $1 AND version = $2), agency_id),
+            visibility = COALESCE((SELECT meta_visibility FROM layer_versions WHERE layer_id = $1 AND version = $2), visibility)
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE layer_versions SET
+            meta_category_id = (SELECT category_id FROM layers WHERE id = $1),
+            meta_title_id = (SELECT title_id FROM layers WHERE id = $1),
+            meta_title_en = (SELECT title_en FROM layers WHERE id = $1),
+            meta_agency_id = (SELECT agency_id FROM layers WHERE id = $1),
+            meta_visibility = (SELECT visibility FROM layers WHERE id = $1)
+         WHERE layer_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Reads the owner of `id` inside `tx` and asks `guard`.
-pub(crate) async fn checked_owner(
-    tx: &mut crate::store::Tx,
-    id: &str,
-    guard: Guard<'_>,
-) -> Result<Owner> {
+pub(crate) async fn checked_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
     let owner = owner_in(tx, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no layer {id:?}")))?;

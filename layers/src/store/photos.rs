@@ -14,10 +14,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::audit;
 use crate::error::{Error, Result};
-use crate::store::Store;
-use crate::versions::{Actor, Guard, checked_owner};
+use crate::model::access::{Actor, Guard};
+use crate::store::versions::checked_owner;
+use crate::store::{Store, Tx, audit, changes};
 
 /// The property under which a feature's photos are listed.
 pub const PHOTOS_PROPERTY: &str = "photos";
@@ -152,7 +152,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         bump(&mut tx, layer).await?;
-        crate::changes::announce(self.backend(), &mut tx, layer).await?;
+        changes::announce(self.backend(), &mut tx, layer).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -201,7 +201,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         bump(&mut tx, &layer).await?;
-        crate::changes::announce(self.backend(), &mut tx, &layer).await?;
+        changes::announce(self.backend(), &mut tx, &layer).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -263,7 +263,7 @@ impl Store {
     }
 }
 
-async fn bump(tx: &mut crate::store::Tx, layer: &str) -> Result<()> {
+async fn bump(tx: &mut Tx, layer: &str) -> Result<()> {
     sqlx::query("UPDATE layers SET photos_rev = photos_rev + 1, updated_at = $1 WHERE id = $2")
         .bind(crate::clock::now())
         .bind(layer)

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn f(store: &layers::Store) -> layers::Result<()> {
-//! use layers::audit;
+//! use layers::store::audit;
 //! let mut tx = store.pool().begin().await?;
 //! // ... the write itself, through &mut *tx ...
 //! audit::record(&mut *tx, &audit::Entry { action: "publish", layer: Some("pura"), ..Default::default() }).await?;
@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::accounts::Account;
 use crate::error::Result;
+use crate::model::access::Account;
 use crate::store::Store;
 
 /// The actor name recorded for the command line.

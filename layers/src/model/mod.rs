@@ -1,10 +1,15 @@
-//! Categories, agencies and layers as the store keeps them.
+//! Categories, agencies, layers, versions and features as the store keeps
+//! them: the types every other module shares. It imports nothing above
+//! [`crate::bbox`] and [`crate::error`].
 
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
 use crate::bbox::Bbox;
+
+pub mod access;
+pub mod version;
 
 /// Who may see a layer besides its own agency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -108,6 +113,32 @@ pub struct VersionInfo {
     /// appear in the features' properties, so a change reloads the layer.
     #[serde(skip)]
     pub photos_rev: i64,
+}
+
+/// One stored feature as the index loads it.
+#[derive(Debug, Clone)]
+pub struct FeatureRow {
+    /// Id as URLs name it.
+    pub fid: String,
+    /// Id as JSON.
+    pub fid_json: String,
+    /// Geometry object as JSON, if any.
+    pub geometry: Option<String>,
+    /// Properties object as JSON.
+    pub properties: String,
+    /// Display name, if any.
+    pub name: Option<String>,
+    /// Extent of the geometry, if any.
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// A published layer as the catalog loads it.
+#[derive(Debug, Clone)]
+pub struct PublishedLayer {
+    /// What the layer is.
+    pub meta: LayerMeta,
+    /// Its current version.
+    pub version: VersionInfo,
 }
 
 /// The Badung regency's extent with a margin of about 5 km
