@@ -333,10 +333,6 @@ pub fn ogc_layer() -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
-/// The seed of the demo data `bsc serve --demo` loads (server/src/serve.rs
-/// keeps its own copy, private), for tests that load the same data.
-pub const DEMO_SEED: u64 = 20_260_101;
-
 /// A JSON array of numbers (a bbox, say) as `f64`s.
 pub fn f64s(v: &Value) -> Vec<f64> {
     v.as_array()

@@ -33,6 +33,10 @@ pub const BEACHES_GEOJSON: &str = include_str!("../../data/beaches.geojson");
 /// Default number of generated features.
 pub const DEFAULT_FEATURES: usize = 20_000;
 
+/// Seed of the demo data set `bsc serve --demo` loads: fixed, so every
+/// demo server (and every test that loads the demo) shows the same map.
+pub const SEED: u64 = 20_260_101;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Point,

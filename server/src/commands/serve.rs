@@ -10,9 +10,6 @@ use tokio::net::TcpListener;
 use crate::cli::ServeArgs;
 use crate::state::AppState;
 
-/// Seed of the demo data set: fixed, so every demo server shows the same map.
-const DEMO_SEED: u64 = 20_260_101;
-
 /// Runs the server until SIGTERM or Ctrl-C, then finishes open requests.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
@@ -21,7 +18,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening {}", super::terminal::redact(&args.db.database)))?;
     if args.demo && store.layer_count().await? == 0 {
         let started = Instant::now();
-        let reports = layers::demo::load(&store, args.demo_features, DEMO_SEED).await?;
+        let reports = layers::demo::load(&store, args.demo_features, layers::demo::SEED).await?;
         let features: usize = reports.iter().map(|r| r.features).sum();
         tracing::info!(
             layers = reports.len(),

@@ -243,7 +243,7 @@ async fn search_ranks_exact_then_prefix_then_words() {
 async fn demo_data_answers_every_route() {
     let w = World::new().await;
     // What `bsc serve --demo --demo-features 3000` loads before serving.
-    layers::demo::load(&w.state.store, 3000, testkit::DEMO_SEED)
+    layers::demo::load(&w.state.store, 3000, layers::demo::SEED)
         .await
         .unwrap();
     w.sync().await;

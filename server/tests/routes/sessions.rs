@@ -256,7 +256,7 @@ async fn cookie_writes_need_this_sites_origin() {
 async fn a_leader_sees_internal_layers_the_public_does_not() {
     let w = World::new().await;
     w.add_user("made", "leader", None).await;
-    layers::demo::load(&w.state.store, 500, testkit::DEMO_SEED)
+    layers::demo::load(&w.state.store, 500, layers::demo::SEED)
         .await
         .unwrap();
     w.sync().await;
