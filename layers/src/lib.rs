@@ -9,6 +9,8 @@
 //! - [`transfer`]: copying a whole database to another backend;
 //! - [`index`]: one in-memory R-tree per published layer version, holding
 //!   each feature's envelope and its pre-encoded GeoJSON bytes;
+//! - [`query`]: selecting a page of a layer's features (bbox, name,
+//!   `datetime`, CQL2 filters), for every route that lists features;
 //! - [`catalog`]: the set of served layers, swapped atomically;
 //! - [`demo`]: the deterministic synthetic Badung data set;
 //! - [`accounts`], [`password`] and [`totp`]: users, sessions and tokens,
@@ -31,6 +33,7 @@ pub mod ingest;
 pub mod model;
 pub mod password;
 pub mod photos;
+pub mod query;
 pub mod store;
 pub mod totp;
 pub mod transfer;
