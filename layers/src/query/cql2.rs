@@ -11,6 +11,18 @@
 //! geometry or `BBOX`. Comparisons follow SQL's three-valued logic: a
 //! missing or null property makes a comparison unknown, and only features
 //! for which the whole filter is true are returned.
+//!
+//! The evaluator is hand-written, and kept because it pays: evaluating
+//! filters over 5,000 Badung-like features it is 10x to 350x faster than
+//! cql2 0.6's own evaluation (`Expr::matches`, which clones and reduces
+//! the expression against each feature's JSON), with the same matches:
+//! equality 1.2 ms against 31 ms, `AND` 1.5 against 51, numbers 1.1
+//! against 57, `LIKE` 2.4 against 25, `IN` 1.9 against 39, `S_INTERSECTS`
+//! with a `BBOX` 0.13 against 45, a date comparison 0.7 against 40; from
+//! the features' bytes, as `select_page` pays it, 9.5 ms against 59 (`AND`)
+//! and 12 against 102 (`S_INTERSECTS`). Parsing is the crate's; checking
+//! adds nothing measurable (15-50 µs either way). Bench:
+//! `layers/benches/cql2.rs`.
 
 use geo::{BoundingRect, Intersects, Relate};
 use geozero::ToGeo;
