@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use layers::bbox::Bbox;
 use layers::ingest::{Collector, Format, Limits};
-use server::routes::ogc::cql;
+use layers::query::cql2 as cql;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
@@ -228,7 +228,7 @@ fn cql2(input: &[u8]) -> u64 {
                     sig.push_str(&format!("{r:?}"));
                 }
             }
-            Err(e) => sig.push_str(&e.0),
+            Err(e) => sig.push_str(&e.to_string()),
         }
     }
     signature(&sig)

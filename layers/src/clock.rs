@@ -1,10 +1,15 @@
+//! The workspace's one clock, and its one way of writing times (`jiff`).
+//!
 //! Times as the database stores them: ISO 8601 UTC text with milliseconds
 //! (`2026-11-23T04:05:06.789Z`), which sorts in time order as text on every
 //! backend. They are taken from this process's clock and bound as values,
-//! so no SQL depends on a dialect's date functions.
+//! so no SQL depends on a dialect's date functions. Responses that carry a
+//! time (OGC `timeStamp`, temporal extents) write it to the second with
+//! [`stamp`] and [`format_seconds`]; one-time codes count [`unix_seconds`].
 
 use std::time::Duration;
 
+use jiff::civil::DateTime;
 use jiff::{SignedDuration, Timestamp};
 
 /// The current time.
@@ -27,6 +32,31 @@ fn shifted(d: SignedDuration) -> String {
     format_time(now.checked_add(d).unwrap_or(now))
 }
 
+/// Seconds since 1970-01-01T00:00:00Z, now.
+pub fn unix_seconds() -> i64 {
+    Timestamp::now().as_second()
+}
+
+/// The current time to the second, RFC 3339 (`2026-11-23T04:05:06Z`).
+pub fn stamp() -> String {
+    format_seconds(unix_seconds())
+}
+
+/// Unix seconds as RFC 3339 UTC to the second (`2026-11-23T04:05:06Z`),
+/// proleptic Gregorian; times beyond the years -9999..=9999 are written as
+/// the nearest end of that range.
+pub fn format_seconds(secs: i64) -> String {
+    const EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
+    let t = EPOCH
+        .checked_add(SignedDuration::from_secs(secs))
+        .unwrap_or(if secs < 0 {
+            DateTime::MIN
+        } else {
+            DateTime::MAX
+        });
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn format_time(t: Timestamp) -> String {
     let ms = t.subsec_millisecond();
     format!("{}.{ms:03}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -47,5 +77,15 @@ mod tests {
         );
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(b.len(), 24);
+    }
+
+    #[test]
+    fn seconds_are_written_as_rfc_3339() {
+        assert_eq!(format_seconds(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_seconds(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_seconds(1_614_834_367), "2021-03-04T05:06:07Z");
+        assert_eq!(format_seconds(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(stamp().len(), 20);
+        assert!(unix_seconds() > 1_700_000_000);
     }
 }

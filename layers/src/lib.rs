@@ -17,6 +17,8 @@
 //!   written as a new version;
 //! - [`index`]: one in-memory R-tree per published layer version, holding
 //!   each feature's envelope and its pre-encoded GeoJSON bytes;
+//! - [`query`]: selecting a page of a layer's features (bbox, name,
+//!   `datetime`, CQL2 filters), for every route that lists features;
 //! - [`catalog`]: the set of served layers, swapped atomically;
 //! - [`export`]: layers written out as files (FlatGeobuf);
 //! - [`demo`]: the deterministic synthetic Badung data set.
@@ -33,6 +35,7 @@ pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod password;
+pub mod query;
 pub mod staging;
 pub mod store;
 pub mod token;

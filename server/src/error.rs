@@ -133,6 +133,22 @@ impl From<layers::Error> for ApiError {
     }
 }
 
+impl From<layers::query::cql2::FilterError> for ApiError {
+    fn from(e: layers::query::cql2::FilterError) -> Self {
+        use layers::query::cql2::FilterError;
+        match e {
+            FilterError::Invalid(m) => ApiError::bad_request("invalid-filter", m),
+            e @ FilterError::Thread(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<layers::query::datetime::DatetimeError> for ApiError {
+    fn from(e: layers::query::datetime::DatetimeError) -> Self {
+        ApiError::bad_request("invalid-parameter", e.0)
+    }
+}
+
 /// Another writer held the database past its wait: SQLite's write lock past
 /// the busy timeout (a long upload, `bsc import`), or a PostgreSQL
 /// serialization failure or deadlock. The client may retry.

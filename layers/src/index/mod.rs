@@ -130,15 +130,6 @@ pub struct Run<'a> {
     pub coords: &'a [Coord<f64>],
 }
 
-/// What to select from a layer.
-#[derive(Debug, Default, Clone)]
-pub struct Query {
-    /// Only features whose geometry intersects this box.
-    pub bbox: Option<Bbox>,
-    /// Only features whose display name contains this text (any case).
-    pub name_contains: Option<String>,
-}
-
 /// One search hit within a layer, ordered by how well the name matches.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NameMatch {
@@ -167,12 +158,12 @@ impl LayerData {
     }
 
     /// A rough count of the features [`LayerData::select`] will look at:
-    /// the layer's size scaled by how much of its extent the bbox covers.
+    /// the layer's size scaled by how much of its extent `bbox` covers.
     /// Callers use it to decide whether a query is worth moving to a
     /// blocking thread.
-    pub fn estimate(&self, q: &Query) -> usize {
+    pub fn estimate(&self, bbox: Option<Bbox>) -> usize {
         let n = self.features.len();
-        let (Some(b), Some(e)) = (q.bbox, self.version.bbox) else {
+        let (Some(b), Some(e)) = (bbox, self.version.bbox) else {
             return n;
         };
         let area = |minx: f64, miny: f64, maxx: f64, maxy: f64| {
@@ -196,18 +187,20 @@ impl LayerData {
         ((n as f64) * (covered / extent).min(1.0)).ceil() as usize
     }
 
-    /// Handles of the features matching `q`: in file order without a
-    /// bbox, in the layer's spatial (Hilbert) order with one.
+    /// Handles of the features whose geometry meets `bbox` and whose
+    /// display name contains `name_contains` (any case): in file order
+    /// without a bbox, in the layer's spatial (Hilbert) order with one.
+    /// [`crate::query::select_page`] builds pages on it.
     ///
     /// With a bbox this is an R-tree lookup (`O(log n + k)`) followed by an
     /// exact test of each candidate whose envelope is not inside the box.
-    pub fn select(&self, q: &Query) -> Vec<u32> {
-        let needle = q.name_contains.as_deref().map(str::to_lowercase);
+    pub fn select(&self, bbox: Option<Bbox>, name_contains: Option<&str>) -> Vec<u32> {
+        let needle = name_contains.map(str::to_lowercase);
         let name_ok = |i: u32| match &needle {
             None => true,
             Some(n) => self.name(i).is_some_and(|name| find_ci(name, n).is_some()),
         };
-        let Some(bbox) = q.bbox else {
+        let Some(bbox) = bbox else {
             return self
                 .by_seq
                 .iter()
@@ -364,28 +357,32 @@ impl LayerData {
     /// Features whose name contains `needle_lc` (already lower case), best first.
     pub fn search(&self, needle_lc: &str, limit: usize) -> Vec<NameMatch> {
         let mut hits: Vec<NameMatch> = (0..self.features.len() as u32)
-            .filter_map(|i| {
-                let name = self.name(i)?;
-                let at = find_ci(name, needle_lc)?;
-                let rank = if at == 0 && name.len() == needle_lc.len() {
-                    0
-                } else if at == 0 {
-                    1
-                } else if name.as_bytes()[at - 1] == b' ' {
-                    2
-                } else {
-                    3
-                };
-                Some(NameMatch {
-                    rank,
-                    name_len: name.len(),
-                    index: i,
-                })
-            })
+            .filter_map(|i| self.name_match(i, needle_lc))
             .collect();
         hits.sort_unstable();
         hits.truncate(limit);
         hits
+    }
+
+    /// How well the name of the feature with handle `index` matches
+    /// `needle_lc` (already lower case); `None` if it does not contain it.
+    pub fn name_match(&self, index: u32, needle_lc: &str) -> Option<NameMatch> {
+        let name = self.name(index)?;
+        let at = find_ci(name, needle_lc)?;
+        let rank = if at == 0 && name.len() == needle_lc.len() {
+            0
+        } else if at == 0 {
+            1
+        } else if name.as_bytes()[at - 1] == b' ' {
+            2
+        } else {
+            3
+        };
+        Some(NameMatch {
+            rank,
+            name_len: name.len(),
+            index,
+        })
     }
 }
 
@@ -485,18 +482,15 @@ mod tests {
         v
     }
 
-    fn bbox(s: &str) -> Query {
-        Query {
-            bbox: Some(s.parse().unwrap()),
-            name_contains: None,
-        }
+    fn bbox(s: &str) -> Option<Bbox> {
+        Some(s.parse().unwrap())
     }
 
     #[test]
     fn bbox_queries_are_exact() {
         let l = layer();
-        let sel = |q: &Query| sorted_seqs(&l, &l.select(q));
-        assert_eq!(sel(&Query::default()), vec![0, 1, 2, 3]);
+        let sel = |b: &Option<Bbox>| sorted_seqs(&l, &l.select(*b, None));
+        assert_eq!(sel(&None), vec![0, 1, 2, 3]);
         assert_eq!(sel(&bbox("0,0,2,2")), vec![0]);
         // Inside the line's envelope but off the line: envelope-only hit removed.
         assert_eq!(sel(&bbox("5,5,6,6")), Vec::<u32>::new());
@@ -510,11 +504,7 @@ mod tests {
     #[test]
     fn name_filter_and_search_rank() {
         let l = layer();
-        let q = Query {
-            bbox: None,
-            name_contains: Some("KUTA".into()),
-        };
-        assert_eq!(seqs(&l, &l.select(&q)), vec![1, 2, 3]);
+        assert_eq!(seqs(&l, &l.select(None, Some("KUTA"))), vec![1, 2, 3]);
         let hits: Vec<u32> = l.search("kuta", 10).iter().map(|h| h.index).collect();
         // exact, then word prefix (shorter first), none for "Pura Desa".
         assert_eq!(seqs(&l, &hits), vec![2, 3, 1]);

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use layers::Bbox;
-use layers::index::Query;
+use layers::query::{Query, select_page};
 use serde::Deserialize;
 
 use crate::extract::{ApiPath, ApiQuery, int_param};
@@ -68,9 +68,6 @@ async fn layer_version(
     }))
 }
 
-/// Selections expected to look at more features than this run on the blocking pool.
-const INLINE_SELECT: usize = 20_000;
-
 /// The longest name filter or search text accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -118,22 +115,22 @@ pub async fn list(
     let query = Query {
         bbox,
         name_contains: q.clone(),
+        limit,
+        offset,
+        ..Query::default()
     };
     // Selection is CPU work proportional to the features looked at: small
     // ones (a map view's bbox) are cheaper inline than a hop to the
     // blocking pool; large ones must not stall the async workers.
-    let matched = if layer.data.estimate(&query) <= INLINE_SELECT {
-        layer.data.select(&query)
+    let page = if query.is_light(&layer.data) {
+        select_page(&layer.data, &query)
     } else {
         let selecting = layer.clone();
-        tokio::task::spawn_blocking(move || selecting.data.select(&query))
+        tokio::task::spawn_blocking(move || select_page(&selecting.data, &query))
             .await
             .map_err(ApiError::internal)?
     };
-    let number_matched = matched.len();
-    let start = offset.min(number_matched);
-    let end = offset.saturating_add(limit).min(number_matched);
-    let page = matched[start..end].to_vec();
+    let number_matched = page.number_matched;
 
     let href = |off: usize| {
         let mut qs = form_urlencoded::Serializer::new(String::new());
@@ -156,18 +153,18 @@ pub async fn list(
         )
     };
     let mut links = vec![link("self", href(offset))];
-    if end < number_matched {
-        links.push(link("next", href(end)));
+    if let Some(next) = page.next {
+        links.push(link("next", href(next)));
     }
     if offset > 0 {
         links.push(link("prev", href(offset.saturating_sub(limit))));
     }
     let head = format!(
         r#"{{"type":"FeatureCollection","numberMatched":{number_matched},"numberReturned":{},"links":{},"features":["#,
-        page.len(),
+        page.items.len(),
         serde_json::Value::Array(links)
     );
-    let body = feature_list_body(layer, head.into_bytes(), page, b"]}");
+    let body = feature_list_body(layer, head.into_bytes(), page.items, b"]}");
     Ok(respond(body, GEOJSON, &caching))
 }
 

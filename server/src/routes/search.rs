@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use layers::query::{Order, Query, select_page};
 use serde::Deserialize;
 
 use super::features::MAX_QUERY_CHARS;
@@ -48,11 +49,17 @@ pub async fn search(
     let needle = q.to_lowercase();
     let layers: Vec<_> = visible_layers(&snapshot, &who).cloned().collect();
     let body = tokio::task::spawn_blocking(move || {
+        let query = Query {
+            name_contains: Some(needle.clone()),
+            order: Order::Name,
+            limit,
+            ..Query::default()
+        };
         let mut hits = Vec::new();
         for (order, l) in layers.iter().enumerate() {
             hits.extend(
-                l.data
-                    .search(&needle, limit)
+                select_page(&l.data, &query)
+                    .name_matches
                     .into_iter()
                     .map(|h| (h, order)),
             );

@@ -1,9 +1,8 @@
 //! `/ogc/collections/{id}/items` and `/ogc/collections/{id}/items/{fid}`.
 //!
-//! Selection: the R-tree (`bbox`, or the envelope of a spatial filter),
-//! then per candidate the `datetime`, property equality and CQL2 filters,
-//! evaluated in Rust against the feature's parsed properties and geometry.
-//! The page is streamed from the pre-encoded feature bytes.
+//! The request's parameters become a [`Query`] (bbox, `datetime`, CQL2 and
+//! property equality filters, paging) answered by [`select_page`]; the page
+//! is streamed from the pre-encoded feature bytes.
 
 use std::sync::Arc;
 
@@ -11,13 +10,14 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use layers::index::Query;
+use layers::query::cql2::{self as cql, Cmp, Node, Operand};
+use layers::query::datetime::Datetime;
+use layers::query::{Query, select_page};
 use layers::{Bbox, LayerIndex};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::cql::{self, Candidate, Cmp, Node, Operand};
-use super::{CRS84, Format, base_url, html, link, negotiate, negotiated, time};
+use super::{CRS84, Format, base_url, html, link, negotiate, negotiated};
 use crate::auth::{Principal, visible_layer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, int_param};
@@ -40,12 +40,6 @@ const RESERVED: &[&str] = &[
     "crs",
 ];
 
-/// Candidate sets larger than this are filtered on the blocking pool.
-const INLINE_FILTER: usize = 2_000;
-/// Selections expected to look at more features than this run on the blocking pool.
-const INLINE_SELECT: usize = 20_000;
-/// Stack of the thread that parses a filter.
-const PARSE_STACK: usize = 64 << 20;
 /// The longest filter accepted, in bytes.
 const MAX_FILTER_BYTES: usize = 64 * 1024;
 
@@ -64,12 +58,7 @@ fn is_crs84(s: &str) -> bool {
 /// What `items` was asked for, parsed and checked.
 struct Request {
     format: Format,
-    limit: usize,
-    offset: usize,
-    bbox: Option<Bbox>,
-    datetime: Option<(i64, i64)>,
-    time: Option<(&'static str, time::TimeKind)>,
-    filter: Option<Node>,
+    query: Query,
     /// Parameters to repeat in paging links (all but limit/offset/f).
     keep: Vec<(String, String)>,
 }
@@ -133,23 +122,9 @@ fn parse_request(
             )
         }
     };
-    let time = time::time_property(layer.data.fields());
     let datetime = match get("datetime") {
         None => None,
-        Some(s) => {
-            if time.is_none() {
-                return Err(bad(format!(
-                    "datetime cannot be used on collection {:?}: it has no time property (one of {})",
-                    layer.meta.id,
-                    time::TIME_PROPERTIES
-                        .iter()
-                        .map(|(n, _, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            Some(time::parse_param(s).map_err(bad)?)
-        }
+        Some(s) => Some(Datetime::parse(s, layer.data.fields(), &layer.meta.id)?),
     };
     let queryables = super::queryables_of(layer);
     let mut parts: Vec<Node> = Vec::new();
@@ -160,23 +135,7 @@ fn parse_request(
             )));
         }
         let lang = get("filter-lang").unwrap_or("cql2-text");
-        // The parser is recursive: it runs on a thread with a large stack
-        // (the filter's nesting is also limited), and a panic in it is a bad filter.
-        let node = std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("cql2-parse".into())
-                .stack_size(PARSE_STACK)
-                .spawn_scoped(scope, || cql::compile(text, lang, queryables))
-                .map(|h| h.join())
-        })
-        .map_err(ApiError::internal)?
-        .unwrap_or_else(|_| {
-            Err(cql::FilterError(
-                "the filter could not be parsed".to_owned(),
-            ))
-        })
-        .map_err(|e| ApiError::bad_request("invalid-filter", e.0))?;
-        parts.push(node);
+        parts.push(cql::compile_isolated(text, lang, queryables)?);
     } else if let Some(lang) = get("filter-lang")
         && lang != "cql2-text"
         && lang != "cql2-json"
@@ -231,84 +190,16 @@ fn parse_request(
     };
     Ok(Request {
         format,
-        limit,
-        offset,
-        bbox,
-        datetime,
-        time,
-        filter,
+        query: Query {
+            bbox,
+            datetime,
+            filter,
+            limit,
+            offset,
+            ..Query::default()
+        },
         keep,
     })
-}
-
-#[derive(Deserialize)]
-struct Parsed {
-    #[serde(default)]
-    properties: Option<serde_json::Map<String, Value>>,
-    #[serde(default)]
-    geometry: Option<geojson::Geometry>,
-}
-
-#[derive(Deserialize)]
-struct PropsOnly {
-    #[serde(default)]
-    properties: Option<serde_json::Map<String, Value>>,
-}
-
-/// The features of `layer` that match `req`, in the stable order of
-/// [`layers::index::LayerData::select`].
-fn matching(layer: &LayerIndex, req: &Request) -> Vec<u32> {
-    let pre = req
-        .bbox
-        .or_else(|| req.filter.as_ref().and_then(Node::envelope));
-    let candidates = layer.data.select(&Query {
-        bbox: pre,
-        name_contains: None,
-    });
-    if req.filter.is_none() && req.datetime.is_none() {
-        return candidates;
-    }
-    let geometry = req.filter.as_ref().is_some_and(Node::needs_geometry);
-    candidates
-        .into_iter()
-        .filter(|&i| {
-            let bytes = layer.data.feature_bytes(i);
-            let (props, geom) = if geometry {
-                match serde_json::from_slice::<Parsed>(bytes) {
-                    Ok(p) => (
-                        p.properties,
-                        p.geometry
-                            .and_then(|g| geo::Geometry::<f64>::try_from(g).ok()),
-                    ),
-                    Err(_) => return false,
-                }
-            } else {
-                match serde_json::from_slice::<PropsOnly>(bytes) {
-                    Ok(p) => (p.properties, None),
-                    Err(_) => return false,
-                }
-            };
-            if let (Some((lo, hi)), Some((name, kind))) = (req.datetime, req.time) {
-                let t = props
-                    .as_ref()
-                    .and_then(|p| p.get(name))
-                    .and_then(|v| time::of_value(v, kind));
-                match t {
-                    Some((a, b)) if a <= hi && b >= lo => {}
-                    _ => return false,
-                }
-            }
-            match &req.filter {
-                None => true,
-                Some(f) => {
-                    f.eval(&Candidate {
-                        properties: props.as_ref(),
-                        geometry: geom,
-                    }) == Some(true)
-                }
-            }
-        })
-        .collect()
 }
 
 /// `GET /ogc/collections/{id}/items`.
@@ -328,28 +219,21 @@ pub async fn items(
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);
     }
-    let estimate = layer.data.estimate(&Query {
-        bbox: req.bbox,
-        name_contains: None,
-    });
-    let heavy = estimate > INLINE_SELECT
-        || ((req.filter.is_some() || req.datetime.is_some()) && estimate > INLINE_FILTER);
-    let (layer, req, matched) = if heavy {
+    let (layer, req, page) = if req.query.is_light(&layer.data) {
+        let p = select_page(&layer.data, &req.query);
+        (layer, req, p)
+    } else {
         tokio::task::spawn_blocking(move || {
-            let m = matching(&layer, &req);
-            (layer, req, m)
+            let p = select_page(&layer.data, &req.query);
+            (layer, req, p)
         })
         .await
         .map_err(ApiError::internal)?
-    } else {
-        let m = matching(&layer, &req);
-        (layer, req, m)
     };
-    let number_matched = matched.len();
-    let start = req.offset.min(number_matched);
-    let end = req.offset.saturating_add(req.limit).min(number_matched);
-    let page = matched[start..end].to_vec();
-    drop(matched);
+    let number_matched = page.number_matched;
+    let (limit, offset) = (req.query.limit, req.query.offset);
+    let page_next = page.next;
+    let page = page.items;
 
     let base = base_url(&state, &headers);
     let href = |off: usize, f: &str| {
@@ -357,7 +241,7 @@ pub async fn items(
         for (k, v) in &req.keep {
             qs.append_pair(k, v);
         }
-        qs.append_pair("limit", &req.limit.to_string());
+        qs.append_pair("limit", &limit.to_string());
         qs.append_pair("offset", &off.to_string());
         if !f.is_empty() {
             qs.append_pair("f", f);
@@ -373,19 +257,14 @@ pub async fn items(
         Format::Html => ("html", "text/html"),
         Format::Fgb => ("fgb", layers::export::fgb::MEDIA_TYPE),
     };
-    let mut links = vec![link(
-        "self",
-        self_type,
-        href(req.offset, self_f),
-        "this page",
-    )];
+    let mut links = vec![link("self", self_type, href(offset, self_f), "this page")];
     for (f, ty) in [
         ("json", GEOJSON),
         ("html", "text/html"),
         ("fgb", layers::export::fgb::MEDIA_TYPE),
     ] {
         if f != self_f {
-            links.push(link("alternate", ty, href(req.offset, f), "this page"));
+            links.push(link("alternate", ty, href(offset, f), "this page"));
         }
     }
     let (next_f, next_type) = if req.format == Format::Html {
@@ -393,14 +272,14 @@ pub async fn items(
     } else {
         ("", GEOJSON)
     };
-    if end < number_matched {
-        links.push(link("next", next_type, href(end, next_f), "next page"));
+    if let Some(next) = page_next {
+        links.push(link("next", next_type, href(next, next_f), "next page"));
     }
-    if req.offset > 0 {
+    if offset > 0 {
         links.push(link(
             "prev",
             next_type,
-            href(req.offset.saturating_sub(req.limit), next_f),
+            href(offset.saturating_sub(limit), next_f),
             "previous page",
         ));
     }
@@ -410,7 +289,7 @@ pub async fn items(
         format!("{base}/ogc/collections/{}", layer.meta.id),
         "the collection",
     ));
-    let stamp = time::now();
+    let stamp = layers::clock::stamp();
     match req.format {
         Format::Json => {
             let head = format!(

@@ -6,12 +6,10 @@
 //! Links are absolute (GDAL and QGIS follow them as given): built from
 //! `--public-url` when set, else from the request's `Host` header.
 
-pub mod cql;
 mod html;
 pub mod items;
 mod names;
 mod openapi;
-pub mod time;
 
 use std::sync::Arc;
 
@@ -20,6 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use layers::LayerIndex;
+use layers::query::{cql2 as cql, datetime as time};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -1,6 +1,11 @@
 //! Dates for `datetime` and temporal extents: RFC 3339 dates and date-times
 //! (and whole years) as closed intervals of Unix seconds, UTC.
+//!
+//! The text is read field by field here (so what is accepted is exactly
+//! what the OGC routes have always accepted); the calendar (days in a
+//! month, leap years, days since 1970) is `jiff`'s.
 
+use jiff::civil::Date;
 use serde_json::Value;
 
 /// How a layer's time property holds its values.
@@ -27,6 +32,59 @@ pub const TIME_PROPERTIES: &[(&str, &str, TimeKind)] = &[
     ("tahun", "Number", TimeKind::Year),
 ];
 
+/// A `datetime` parameter that cannot be used: not a date or interval, an
+/// interval that ends before it starts, or a layer without a time property.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DatetimeError(pub String);
+
+/// A `datetime` selection: features whose time property's interval meets
+/// `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datetime {
+    /// Closed interval of Unix seconds (open ends are `i64::MIN`/`MAX`).
+    pub interval: (i64, i64),
+    /// The layer's time property.
+    pub property: &'static str,
+    /// How that property holds its values.
+    pub kind: TimeKind,
+}
+
+impl Datetime {
+    /// The `datetime` parameter `param` for a layer with these `fields`
+    /// (`collection` names it in the error when it has no time property).
+    pub fn parse(
+        param: &str,
+        fields: &serde_json::Map<String, Value>,
+        collection: &str,
+    ) -> Result<Datetime, DatetimeError> {
+        let Some((property, kind)) = time_property(fields) else {
+            return Err(DatetimeError(format!(
+                "datetime cannot be used on collection {collection:?}: it has no time property (one of {})",
+                TIME_PROPERTIES
+                    .iter()
+                    .map(|(n, _, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        Ok(Datetime {
+            interval: parse_param(param)?,
+            property,
+            kind,
+        })
+    }
+
+    /// Whether a feature with these properties is selected.
+    pub fn matches(&self, properties: Option<&serde_json::Map<String, Value>>) -> bool {
+        let (lo, hi) = self.interval;
+        let t = properties
+            .and_then(|p| p.get(self.property))
+            .and_then(|v| of_value(v, self.kind));
+        matches!(t, Some((a, b)) if a <= hi && b >= lo)
+    }
+}
+
 /// The time property of a layer with these fields, if it has one.
 pub fn time_property(fields: &serde_json::Map<String, Value>) -> Option<(&'static str, TimeKind)> {
     TIME_PROPERTIES
@@ -35,57 +93,9 @@ pub fn time_property(fields: &serde_json::Map<String, Value>) -> Option<(&'stati
         .map(|(name, _, kind)| (*name, *kind))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-/// RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds.
-pub fn format(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
-}
-
-/// The current time as RFC 3339.
-pub fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    format(secs)
+/// Seconds from 1970-01-01T00:00:00Z to the start of `date` (UTC).
+fn start_of(date: Date) -> i64 {
+    date.duration_since(Date::constant(1970, 1, 1)).as_secs()
 }
 
 fn num(s: &str) -> Option<u32> {
@@ -106,12 +116,11 @@ pub fn parse(s: &str) -> Option<(i64, i64)> {
     if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let y = i64::from(num(&date[0..4])?);
-    let (m, d) = (num(&date[5..7])?, num(&date[8..10])?);
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-        return None;
-    }
-    let day = days_from_civil(y, m, d) * 86_400;
+    let y = i16::try_from(num(&date[0..4])?).ok()?;
+    let m = i8::try_from(num(&date[5..7])?).ok()?;
+    let d = i8::try_from(num(&date[8..10])?).ok()?;
+    // jiff refuses months outside 1..=12 and days the month does not have.
+    let day = start_of(Date::new(y, m, d).ok()?);
     if rest.is_empty() {
         return Some((day, day + 86_399));
     }
@@ -125,6 +134,7 @@ pub fn parse(s: &str) -> Option<(i64, i64)> {
         return None;
     }
     let (h, mi, se) = (num(&hms[0..2])?, num(&hms[3..5])?, num(&hms[6..8])?);
+    // A leap second (:60) is the first second of the next minute.
     if h > 23 || mi > 59 || se > 60 {
         return None;
     }
@@ -155,16 +165,21 @@ pub fn parse(s: &str) -> Option<(i64, i64)> {
     Some((t, t))
 }
 
+/// An end of an interval (Unix seconds) as RFC 3339 UTC to the second,
+/// as temporal extents are written: the inverse of [`parse`] for instants.
+pub fn format(secs: i64) -> String {
+    crate::clock::format_seconds(secs)
+}
+
 /// The interval of a feature's time value.
 pub fn of_value(v: &Value, kind: TimeKind) -> Option<(i64, i64)> {
     match (kind, v) {
         (TimeKind::Text, Value::String(s)) => parse(s),
         (TimeKind::Year, Value::Number(n)) => {
             let y = n.as_i64().filter(|y| (1..=9999).contains(y))?;
-            Some((
-                days_from_civil(y, 1, 1) * 86_400,
-                days_from_civil(y + 1, 1, 1) * 86_400 - 1,
-            ))
+            let y = i16::try_from(y).ok()?;
+            let first = Date::new(y, 1, 1).ok()?;
+            Some((start_of(first), start_of(first.last_of_year()) + 86_399))
         }
         _ => None,
     }
@@ -172,11 +187,11 @@ pub fn of_value(v: &Value, kind: TimeKind) -> Option<(i64, i64)> {
 
 /// The `datetime` parameter: an instant or date, or an interval `a/b`
 /// whose ends may be open (`..` or empty).
-pub fn parse_param(s: &str) -> Result<(i64, i64), String> {
+pub fn parse_param(s: &str) -> Result<(i64, i64), DatetimeError> {
     let bad = || {
-        format!(
+        DatetimeError(format!(
             "datetime must be an RFC 3339 date or date-time, or an interval such as 2021-01-01/2021-12-31 or 2021-01-01T00:00:00Z/.., got {s:?}"
-        )
+        ))
     };
     match s.split_once('/') {
         None => parse(s).ok_or_else(bad),
@@ -196,7 +211,9 @@ pub fn parse_param(s: &str) -> Result<(i64, i64), String> {
                 return Err(bad());
             }
             if lo > hi {
-                return Err(format!("datetime interval {s:?} ends before it starts"));
+                return Err(DatetimeError(format!(
+                    "datetime interval {s:?} ends before it starts"
+                )));
             }
             Ok((lo, hi))
         }
@@ -224,13 +241,46 @@ mod tests {
         assert_eq!(parse("2021-02-29"), None);
         assert!(parse("2024-02-29").is_some());
         assert_eq!(parse("2021-13-01"), None);
+        assert_eq!(parse("2021-00-01"), None);
+        assert_eq!(parse("2021-04-31"), None);
         assert_eq!(parse("2021-01-01Tx"), None);
         assert_eq!(parse("é"), None);
+        assert_eq!(
+            parse("2016-12-31T23:59:60Z").map(|t| format(t.0)).unwrap(),
+            "2017-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            parse("0000-03-01").map(|t| format(t.0)).unwrap(),
+            "0000-03-01T00:00:00Z"
+        );
         let y = of_value(&serde_json::json!(2020), TimeKind::Year).unwrap();
         assert_eq!(format(y.0), "2020-01-01T00:00:00Z");
         assert_eq!(format(y.1), "2020-12-31T23:59:59Z");
+        let y = of_value(&serde_json::json!(9999), TimeKind::Year).unwrap();
+        assert_eq!(format(y.1), "9999-12-31T23:59:59Z");
+        assert_eq!(of_value(&serde_json::json!(0), TimeKind::Year), None);
         assert!(parse_param("../2020-01-01").is_ok());
         assert!(parse_param("../..").is_err());
         assert!(parse_param("2021-01-01/2020-01-01").is_err());
+    }
+
+    #[test]
+    fn selects_by_the_layers_time_property() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("nama".into(), "String".into());
+        assert!(
+            Datetime::parse("2021-01-01", &fields, "pura")
+                .unwrap_err()
+                .0
+                .contains("no time property")
+        );
+        fields.insert("tahun".into(), "Number".into());
+        let d = Datetime::parse("2021-06-01/..", &fields, "pura").unwrap();
+        assert_eq!((d.property, d.kind), ("tahun", TimeKind::Year));
+        let props = |v: Value| v.as_object().cloned();
+        assert!(d.matches(props(serde_json::json!({"tahun": 2021})).as_ref()));
+        assert!(!d.matches(props(serde_json::json!({"tahun": 2020})).as_ref()));
+        assert!(!d.matches(props(serde_json::json!({"tahun": "2021"})).as_ref()));
+        assert!(!d.matches(None));
     }
 }

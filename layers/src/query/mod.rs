@@ -1,0 +1,387 @@
+//! Selecting features of a layer: one [`Query`] (bbox, name, `datetime`,
+//! CQL2 filter, paging) and one [`select_page`] that the feature list,
+//! the OGC items and the name search all answer from.
+//!
+//! Selection: the R-tree (the bbox, or else the envelope of a spatial
+//! filter), the name, then per candidate the `datetime` and filter,
+//! evaluated in Rust against the feature's parsed properties and geometry.
+//! The order is stable (file order without a bbox, the layer's spatial
+//! order with one), or the name search's ranking, so paging never skips or
+//! repeats a feature.
+
+pub mod cql2;
+pub mod datetime;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use self::cql2::{Candidate, Node};
+use self::datetime::Datetime;
+use crate::bbox::Bbox;
+use crate::index::{LayerData, NameMatch};
+
+/// Selections expected to look at more features than this should run on
+/// a blocking thread.
+pub const INLINE_SELECT: usize = 20_000;
+/// Filtered selections of more candidates than this should run on a
+/// blocking thread.
+pub const INLINE_FILTER: usize = 2_000;
+
+/// The order of a page's features.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// File order without a bbox, the layer's spatial order with one.
+    #[default]
+    Stable,
+    /// By how well the name matches [`Query::name_contains`]: exact
+    /// matches, then prefixes, word prefixes and the rest; shorter names
+    /// first within each (see [`NameMatch`]). Without a name, as `Stable`.
+    Name,
+}
+
+/// What to select from a layer, and which page of it.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// Only features whose geometry meets this box.
+    pub bbox: Option<Bbox>,
+    /// Only features whose display name contains this text (any case).
+    pub name_contains: Option<String>,
+    /// Only features whose time meets this interval.
+    pub datetime: Option<Datetime>,
+    /// Only features for which this compiled CQL2 filter (with any
+    /// property equalities) is true.
+    pub filter: Option<Node>,
+    /// The order of the features.
+    pub order: Order,
+    /// The most features on the page.
+    pub limit: usize,
+    /// Matching features skipped before the page.
+    pub offset: usize,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query {
+            bbox: None,
+            name_contains: None,
+            datetime: None,
+            filter: None,
+            order: Order::Stable,
+            limit: usize::MAX,
+            offset: 0,
+        }
+    }
+}
+
+impl Query {
+    /// Whether the query is cheap enough to run on an async worker rather
+    /// than a blocking thread: it looks at few features, and filters fewer.
+    pub fn is_light(&self, data: &LayerData) -> bool {
+        let estimate = data.estimate(self.bbox);
+        estimate <= INLINE_SELECT
+            && (estimate <= INLINE_FILTER || (self.filter.is_none() && self.datetime.is_none()))
+    }
+}
+
+/// One page of a selection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// Handles of the page's features, in order.
+    pub items: Vec<u32>,
+    /// How well each item's name matched, with [`Order::Name`] (else empty).
+    pub name_matches: Vec<NameMatch>,
+    /// How many features match in all (`numberMatched`).
+    pub number_matched: usize,
+    /// The offset of the next page, if there is one.
+    pub next: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct Parsed {
+    #[serde(default)]
+    properties: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    geometry: Option<geojson::Geometry>,
+}
+
+#[derive(Deserialize)]
+struct PropsOnly {
+    #[serde(default)]
+    properties: Option<serde_json::Map<String, Value>>,
+}
+
+/// The page of `data`'s features that `q` asks for. CPU work in
+/// proportion to the features looked at: see [`Query::is_light`].
+pub fn select_page(data: &LayerData, q: &Query) -> Page {
+    let needle = q.name_contains.as_deref().map(str::to_lowercase);
+    let ranked = q.order == Order::Name && needle.is_some();
+    let (matched, ranks) = if ranked && q.bbox.is_none() {
+        let hits = data.search(needle.as_deref().unwrap_or_default(), usize::MAX);
+        let items = hits.iter().map(|h| h.index).collect();
+        (items, hits)
+    } else {
+        let pre = q
+            .bbox
+            .or_else(|| q.filter.as_ref().and_then(Node::envelope));
+        let candidates = data.select(pre, needle.as_deref());
+        if ranked {
+            let mut hits: Vec<NameMatch> = candidates
+                .into_iter()
+                .filter_map(|i| data.name_match(i, needle.as_deref().unwrap_or_default()))
+                .collect();
+            hits.sort_unstable();
+            (hits.iter().map(|h| h.index).collect(), hits)
+        } else {
+            (candidates, Vec::new())
+        }
+    };
+    let (matched, ranks) = if q.filter.is_none() && q.datetime.is_none() {
+        (matched, ranks)
+    } else {
+        let keep: Vec<bool> = matched.iter().map(|&i| selected(data, i, q)).collect();
+        let mut k = keep.iter();
+        let items = matched
+            .into_iter()
+            .filter(|_| k.next() == Some(&true))
+            .collect();
+        let mut k = keep.iter();
+        let ranks = if ranks.is_empty() {
+            ranks
+        } else {
+            ranks
+                .into_iter()
+                .filter(|_| k.next() == Some(&true))
+                .collect()
+        };
+        (items, ranks)
+    };
+    let number_matched = matched.len();
+    let start = q.offset.min(number_matched);
+    let end = q.offset.saturating_add(q.limit).min(number_matched);
+    Page {
+        items: matched[start..end].to_vec(),
+        name_matches: ranks.get(start..end).map(<[_]>::to_vec).unwrap_or_default(),
+        number_matched,
+        next: (end < number_matched).then_some(end),
+    }
+}
+
+/// Whether the feature with handle `i` passes the `datetime` and filter of `q`.
+fn selected(data: &LayerData, i: u32, q: &Query) -> bool {
+    let bytes = data.feature_bytes(i);
+    let geometry = q.filter.as_ref().is_some_and(Node::needs_geometry);
+    let (props, geom) = if geometry {
+        match serde_json::from_slice::<Parsed>(bytes) {
+            Ok(p) => (
+                p.properties,
+                p.geometry
+                    .and_then(|g| geo::Geometry::<f64>::try_from(g).ok()),
+            ),
+            Err(_) => return false,
+        }
+    } else {
+        match serde_json::from_slice::<PropsOnly>(bytes) {
+            Ok(p) => (p.properties, None),
+            Err(_) => return false,
+        }
+    };
+    if let Some(d) = &q.datetime
+        && !d.matches(props.as_ref())
+    {
+        return false;
+    }
+    match &q.filter {
+        None => true,
+        Some(f) => {
+            f.eval(&Candidate {
+                properties: props.as_ref(),
+                geometry: geom,
+            }) == Some(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::index::build::LayerBuilder;
+    use crate::model::FeatureRow;
+    use crate::model::VersionInfo;
+
+    /// Twenty points on a line of longitude 115.0 .. 115.19, ids 1..=20,
+    /// names "Pura 1" .. "Pura 20", `nomor` 1..=20, `tahun` 2001..=2020.
+    fn layer() -> LayerData {
+        let mut b = LayerBuilder::new(VersionInfo {
+            id: 1,
+            version: 1,
+            feature_count: 0,
+            geometry_types: vec![],
+            bbox: None,
+            created_at: String::new(),
+            photos_rev: 0,
+        });
+        for n in 1..=20 {
+            let x = 115.0 + f64::from(n - 1) / 100.0;
+            b.push(FeatureRow {
+                fid: n.to_string(),
+                fid_json: n.to_string(),
+                geometry: Some(format!(r#"{{"type":"Point","coordinates":[{x},-8.5]}}"#)),
+                properties: format!(r#"{{"nama":"Pura {n}","nomor":{n},"tahun":{}}}"#, 2000 + n),
+                name: Some(format!("Pura {n}")),
+                bbox: Some([x, -8.5, x, -8.5]),
+            })
+            .unwrap();
+        }
+        let mut fields = serde_json::Map::new();
+        fields.insert("nama".into(), "String".into());
+        fields.insert("nomor".into(), "Number".into());
+        fields.insert("tahun".into(), "Number".into());
+        b.set_fields(fields);
+        b.finish().unwrap()
+    }
+
+    /// The `nomor` of each handle.
+    fn numbers(l: &LayerData, items: &[u32]) -> Vec<i64> {
+        let mut v: Vec<i64> = items
+            .iter()
+            .map(|&i| {
+                let f: Value = serde_json::from_slice(l.feature_bytes(i)).unwrap();
+                f["properties"]["nomor"].as_i64().unwrap()
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn filter(l: &LayerData, text: &str) -> Option<Node> {
+        Some(cql2::compile(text, "cql2-text", l.fields()).unwrap())
+    }
+
+    #[test]
+    fn pages_through_every_match_once() {
+        let l = layer();
+        let mut seen = Vec::new();
+        let mut offset = Some(0);
+        while let Some(o) = offset {
+            let p = select_page(
+                &l,
+                &Query {
+                    limit: 7,
+                    offset: o,
+                    ..Query::default()
+                },
+            );
+            assert_eq!(p.number_matched, 20);
+            assert!(p.items.len() <= 7);
+            assert!(p.name_matches.is_empty());
+            seen.extend(p.items);
+            offset = p.next;
+        }
+        assert_eq!(numbers(&l, &seen), (1..=20).collect::<Vec<_>>());
+        // Past the end: an empty page that still counts the matches.
+        let p = select_page(
+            &l,
+            &Query {
+                limit: 5,
+                offset: 40,
+                ..Query::default()
+            },
+        );
+        assert_eq!((p.items.len(), p.number_matched, p.next), (0, 20, None));
+        // The last full page has no next one.
+        let p = select_page(
+            &l,
+            &Query {
+                limit: 10,
+                offset: 10,
+                ..Query::default()
+            },
+        );
+        assert_eq!((p.items.len(), p.next), (10, None));
+    }
+
+    #[test]
+    fn bbox_and_filter_combine() {
+        let l = layer();
+        // The box holds nomor 1..=10; the filter keeps the even ones above 4.
+        let q = Query {
+            bbox: Some("114.9,-9,115.095,-8".parse().unwrap()),
+            filter: filter(&l, "nomor > 4 AND nomor IN (2, 4, 6, 8, 10, 12)"),
+            limit: 2,
+            ..Query::default()
+        };
+        let p = select_page(&l, &q);
+        assert_eq!(p.number_matched, 3);
+        assert_eq!(p.items.len(), 2);
+        assert_eq!(p.next, Some(2));
+        let rest = select_page(&l, &Query { offset: 2, ..q });
+        let mut all = p.items;
+        all.extend(rest.items);
+        assert_eq!(numbers(&l, &all), vec![6, 8, 10]);
+        // A spatial filter alone narrows the R-tree lookup to its envelope.
+        let q = Query {
+            filter: filter(&l, "S_INTERSECTS(geometry, BBOX(115.015, -9, 115.035, -8))"),
+            ..Query::default()
+        };
+        assert!(q.filter.as_ref().unwrap().envelope().is_some());
+        assert_eq!(numbers(&l, &select_page(&l, &q).items), vec![3, 4]);
+    }
+
+    #[test]
+    fn datetime_and_name_select() {
+        let l = layer();
+        let q = Query {
+            datetime: Some(Datetime::parse("2018-06-01/..", l.fields(), "pura").unwrap()),
+            name_contains: Some("PURA 1".into()),
+            ..Query::default()
+        };
+        let p = select_page(&l, &q);
+        assert_eq!(numbers(&l, &p.items), vec![18, 19]);
+        assert_eq!(p.number_matched, 2);
+    }
+
+    #[test]
+    fn name_order_ranks_and_pages() {
+        let l = layer();
+        let q = Query {
+            name_contains: Some("pura 1".into()),
+            order: Order::Name,
+            limit: 3,
+            ..Query::default()
+        };
+        let p = select_page(&l, &q);
+        // "Pura 1" exactly, then the prefixes "Pura 10".. by length, then index.
+        assert_eq!(p.number_matched, 11);
+        assert_eq!(p.name_matches.len(), 3);
+        assert_eq!(p.name_matches[0].rank, 0);
+        assert_eq!(l.name(p.items[0]), Some("Pura 1"));
+        assert!(p.name_matches[1..].iter().all(|m| m.rank == 1));
+        // With a filter and a bbox the ranking is the same.
+        let f = select_page(
+            &l,
+            &Query {
+                bbox: Some("114,-9,116,-8".parse().unwrap()),
+                filter: filter(&l, "nomor >= 10"),
+                limit: 20,
+                ..q
+            },
+        );
+        assert_eq!(f.number_matched, 10);
+        assert!(f.name_matches.iter().all(|m| m.rank == 1));
+        assert_eq!(numbers(&l, &f.items), (10..=19).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn heavy_queries_are_told_apart() {
+        let l = layer();
+        assert!(Query::default().is_light(&l));
+        assert!(
+            Query {
+                filter: filter(&l, "nomor = 1"),
+                ..Query::default()
+            }
+            .is_light(&l)
+        );
+    }
+}
