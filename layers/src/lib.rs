@@ -33,6 +33,7 @@ pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod password;
+pub mod photo_meta;
 pub mod staging;
 pub mod store;
 pub mod token;

@@ -154,6 +154,54 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("detail", Text),
         ],
     ),
+    (
+        "report_types",
+        &[
+            ("id", Text),
+            ("title_id", Text),
+            ("title_en", Text),
+            ("category_id", Text),
+            ("agency_id", Text),
+            ("sort_order", Int),
+        ],
+    ),
+    (
+        "reports",
+        &[
+            ("id", Int),
+            ("code", Text),
+            ("type_id", Text),
+            ("agency_id", Text),
+            ("lon", Real),
+            ("lat", Real),
+            ("description", Text),
+            ("reporter_name", Text),
+            ("reporter_contact", Text),
+            ("photo", Blob),
+            ("photo_type", Text),
+            ("status", Text),
+            ("client_hash", Text),
+            ("created_at", Text),
+            ("updated_at", Text),
+            ("first_response_at", Text),
+            ("finished_at", Text),
+            ("rating", Int),
+            ("rating_comment", Text),
+            ("rated_at", Text),
+        ],
+    ),
+    (
+        "report_events",
+        &[
+            ("id", Int),
+            ("report_id", Int),
+            ("status", Text),
+            ("note", Text),
+            ("agency_id", Text),
+            ("created_at", Text),
+        ],
+    ),
+    ("report_keys", &[("id", Int), ("key", Text)]),
 ];
 
 /// Tables whose `id` PostgreSQL generates: their sequences move past the
@@ -165,6 +213,8 @@ const GENERATED_IDS: &[&str] = &[
     "photos",
     "audit_log",
     "login_attempts",
+    "reports",
+    "report_events",
 ];
 
 /// One copied value.
@@ -197,6 +247,14 @@ pub async fn copy(from: &Store, to: &Store) -> Result<TransferReport> {
     }
     let mut tx = to.write().await?;
     copy_categories(from, &mut tx).await?;
+    // The report types and their agencies come with the schema too; the
+    // source's (with its routing) replace them.
+    sqlx::query("DELETE FROM report_types")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM agencies")
+        .execute(&mut *tx)
+        .await?;
     let mut report = TransferReport::default();
     for (table, columns) in TABLES {
         let rows = copy_table(from, to.backend(), &mut tx, table, columns).await?;
