@@ -268,10 +268,7 @@ pub fn can_handle_report(who: &Principal, agency: &str) -> bool {
 /// Whether `who` may read citizen reports of `agency` with the reporter's
 /// name and contact: those who handle them, and leaders (who see all).
 pub fn can_see_report(who: &Principal, agency: &str) -> bool {
-    can_handle_report(who, agency)
-        || who
-            .account()
-            .is_some_and(|a| a.role == Role::Leader)
+    can_handle_report(who, agency) || who.account().is_some_and(|a| a.role == Role::Leader)
 }
 
 /// Whether `who` sees every agency's report queue (leaders and admins);

@@ -547,7 +547,7 @@ impl Store {
     /// Moves report `id` to `to` with the public `note`, if `allowed`
     /// says the caller may handle reports of the report's agency (checked
     /// against the stored agency inside the write). Returns the report as
-    /// it is now and whether the public set changed.
+    /// it is now.
     pub async fn set_report_status(
         &self,
         id: i64,
@@ -605,7 +605,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        if from.is_public() != to.is_public() {
+        // The public layer shows the status and notes: any change of a
+        // report that is or was public writes a new version of it.
+        if from.is_public() || to.is_public() {
             self.publish_reports_layer().await?;
         }
         self.staff_report(id)

@@ -148,7 +148,10 @@ pub async fn submit(
     let mut photo = None;
     if is_multipart {
         let bad_form = |e: axum::extract::multipart::MultipartError| {
-            invalid(format!("Formulir rusak. / The form is damaged: {}", e.body_text()))
+            invalid(format!(
+                "Formulir rusak. / The form is damaged: {}",
+                e.body_text()
+            ))
         };
         let mut mp = Multipart::from_request(req, &state)
             .await
@@ -193,7 +196,11 @@ pub async fn submit(
             })?;
         form = json_body(&body)?;
     }
-    if form.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+    if form
+        .website
+        .as_deref()
+        .is_some_and(|w| !w.trim().is_empty())
+    {
         // Nothing is stored, and nothing is logged of what was sent.
         return Err(invalid(
             "Laporan ditolak. / The report was refused (a field that must stay empty was filled).",
@@ -383,7 +390,9 @@ pub async fn stats(State(state): State<AppState>, who: Principal) -> ApiResult<R
         ));
     }
     let agencies = state.store.report_stats().await?;
-    Ok(no_store(Json(json!({ "agencies": agencies })).into_response()))
+    Ok(no_store(
+        Json(json!({ "agencies": agencies })).into_response(),
+    ))
 }
 
 /// `GET /api/report-photos/{id}`: a report's photo (metadata stripped),
