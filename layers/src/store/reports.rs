@@ -337,7 +337,7 @@ impl Store {
     ) -> Result<Submitted> {
         let description = new.description.trim();
         let chars = description.chars().count();
-        if chars < MIN_DESCRIPTION_CHARS || chars > MAX_DESCRIPTION_CHARS {
+        if !(MIN_DESCRIPTION_CHARS..=MAX_DESCRIPTION_CHARS).contains(&chars) {
             return Err(bad(format!(
                 "Keterangan wajib diisi, {MIN_DESCRIPTION_CHARS} sampai {MAX_DESCRIPTION_CHARS} karakter. / The description is required, {MIN_DESCRIPTION_CHARS} to {MAX_DESCRIPTION_CHARS} characters."
             )));
