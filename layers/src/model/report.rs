@@ -218,6 +218,30 @@ pub fn in_regency(lon: f64, lat: f64) -> bool {
             .is_some_and(|g| g.contains(&Point::new(lon, lat)))
 }
 
+/// The six kecamatan of Badung with their boundaries, parsed once.
+static KECAMATAN: LazyLock<Vec<(String, Geometry<f64>)>> = LazyLock::new(|| {
+    let Ok(fc) = crate::demo::KECAMATAN_GEOJSON.parse::<geojson::FeatureCollection>() else {
+        return Vec::new();
+    };
+    fc.features
+        .into_iter()
+        .filter_map(|f| {
+            let name = f.property("kecamatan")?.as_str()?.to_owned();
+            let g = Geometry::<f64>::try_from(f.geometry?).ok()?;
+            Some((name, g))
+        })
+        .collect()
+});
+
+/// The kecamatan (`Kuta`, `Mengwi`, …) that (`lon`, `lat`) lies in.
+pub fn kecamatan(lon: f64, lat: f64) -> Option<&'static str> {
+    let p = Point::new(lon, lat);
+    KECAMATAN
+        .iter()
+        .find(|(_, g)| g.contains(&p))
+        .map(|(name, _)| name.as_str())
+}
+
 /// `value` trimmed, with at most `max` characters; empty is `None`.
 pub fn optional_text(
     value: Option<&str>,
@@ -293,6 +317,8 @@ mod tests {
         assert!(!in_regency(115.2625, -8.6500), "Denpasar");
         assert!(!in_regency(115.0, -9.0), "the sea");
         assert!(!in_regency(f64::NAN, -8.7));
+        assert_eq!(kecamatan(115.1686, -8.7184), Some("Kuta"));
+        assert_eq!(kecamatan(115.2625, -8.65), None);
     }
 
     #[test]

@@ -434,6 +434,22 @@ mod tests {
         let _ = std::fs::remove_file(&b);
         let from = Store::open(a.to_str().unwrap()).await.unwrap();
         crate::demo::load(&from, 300, 7).await.unwrap();
+        // A citizen report, with its photo and history, travels too.
+        let sent = from
+            .submit_report(
+                &crate::store::reports::NewReport {
+                    type_id: "sampah".into(),
+                    lon: 115.1686,
+                    lat: -8.7184,
+                    description: "Tumpukan sampah di pinggir jalan".into(),
+                    photo: Some(crate::photo_meta::jpeg_with_gps()),
+                    ..Default::default()
+                },
+                Some("10.1.2.3"),
+                1 << 20,
+            )
+            .await
+            .unwrap();
         let to = Store::open(b.to_str().unwrap()).await.unwrap();
         let report = copy(&from, &to).await.unwrap();
         let features = report
@@ -467,6 +483,22 @@ mod tests {
                 );
             }
         }
+        let (ta, tb) = (
+            from.track_report(&sent.code).await.unwrap().unwrap(),
+            to.track_report(&sent.code).await.unwrap().unwrap(),
+        );
+        assert_eq!(
+            serde_json::to_value(ta).unwrap(),
+            serde_json::to_value(tb).unwrap()
+        );
+        assert_eq!(
+            to.report_types().await.unwrap(),
+            from.report_types().await.unwrap()
+        );
+        assert_eq!(
+            to.report_photo(1).await.unwrap().unwrap().bytes,
+            from.report_photo(1).await.unwrap().unwrap().bytes
+        );
         // A second copy into the now full database is refused and changes nothing.
         let again = copy(&from, &to).await.unwrap_err();
         assert!(matches!(again, Error::Conflict(_)), "{again}");

@@ -100,6 +100,8 @@ pub struct Tracking {
     pub type_title_en: String,
     /// The place, `[lon, lat]`.
     pub location: [f64; 2],
+    /// The kecamatan the place is in.
+    pub kecamatan: Option<&'static str>,
     /// The current status.
     pub status: String,
     /// The handling agency's name.
@@ -486,6 +488,7 @@ impl Store {
             type_title_id: row.try_get("title_id")?,
             type_title_en: row.try_get("title_en")?,
             location: [row.try_get("lon")?, row.try_get("lat")?],
+            kecamatan: report::kecamatan(row.try_get("lon")?, row.try_get("lat")?),
             status: status.as_str().to_owned(),
             agency: row.try_get("agency_name")?,
             created_at: row.try_get("created_at")?,
@@ -607,8 +610,11 @@ impl Store {
         tx.commit().await?;
         // The public layer shows the status and notes: any change of a
         // report that is or was public writes a new version of it.
-        if from.is_public() || to.is_public() {
-            self.publish_reports_layer().await?;
+        if (from.is_public() || to.is_public())
+            && let Err(e) = self.publish_reports_layer().await
+        {
+            // The change itself is committed; the next one rewrites the layer.
+            tracing::warn!(report = id, error = %e, "rewriting the public report layer failed");
         }
         self.staff_report(id)
             .await?
@@ -818,6 +824,7 @@ impl Store {
                     "status": r.try_get::<String, _>("status")?,
                     "keterangan": r.try_get::<String, _>("description")?,
                     "opd": r.try_get::<String, _>("agency_name")?,
+                    "kecamatan": report::kecamatan(lon, lat),
                     "dilaporkan": r.try_get::<String, _>("created_at")?,
                     "diperbarui": r.try_get::<String, _>("updated_at")?,
                     "catatan": notes.last(),

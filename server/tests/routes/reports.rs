@@ -176,6 +176,7 @@ async fn the_whole_flow_from_report_to_public_layer_rating_and_figures() {
         .await;
     assert_eq!(t["status"], "baru");
     assert_eq!(t["type"], "jalan-rusak");
+    assert_eq!(t["kecamatan"], "Kuta");
     assert_eq!(t["history"].as_array().unwrap().len(), 1);
     public_bodies.push(t.to_string());
     w.problem("/api/reports/ABCDE-FGHJK", 404).await;
@@ -248,6 +249,7 @@ async fn the_whole_flow_from_report_to_public_layer_rating_and_figures() {
     let p = &fc["features"][0]["properties"];
     assert_eq!(p["status"], "diverifikasi");
     assert_eq!(p["kategori"], "infrastructure");
+    assert_eq!(p["kecamatan"], "Kuta");
     assert_eq!(p["catatan"], "Sudah dicek petugas");
     let plain = fc.to_string();
     assert!(
