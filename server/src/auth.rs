@@ -420,4 +420,44 @@ mod tests {
         assert!(!can_write(&nobody, Some("pupr")));
         assert!(can_write(&user(Role::Admin, None), None));
     }
+
+    /// Every caller against a report of `dinas-pupr`: what a change gets,
+    /// and who sees queues, contacts and the figures.
+    #[test]
+    fn every_role_against_a_report() {
+        let says = |who: &Principal| match report_guard(who, 7)("dinas-pupr") {
+            Ok(()) => "change",
+            Err(layers::Error::NotFound(_)) => "404",
+            Err(layers::Error::Forbidden(_)) => "403",
+            Err(e) => panic!("unexpected {e}"),
+        };
+        let rows = [
+            (Principal::Anonymous, "404", false, false),
+            (
+                user(Role::OpdStaff, Some("dinas-pupr")),
+                "change",
+                false,
+                false,
+            ),
+            (user(Role::OpdStaff, Some("bpbd")), "404", false, false),
+            (user(Role::Leader, None), "403", true, true),
+            (user(Role::Admin, None), "change", true, true),
+        ];
+        for (who, change, all, stats) in rows {
+            assert_eq!(says(&who), change, "{who:?}");
+            assert_eq!(sees_all_reports(&who), all, "{who:?}");
+            assert_eq!(can_see_report_stats(&who), stats, "{who:?}");
+            assert_eq!(
+                can_see_report(&who, "dinas-pupr"),
+                change != "404",
+                "{who:?}"
+            );
+        }
+        assert!(can_route_report_types(&user(Role::Admin, None)));
+        assert!(!can_route_report_types(&user(Role::Leader, None)));
+        assert!(!can_route_report_types(&user(
+            Role::OpdStaff,
+            Some("dinas-pupr")
+        )));
+    }
 }

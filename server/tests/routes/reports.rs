@@ -422,6 +422,26 @@ async fn rejected_reports_never_reach_the_public_layer() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     w.problem("/api/layers/laporan-warga", 404).await;
+    // A newly verified report brings it back, public.
+    assert_eq!(
+        submit(&w, report_json(json!({}))).await.status,
+        StatusCode::CREATED
+    );
+    let q = w
+        .json_as("/api/manage/reports?status=baru", Auth::Bearer(&pupr))
+        .await;
+    let id = q["reports"][0]["id"].as_i64().unwrap();
+    let r = post_json(
+        &w,
+        &format!("/api/reports/{id}/status"),
+        Auth::Bearer(&pupr),
+        json!({"status": "diverifikasi"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let fc = w.json("/api/layers/laporan-warga/features").await;
+    assert_eq!(fc["features"].as_array().unwrap().len(), 1, "{fc}");
+    assert_eq!(fc["features"][0]["id"], id);
 }
 
 #[tokio::test]
