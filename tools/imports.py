@@ -7,7 +7,8 @@ A circle is a set of two or more modules that import each other (a strongly
 connected component); an upward import is an import from one module of a
 circle to another module of the same circle, counted once per file and
 module imported. Run: `python3 tools/imports.py [crate-dir …]`; `--edges`
-prints every import of a circle.
+prints every import of a circle; `--check` fails when there is a circle
+(CI runs it).
 """
 import re
 import sys
@@ -116,6 +117,7 @@ def name(m):
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     show = "--edges" in sys.argv
+    total = 0
     for crate in args or ["layers", "tiles", "server"]:
         src = Path(crate) / "src"
         mods, edges = graph(src)
@@ -127,6 +129,7 @@ def main():
                 up += len(edges[m] & cs)
         print(f"{crate}: {len(mods)} modules, {sum(map(len, edges.values()))} imports, "
               f"{len(circles)} circles, {up} upward imports")
+        total += len(circles)
         for c in circles:
             print("  circle:", ", ".join(sorted(name(m) for m in c)))
             if show:
@@ -134,6 +137,10 @@ def main():
                 for m in sorted(c):
                     for t in sorted(edges[m] & cs):
                         print(f"    {name(m)} -> {name(t)}")
+
+
+    if "--check" in sys.argv and total:
+        sys.exit(f"{total} import circle(s): see ARCHITECTURE.md, 'Keeping it so'")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! The error type of the `layers` crate.
 
 use crate::ingest::Problem;
+use crate::model::report::ReportError;
 
 /// Result alias over [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -46,6 +47,9 @@ pub enum Error {
     /// them is never said).
     #[error("{0}")]
     Unauthorized(String),
+    /// A citizen report was refused (see [`ReportError`]).
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// Too many failed logins: try again after `retry_after` seconds.
     #[error("too many failed logins; try again in {retry_after} s")]
     Throttled {

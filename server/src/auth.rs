@@ -259,6 +259,58 @@ pub fn can_write(who: &Principal, agency: Option<&str>) -> bool {
     }
 }
 
+/// Whether `who` may handle (change the status of, re-route) citizen
+/// reports routed to `agency`: its staff and admins.
+pub fn can_handle_report(who: &Principal, agency: &str) -> bool {
+    can_write(who, Some(agency))
+}
+
+/// Whether `who` may read citizen reports of `agency` with the reporter's
+/// name and contact: those who handle them, and leaders (who see all).
+pub fn can_see_report(who: &Principal, agency: &str) -> bool {
+    can_handle_report(who, agency) || who.account().is_some_and(|a| a.role == Role::Leader)
+}
+
+/// Whether `who` sees every agency's report queue (leaders and admins);
+/// staff see their own agency's only.
+pub fn sees_all_reports(who: &Principal) -> bool {
+    who.account()
+        .is_some_and(|a| matches!(a.role, Role::Leader | Role::Admin))
+}
+
+/// Whether `who` may read the leaders' report figures: leaders and admins.
+pub fn can_see_report_stats(who: &Principal) -> bool {
+    sees_all_reports(who)
+}
+
+/// Whether `who` may change which agency a report type is routed to.
+pub fn can_route_report_types(who: &Principal) -> bool {
+    is_admin(who)
+}
+
+/// The decision for a change to a report of `agency`, run by the store
+/// inside the write against the stored agency: a report `who` may not see
+/// answers exactly as a missing one; one they may see but not change
+/// (a leader's) is forbidden.
+pub fn report_guard(
+    who: &Principal,
+    id: i64,
+) -> impl Fn(&str) -> layers::Result<()> + Send + Sync + '_ {
+    move |agency: &str| {
+        if !can_see_report(who, agency) {
+            return Err(layers::Error::NotFound(format!(
+                "Laporan {id} tidak ditemukan. / No report {id}."
+            )));
+        }
+        if !can_handle_report(who, agency) {
+            return Err(layers::Error::Forbidden(
+                "Hanya perangkat daerah yang menangani dan admin yang dapat mengubah laporan. / Only the handling agency's staff and admins may change a report.".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Whether `a` is staff of `agency` (a layer without an agency is nobody's).
 fn owns(a: &Account, agency: Option<&str>) -> bool {
     a.agency.is_some() && a.agency.as_deref() == agency
@@ -367,5 +419,45 @@ mod tests {
         assert!(!can_write(&nobody, None));
         assert!(!can_write(&nobody, Some("pupr")));
         assert!(can_write(&user(Role::Admin, None), None));
+    }
+
+    /// Every caller against a report of `dinas-pupr`: what a change gets,
+    /// and who sees queues, contacts and the figures.
+    #[test]
+    fn every_role_against_a_report() {
+        let says = |who: &Principal| match report_guard(who, 7)("dinas-pupr") {
+            Ok(()) => "change",
+            Err(layers::Error::NotFound(_)) => "404",
+            Err(layers::Error::Forbidden(_)) => "403",
+            Err(e) => panic!("unexpected {e}"),
+        };
+        let rows = [
+            (Principal::Anonymous, "404", false, false),
+            (
+                user(Role::OpdStaff, Some("dinas-pupr")),
+                "change",
+                false,
+                false,
+            ),
+            (user(Role::OpdStaff, Some("bpbd")), "404", false, false),
+            (user(Role::Leader, None), "403", true, true),
+            (user(Role::Admin, None), "change", true, true),
+        ];
+        for (who, change, all, stats) in rows {
+            assert_eq!(says(&who), change, "{who:?}");
+            assert_eq!(sees_all_reports(&who), all, "{who:?}");
+            assert_eq!(can_see_report_stats(&who), stats, "{who:?}");
+            assert_eq!(
+                can_see_report(&who, "dinas-pupr"),
+                change != "404",
+                "{who:?}"
+            );
+        }
+        assert!(can_route_report_types(&user(Role::Admin, None)));
+        assert!(!can_route_report_types(&user(Role::Leader, None)));
+        assert!(!can_route_report_types(&user(
+            Role::OpdStaff,
+            Some("dinas-pupr")
+        )));
     }
 }

@@ -117,6 +117,7 @@ impl From<layers::Error> for ApiError {
                 detail: m,
             },
             layers::Error::Unauthorized(m) => ApiError::unauthorized(m),
+            layers::Error::Report(e) => report_error(e),
             e @ layers::Error::Throttled { .. } => ApiError::too_many_requests(e.to_string()),
             layers::Error::Database(e) if is_busy(&e) => {
                 tracing::warn!(error = %e, "database busy");
@@ -146,6 +147,23 @@ impl From<layers::query::cql2::FilterError> for ApiError {
 impl From<layers::query::datetime::DatetimeError> for ApiError {
     fn from(e: layers::query::datetime::DatetimeError) -> Self {
         ApiError::bad_request("invalid-parameter", e.0)
+    }
+}
+
+/// A refused citizen report: the place, the limits, the handling order.
+/// (A rate-limited submission also gets `Retry-After` from its route.)
+fn report_error(e: layers::model::report::ReportError) -> ApiError {
+    use layers::model::report::ReportError as R;
+    let (status, kind) = match &e {
+        R::OutsideRegency => (StatusCode::UNPROCESSABLE_ENTITY, "outside-regency"),
+        R::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests"),
+        R::Transition { .. } | R::Rating(_) => (StatusCode::CONFLICT, "conflict"),
+        _ => (StatusCode::BAD_REQUEST, "invalid-report"),
+    };
+    ApiError {
+        status,
+        kind,
+        detail: e.to_string(),
     }
 }
 

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::error::Result;
 use crate::ingest::Limits;
 use crate::model::{LayerSpec, Visibility};
+use crate::regency::{BOUNDARY_GEOJSON, KECAMATAN_GEOJSON};
 use crate::staging::{ImportReport, import_geojson};
 use crate::store::Store;
 use picture::{Scene, picture};
@@ -23,10 +24,6 @@ use rng::Rng;
 mod picture;
 mod rng;
 
-/// The regency boundary, `Kabupaten Badung` (GADM 4.1, coordinates rounded to 1e-6°).
-pub const BOUNDARY_GEOJSON: &str = include_str!("../../data/badung-boundary.geojson");
-/// The six kecamatan of Badung (GADM 4.1, coordinates rounded to 1e-6°).
-pub const KECAMATAN_GEOJSON: &str = include_str!("../../data/kecamatan.geojson");
 /// Seven real beaches of Badung from OpenStreetMap (ODbL).
 pub const BEACHES_GEOJSON: &str = include_str!("../../data/beaches.geojson");
 

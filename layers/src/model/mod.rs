@@ -9,6 +9,7 @@ use std::str::FromStr;
 use crate::bbox::Bbox;
 
 pub mod access;
+pub mod report;
 pub mod version;
 
 /// Who may see a layer besides its own agency.

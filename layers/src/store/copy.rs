@@ -154,6 +154,54 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("detail", Text),
         ],
     ),
+    (
+        "report_types",
+        &[
+            ("id", Text),
+            ("title_id", Text),
+            ("title_en", Text),
+            ("category_id", Text),
+            ("agency_id", Text),
+            ("sort_order", Int),
+        ],
+    ),
+    (
+        "reports",
+        &[
+            ("id", Int),
+            ("code", Text),
+            ("type_id", Text),
+            ("agency_id", Text),
+            ("lon", Real),
+            ("lat", Real),
+            ("description", Text),
+            ("reporter_name", Text),
+            ("reporter_contact", Text),
+            ("photo", Blob),
+            ("photo_type", Text),
+            ("status", Text),
+            ("client_hash", Text),
+            ("created_at", Text),
+            ("updated_at", Text),
+            ("first_response_at", Text),
+            ("finished_at", Text),
+            ("rating", Int),
+            ("rating_comment", Text),
+            ("rated_at", Text),
+        ],
+    ),
+    (
+        "report_events",
+        &[
+            ("id", Int),
+            ("report_id", Int),
+            ("status", Text),
+            ("note", Text),
+            ("agency_id", Text),
+            ("created_at", Text),
+        ],
+    ),
+    ("report_keys", &[("id", Int), ("key", Text)]),
 ];
 
 /// Tables whose `id` PostgreSQL generates: their sequences move past the
@@ -165,6 +213,8 @@ const GENERATED_IDS: &[&str] = &[
     "photos",
     "audit_log",
     "login_attempts",
+    "reports",
+    "report_events",
 ];
 
 /// One copied value.
@@ -197,6 +247,14 @@ pub async fn copy(from: &Store, to: &Store) -> Result<TransferReport> {
     }
     let mut tx = to.write().await?;
     copy_categories(from, &mut tx).await?;
+    // The report types and their agencies come with the schema too; the
+    // source's (with its routing) replace them.
+    sqlx::query("DELETE FROM report_types")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM agencies")
+        .execute(&mut *tx)
+        .await?;
     let mut report = TransferReport::default();
     for (table, columns) in TABLES {
         let rows = copy_table(from, to.backend(), &mut tx, table, columns).await?;
@@ -376,6 +434,22 @@ mod tests {
         let _ = std::fs::remove_file(&b);
         let from = Store::open(a.to_str().unwrap()).await.unwrap();
         crate::demo::load(&from, 300, 7).await.unwrap();
+        // A citizen report, with its photo and history, travels too.
+        let sent = from
+            .submit_report(
+                &crate::store::reports::NewReport {
+                    type_id: "sampah".into(),
+                    lon: 115.1686,
+                    lat: -8.7184,
+                    description: "Tumpukan sampah di pinggir jalan".into(),
+                    photo: Some(crate::photo_meta::jpeg_with_gps()),
+                    ..Default::default()
+                },
+                Some("10.1.2.3"),
+                1 << 20,
+            )
+            .await
+            .unwrap();
         let to = Store::open(b.to_str().unwrap()).await.unwrap();
         let report = copy(&from, &to).await.unwrap();
         let features = report
@@ -409,6 +483,22 @@ mod tests {
                 );
             }
         }
+        let (ta, tb) = (
+            from.track_report(&sent.code).await.unwrap().unwrap(),
+            to.track_report(&sent.code).await.unwrap().unwrap(),
+        );
+        assert_eq!(
+            serde_json::to_value(ta).unwrap(),
+            serde_json::to_value(tb).unwrap()
+        );
+        assert_eq!(
+            to.report_types().await.unwrap(),
+            from.report_types().await.unwrap()
+        );
+        assert_eq!(
+            to.report_photo(1).await.unwrap().unwrap().bytes,
+            from.report_photo(1).await.unwrap().unwrap().bytes
+        );
         // A second copy into the now full database is refused and changes nothing.
         let again = copy(&from, &to).await.unwrap_err();
         assert!(matches!(again, Error::Conflict(_)), "{again}");

@@ -31,6 +31,7 @@ pub mod changes;
 pub mod copy;
 pub mod features;
 pub mod photos;
+pub mod reports;
 pub mod rows;
 pub mod versions;
 pub mod writer;

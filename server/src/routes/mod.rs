@@ -7,6 +7,7 @@ mod health;
 mod metadata;
 pub mod ogc;
 mod photos;
+mod reports;
 mod search;
 mod session;
 pub mod share;
@@ -17,7 +18,7 @@ pub mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Router, middleware};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
@@ -73,6 +74,16 @@ pub fn app(state: AppState) -> Router {
                 .delete(session::logout),
         )
         .route("/api/audit", get(audit::list))
+        .route("/api/report-types", get(reports::types))
+        .route("/api/report-types/{id}", put(reports::route_type))
+        .route("/api/reports", post(reports::submit).layer(photo_limit))
+        .route("/api/reports/stats", get(reports::stats))
+        .route("/api/reports/{key}", get(reports::track))
+        .route("/api/reports/{key}/rating", post(reports::rate))
+        .route("/api/reports/{key}/status", post(reports::set_status))
+        .route("/api/reports/{key}/agency", post(reports::reroute))
+        .route("/api/manage/reports", get(reports::queue))
+        .route("/api/report-photos/{id}", get(reports::photo))
         .route("/api/search", get(search::search))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))

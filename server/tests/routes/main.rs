@@ -14,6 +14,7 @@ mod cors;
 mod features;
 mod ogc_documents;
 mod ogc_links;
+mod reports;
 mod sessions;
 mod share;
 mod tiles;
