@@ -879,7 +879,7 @@ test('phone: the layer panel and map fit a 390 px screen; controls are labelled'
   return 'no horizontal overflow; panel usable by touch; popup with photo fits; every control labelled';
 });
 
-test('phone: a citizen reports a damaged road with a photo, follows it by code; PUPR staff verify it', async (t) => {
+test('phone: a citizen reports a damaged road with a photo, follows it by code; PUPR staff verify and finish it, the citizen rates it', async (t) => {
   assert(PUPR && LEADER, 'BSC_PUPR and BSC_LEADER are not set');
   const page = await t.page({ viewport: { width: 375, height: 667 }, phone: true });
   await ready(page);
@@ -973,6 +973,22 @@ test('phone: a citizen reports a damaged road with a photo, follows it by code; 
   await citizen.waitForTimeout(300);
   await screenshot(citizen, 'report-track-phone.png');
 
+  // Once done, the citizen rates the handling, once.
+  await staff.locator('#queue-status').selectOption('diverifikasi');
+  const again = staff.locator(`#queue-list [data-report="${code}"]`);
+  await again.locator('textarea[name=note]').fill('Jalan sudah diperbaiki.');
+  await again.locator('[data-to="selesai"]').click();
+  await poll(async () => (await api(`/api/reports/${code}`)).status === 'selesai', 'the report was not finished');
+  await citizen.reload();
+  await citizen.waitForFunction(() => document.body.dataset.ready === '1');
+  const rating = citizen.locator('.rating-form');
+  await rating.waitFor({ state: 'visible' });
+  await rating.locator('.rating-option').filter({ hasText: '4' }).tap();
+  await rating.locator('textarea[name=comment]').fill('Cepat, terima kasih.');
+  await rating.locator('[type=submit]').tap();
+  await citizen.locator('#track-result').filter({ hasText: '4 dari 5' }).waitFor({ state: 'visible' });
+  assert((await citizen.locator('.rating-form').count()) === 0, 'the rating form is still offered after rating');
+
   // Leaders read the figures in their overview.
   const leader = await t.page();
   await ready(leader);
@@ -980,7 +996,7 @@ test('phone: a citizen reports a damaged road with a photo, follows it by code; 
   await leader.locator('#overview-open').click();
   const row = leader.locator('#report-stats-table [data-stats-agency="dinas-pupr"]');
   await row.waitFor({ state: 'visible' });
-  return `code ${code}; photo sent; #laporan= shows baru, after PUPR verified: diverifikasi with the note; leaders see: ${(await row.innerText()).replace(/\s+/g, ' ')}`;
+  return `code ${code}; photo sent; #laporan= shows baru, after PUPR verified: diverifikasi with the note; selesai, rated 4; leaders see: ${(await row.innerText()).replace(/\s+/g, ' ')}`;
 });
 
 /** Visible elements among `selectors` whose boxes overlap, pairwise. */
