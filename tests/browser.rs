@@ -4,7 +4,8 @@
 //!
 //! This test starts the real `bsc` with the demo data set twice over one
 //! database (once with `--basemap-url none`, once with the default basemap),
-//! creates a leader and an OPD staff account, publishes a layer whose
+//! creates a leader and two OPD staff accounts (one of Dinas PUPR, where
+//! damaged roads are reported to), publishes a layer whose
 //! properties hold script payloads and one too dense to load whole, and runs `tests/browser/viewer.spec.mjs`,
 //! which prints one line per check and closes with `N passed, N failed`.
 //!
@@ -32,6 +33,9 @@ use serde_json::json;
 const LEADER: (&str, &str) = ("bupati", "leader-pass-4821");
 const STAFF: (&str, &str) = ("ayu", "staff-pass-7315");
 const STAFF_AGENCY: &str = "Dinas Lingkungan Hidup";
+/// Staff of the agency damaged roads are reported to (migration 0006).
+const PUPR: (&str, &str) = ("wayan", "pupr-pass-5092");
+const PUPR_AGENCY: &str = "dinas-pupr";
 /// The layer whose texts are script payloads.
 const XSS_LAYER: &str = "uji-xss";
 /// The layer with more features than the viewer loads at once.
@@ -39,7 +43,7 @@ const DENSE_LAYER: &str = "uji-padat";
 /// Its size: above the viewer's `TILED_FROM` (5,000).
 const DENSE_FEATURES: usize = 6_000;
 /// The whole node run may take this long before it is killed.
-const NODE_TIMEOUT: Duration = Duration::from_secs(240);
+const NODE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The repository root (this file's crate is `server/`).
 fn root() -> PathBuf {
@@ -285,6 +289,7 @@ fn the_web_map_in_a_real_browser() {
     let ws = Workspace::new();
     ws.add_user(LEADER.0, "leader", None, LEADER.1);
     ws.add_user(STAFF.0, "opd_staff", Some(STAFF_AGENCY), STAFF.1);
+    ws.add_user(PUPR.0, "opd_staff", Some(PUPR_AGENCY), PUPR.1);
     let started = Instant::now();
     // The demo data set at its default size, as `bsc serve --demo` serves it.
     let s = ws.serve(&["--demo", "--basemap-url", "none"]);
@@ -345,6 +350,7 @@ fn the_web_map_in_a_real_browser() {
         ("BSC_BASE_BASEMAP", with_basemap.base.clone()),
         ("BSC_LEADER", format!("{}:{}", LEADER.0, LEADER.1)),
         ("BSC_STAFF", format!("{}:{}", STAFF.0, STAFF.1)),
+        ("BSC_PUPR", format!("{}:{}", PUPR.0, PUPR.1)),
         ("BSC_XSS_LAYER", XSS_LAYER.to_owned()),
         ("BSC_DENSE_LAYER", DENSE_LAYER.to_owned()),
     ];

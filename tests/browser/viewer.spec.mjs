@@ -8,6 +8,7 @@
 //   BSC_BASE_BASEMAP  a second bsc over the same database with the default basemap
 //   BSC_LEADER        name:password of a leader
 //   BSC_STAFF         name:password of an OPD staff user
+//   BSC_PUPR          name:password of a staff user of dinas-pupr (damaged roads)
 //   BSC_XSS_LAYER     a published public layer whose texts are script payloads
 //   BSC_DENSE_LAYER   a published public layer of 6,000 lines; feature 1 runs
 //                     along latitude -8.62 from 115.08 to 115.26, alone there
@@ -32,6 +33,7 @@ const BASE_BASEMAP = env.BSC_BASE_BASEMAP || '';
 const cred = (v) => (v ? { name: v.slice(0, v.indexOf(':')), password: v.slice(v.indexOf(':') + 1) } : null);
 const LEADER = cred(env.BSC_LEADER);
 const STAFF = cred(env.BSC_STAFF);
+const PUPR = cred(env.BSC_PUPR);
 const XSS_LAYER = env.BSC_XSS_LAYER || '';
 const DENSE_LAYER = env.BSC_DENSE_LAYER || '';
 const ONLY = env.BSC_BROWSER_ONLY ? new RegExp(env.BSC_BROWSER_ONLY) : null;
@@ -45,9 +47,9 @@ mkdirSync(OUT, { recursive: true });
 
 // The whole run is bounded, whatever hangs.
 const watchdog = setTimeout(() => {
-  console.log('FAIL watchdog: the browser run took more than 200 s');
+  console.log('FAIL watchdog: the browser run took more than 270 s');
   process.exit(1);
-}, 200_000);
+}, 270_000);
 
 const browser = await chromium.launch({
   executablePath: env.BSC_CHROMIUM || '/usr/bin/chromium',
@@ -875,6 +877,126 @@ test('phone: the layer panel and map fit a 390 px screen; controls are labelled'
   });
   assert(unlabelled.length === 0, `controls without a label: ${unlabelled.slice(0, 5).join(' | ')}`);
   return 'no horizontal overflow; panel usable by touch; popup with photo fits; every control labelled';
+});
+
+test('phone: a citizen reports a damaged road with a photo, follows it by code; PUPR staff verify and finish it, the citizen rates it', async (t) => {
+  assert(PUPR && LEADER, 'BSC_PUPR and BSC_LEADER are not set');
+  const page = await t.page({ viewport: { width: 375, height: 667 }, phone: true });
+  await ready(page);
+  // Kuta, inside the regency; zoomed in far enough that the centre is open map.
+  await setView(page, -8.7184, 115.1686, 18);
+  await page.locator('#report-open').tap();
+  const sheet = page.locator('#report-panel');
+  await sheet.waitFor({ state: 'visible' });
+  await page.locator('#report-form select[name=type] option[value="jalan-rusak"]').waitFor({ state: 'attached' });
+  // The place: "Pilih di peta", then a tap on the map.
+  await page.locator('#report-pick').tap();
+  await sheet.waitFor({ state: 'hidden' });
+  const mapBox = await page.locator('#map').boundingBox();
+  await page.locator('#map').tap({ position: { x: mapBox.width / 2 + 20, y: mapBox.height / 2 + 40 } });
+  await page.locator('#report-place[data-set]').waitFor({ state: 'visible' });
+  const form = page.locator('#report-form');
+  await form.locator('select[name=type]').selectOption('jalan-rusak');
+  await form.locator('textarea[name=description]').fill('Lubang besar di tengah jalan, berbahaya bagi motor.');
+  const png = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 48;
+    c.height = 32;
+    const x = c.getContext('2d');
+    x.fillStyle = '#795548';
+    x.fillRect(0, 0, 48, 32);
+    x.fillStyle = '#212121';
+    x.fillRect(14, 10, 20, 12);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  await form.locator('input[type=file][name=photo]').setInputFiles({ name: 'lubang.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+  await form.locator('input[name=name]').fill('Komang Uji');
+  await form.locator('input[name=contact]').fill('0812-0000-1111');
+  // The honeypot is out of sight and out of the tab order.
+  const hp = await form.locator('input[name=website]').evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return { tab: el.tabIndex, auto: el.autocomplete, hidden: !!el.closest('[aria-hidden="true"]'), off: r.right <= 0 || r.width <= 1 };
+  });
+  assert(hp.tab === -1 && hp.auto === 'off' && hp.hidden && hp.off, `the honeypot field is not hidden from people: ${JSON.stringify(hp)}`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the report form is ${overflow} px wider than the phone`);
+  const submit = form.locator('[type=submit]');
+  const sh = (await submit.boundingBox()).height;
+  assert(sh >= 44, `the send button is ${sh} px high: too small to tap`);
+  await page.locator('#report-panel').evaluate((el) => { el.scrollTop = 0; });
+  await screenshot(page, 'report-form-phone.png');
+  await submit.tap();
+  const codeEl = page.locator('#report-code');
+  await codeEl.waitFor({ state: 'visible' });
+  const code = (await codeEl.textContent()).trim();
+  assert(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(code), `not a tracking code: ${code}`);
+  const size = await codeEl.evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  assert(size >= 24, `the code is set in ${size} px: not big`);
+  const follow = await page.locator('#report-follow').getAttribute('href');
+  assert(follow === `/#laporan=${code}`, `the follow link is ${follow}`);
+
+  // The citizen opens the link in a new browser.
+  const citizen = await t.page({ viewport: { width: 375, height: 667 }, phone: true });
+  await ready(citizen, `${BASE}/#laporan=${code}`);
+  await citizen.locator('#track-status [data-status="baru"]').waitFor({ state: 'visible' });
+  const tracked = await citizen.locator('#track-result').innerText();
+  assert(!tracked.includes('Komang') && !tracked.includes('0812'), 'tracking shows the name or contact');
+  assert(citizen.url().includes(`laporan=${code}`), `the permalink lost the code: ${citizen.url()}`);
+
+  // PUPR staff find it in their queue with name and contact, and verify it.
+  const staff = await t.page();
+  await ready(staff);
+  await signIn(staff, PUPR);
+  await staff.locator('#queue-open').click();
+  const item = staff.locator(`#queue-list [data-report="${code}"]`);
+  await item.waitFor({ state: 'visible' });
+  const itemText = await item.innerText();
+  assert(itemText.includes('Komang Uji') && itemText.includes('0812-0000-1111'), `the queue lacks name or contact: ${itemText}`);
+  const shown = await staff.evaluate(() => {
+    let n = 0;
+    window.bscTest.map.eachLayer((l) => { if (l.getTooltip && l.getTooltip()) n++; });
+    return n;
+  });
+  assert(shown >= 1, 'the queue shows no report on the map');
+  await item.locator('textarea[name=note]').fill('Sudah dicek petugas, perbaikan dijadwalkan.');
+  await item.locator('[data-to="diverifikasi"]').click();
+  await poll(async () => (await api(`/api/reports/${code}`)).status === 'diverifikasi', 'the report was not verified');
+
+  // The citizen sees the new status with the note.
+  await citizen.reload();
+  await citizen.waitForFunction(() => document.body.dataset.ready === '1');
+  await citizen.locator('#track-status [data-status="diverifikasi"]').waitFor({ state: 'visible' });
+  const history = await citizen.locator('.report-history').innerText();
+  assert(history.includes('Sudah dicek petugas'), `the history lacks the note: ${history}`);
+  const overflow2 = await citizen.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow2 <= 0, `the tracking view is ${overflow2} px wider than the phone`);
+  await citizen.waitForTimeout(300);
+  await screenshot(citizen, 'report-track-phone.png');
+
+  // Once done, the citizen rates the handling, once.
+  await staff.locator('#queue-status').selectOption('diverifikasi');
+  const again = staff.locator(`#queue-list [data-report="${code}"]`);
+  await again.locator('textarea[name=note]').fill('Jalan sudah diperbaiki.');
+  await again.locator('[data-to="selesai"]').click();
+  await poll(async () => (await api(`/api/reports/${code}`)).status === 'selesai', 'the report was not finished');
+  await citizen.reload();
+  await citizen.waitForFunction(() => document.body.dataset.ready === '1');
+  const rating = citizen.locator('.rating-form');
+  await rating.waitFor({ state: 'visible' });
+  await rating.locator('.rating-option').filter({ hasText: '4' }).tap();
+  await rating.locator('textarea[name=comment]').fill('Cepat, terima kasih.');
+  await rating.locator('[type=submit]').tap();
+  await citizen.locator('#track-result').filter({ hasText: '4 dari 5' }).waitFor({ state: 'visible' });
+  assert((await citizen.locator('.rating-form').count()) === 0, 'the rating form is still offered after rating');
+
+  // Leaders read the figures in their overview.
+  const leader = await t.page();
+  await ready(leader);
+  await signIn(leader, LEADER);
+  await leader.locator('#overview-open').click();
+  const row = leader.locator('#report-stats-table [data-stats-agency="dinas-pupr"]');
+  await row.waitFor({ state: 'visible' });
+  return `code ${code}; photo sent; #laporan= shows baru, after PUPR verified: diverifikasi with the note; selesai, rated 4; leaders see: ${(await row.innerText()).replace(/\s+/g, ' ')}`;
 });
 
 /** Visible elements among `selectors` whose boxes overlap, pairwise. */

@@ -16,11 +16,13 @@
 //   overview.js  the leaders' overview
 //   share.js     "Bagikan" in popups: link, WhatsApp, QR code
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
+//   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
 //
 // The permalink also names the feature whose popup is open
 // (#map=…&layers=…&feature=LAYER/FID, each part percent-encoded); a link
 // with feature= opens the map at that feature with its popup, as do the
-// share pages /p/LAYER/FID the server renders.
+// share pages /p/LAYER/FID the server renders. #laporan=CODE opens the
+// tracking view of a citizen report (and stays while it is shown).
 
 import { api } from '../dom.js';
 import { t, both, lang, setLang, onLang, apply } from '../i18n.js';
@@ -34,6 +36,7 @@ import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
 import { renderUser, initLogin, initStaffTools } from './session.js';
 import { renderOverview, initOverview } from './overview.js';
+import { initReports, openTrack, trackedCode } from './reports.js';
 
 // ---------- permalink ----------
 
@@ -51,6 +54,7 @@ function readHash() {
       out.feature = { layer: decodeURIComponent(f[1].slice(0, cut)), fid: decodeURIComponent(f[1].slice(cut + 1)) };
     } catch { /* a malformed escape: no feature */ }
   }
+  if (params.get('laporan')) out.laporan = params.get('laporan');
   return out;
 }
 
@@ -78,6 +82,8 @@ function writeHash() {
   let hash = `#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
   const open = openedFeature();
   if (open) hash += `&feature=${encodeURIComponent(open.layerId)}/${encodeURIComponent(open.fid)}`;
+  const code = trackedCode();
+  if (code) hash += `&laporan=${encodeURIComponent(code)}`;
   if (hash !== location.hash) {
     writingHash = true;
     history.replaceState(null, '', hash);
@@ -95,6 +101,7 @@ function applyHash() {
     jobs.push(...[...want].map((id) => setActive(id, true)));
   }
   if (hs.feature) jobs.push(openLinked(hs.feature));
+  if (hs.laporan && hs.laporan !== trackedCode()) jobs.push(openTrack(hs.laporan));
   return Promise.all(jobs);
 }
 
@@ -139,6 +146,7 @@ async function start() {
   renderUser();
   setUpMap();
   initControls();
+  initReports(writeHash);
   await loadCatalog().catch((e) => showError(t('panel.title'), e));
   const hs = readHash();
   if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
@@ -151,6 +159,7 @@ async function start() {
   renderPanel();
   store.ready = true;
   if (hs.feature) await openLinked(hs.feature);
+  if (hs.laporan) await openTrack(hs.laporan);
   writeHash();
   store.manage.userChanged();
   document.body.dataset.ready = '1';

@@ -1,10 +1,12 @@
 // The leaders' overview: every layer they can see, grouped by agency (OPD),
-// with counts, versions and the time of the last change.
+// with counts, versions and the time of the last change, and the figures
+// of the citizen reports per agency.
 
 import { h, replace } from '../dom.js';
 import { t, num, title, when } from '../i18n.js';
 import { store } from './store.js';
 import { $, openSheet } from './ui.js';
+import { renderReportStats } from './reports.js';
 
 export function renderOverview() {
   const table = $('#overview-table');
@@ -39,6 +41,7 @@ export function renderOverview() {
     bodies.push(h('tbody', {}, rows));
   }
   replace(table, head, bodies);
+  renderReportStats($('#report-stats'));
 }
 
 export function initOverview() {

@@ -9,6 +9,7 @@ import { map } from './map.js';
 import { $, toast, showError, openSheet } from './ui.js';
 import { LayerView, setActive, reloadLayers } from './layers.js';
 import { openPopup } from './popup.js';
+import { reportsUserChanged } from './reports.js';
 
 export function renderUser() {
   const u = store.user;
@@ -21,6 +22,7 @@ export function renderUser() {
   $('#logout').hidden = !u;
   $('#manage-open').hidden = !(u && (u.role === 'opd_staff' || u.role === 'admin'));
   $('#overview-open').hidden = !(u && (u.role === 'leader' || u.role === 'admin'));
+  reportsUserChanged();
   if (!u) {
     $('#manage-panel').hidden = true;
     $('#overview-panel').hidden = true;

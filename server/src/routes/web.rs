@@ -58,6 +58,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/layers.js", JS),
     asset!("js/popup.js", JS),
     asset!("js/panel.js", JS),
+    asset!("js/reports.js", JS),
     asset!("js/search.js", JS),
     asset!("js/session.js", JS),
     asset!("js/overview.js", JS),
