@@ -261,7 +261,8 @@ fn page(c: &Card) -> String {
         "<!doctype html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title} · Peta Badung Smart City</title>\n\
-         <link rel=\"canonical\" href=\"{url}\">\n{tags}\
+         <link rel=\"canonical\" href=\"{url}\">\n\
+         <link rel=\"icon\" href=\"/web/icon.svg\" type=\"image/svg+xml\">\n{tags}\
          <meta http-equiv=\"refresh\" content=\"0; url={map}\">\n\
          <link rel=\"stylesheet\" href=\"/web/style.css\">\n</head>\n<body class=\"share-page\">\n\
          <h1>{title}</h1>\n<p>{description}</p>\n\
