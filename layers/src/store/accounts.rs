@@ -315,11 +315,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "user_add",
-                client: actor.client,
                 detail: Some(json!({"user": user.name, "role": user.role, "agency": user.agency})),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "user_add")
             },
         )
         .await?;
@@ -382,13 +379,10 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "user_disable",
-                client: actor.client,
                 detail: Some(
                     json!({"user": name, "sessions_deleted": sessions, "tokens_revoked": tokens}),
                 ),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "user_disable")
             },
         )
         .await?;
@@ -422,11 +416,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "user_passwd",
-                client: actor.client,
                 detail: Some(json!({"user": name})),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "user_passwd")
             },
         )
         .await?;
@@ -706,11 +697,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "user_totp_enable",
-                client: actor.client,
                 detail: Some(json!({"user": stored})),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "user_totp_enable")
             },
         )
         .await?;
@@ -740,11 +728,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "user_totp_disable",
-                client: actor.client,
                 detail: Some(json!({"user": stored, "was_enrolled": had})),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "user_totp_disable")
             },
         )
         .await?;
@@ -854,11 +839,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "token_create",
-                client: actor.client,
                 detail: Some(json!({"token_id": id, "user": owner_name, "name": label})),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "token_create")
             },
         )
         .await?;
@@ -916,11 +898,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "token_revoke",
-                client: actor.client,
                 detail: Some(json!({"token_id": id, "user": row.try_get::<String, _>("name")?})),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "token_revoke")
             },
         )
         .await?;

@@ -19,7 +19,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::error::Result;
-use crate::model::access::Account;
+use crate::model::access::{Account, Actor};
 use crate::store::Store;
 
 /// The actor name recorded for the command line.
@@ -45,6 +45,19 @@ pub struct Entry<'a> {
     pub to_version: Option<i64>,
     /// Anything else worth keeping.
     pub detail: Option<Value>,
+}
+
+impl<'a> Entry<'a> {
+    /// An entry of `action` done by `actor` (its account and client
+    /// address); the other fields are filled with struct update syntax.
+    pub fn by(actor: Actor<'a>, action: &'a str) -> Entry<'a> {
+        Entry {
+            actor: actor.account,
+            action,
+            client: actor.client,
+            ..Entry::default()
+        }
+    }
 }
 
 /// Records `entry` through `e` (a pool, connection or open transaction, so

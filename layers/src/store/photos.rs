@@ -156,12 +156,9 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "photo_add",
-                client: actor.client,
                 layer: Some(layer),
                 detail: Some(json!({ "photo": id, "fid": fid, "bytes": bytes.len() })),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "photo_add")
             },
         )
         .await?;
@@ -205,12 +202,9 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "photo_delete",
-                client: actor.client,
                 layer: Some(&layer),
                 detail: Some(json!({ "photo": id, "fid": fid })),
-                ..audit::Entry::default()
+                ..audit::Entry::by(actor, "photo_delete")
             },
         )
         .await?;

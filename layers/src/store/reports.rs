@@ -293,11 +293,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "report-type-route",
-                client: actor.client,
                 detail: Some(json!({"type": type_id, "from": from, "to": slug})),
-                ..Default::default()
+                ..audit::Entry::by(actor, "report-type-route")
             },
         )
         .await?;
@@ -599,11 +596,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "report-status",
-                client: actor.client,
                 detail: Some(json!({"report": id, "from": from.as_str(), "to": to.as_str(), "agency": agency})),
-                ..Default::default()
+                ..audit::Entry::by(actor, "report-status")
             },
         )
         .await?;
@@ -647,11 +641,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "report-route",
-                client: actor.client,
                 detail: Some(json!({"report": id, "from": from, "to": slug})),
-                ..Default::default()
+                ..audit::Entry::by(actor, "report-route")
             },
         )
         .await?;

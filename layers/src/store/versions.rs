@@ -194,13 +194,10 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action,
-                client: actor.client,
                 layer: Some(id),
                 from_version: before,
                 to_version: Some(version),
-                detail: None,
+                ..audit::Entry::by(actor, action)
             },
         )
         .await?;
@@ -243,13 +240,8 @@ impl Store {
         audit::record(
             &mut *tx,
             &audit::Entry {
-                actor: actor.account,
-                action: if deleted { "delete" } else { "restore" },
-                client: actor.client,
                 layer: Some(id),
-                from_version: None,
-                to_version: None,
-                detail: None,
+                ..audit::Entry::by(actor, if deleted { "delete" } else { "restore" })
             },
         )
         .await?;

@@ -338,17 +338,16 @@ impl VersionWriter {
         audit::record(
             &mut *self.tx,
             &audit::Entry {
-                actor: actor.account,
-                action: if rejected {
-                    "upload_rejected"
-                } else {
-                    "upload"
-                },
-                client: actor.client,
                 layer: Some(&self.layer_id),
-                from_version: None,
                 to_version: Some(self.version),
-                detail: None,
+                ..audit::Entry::by(
+                    actor,
+                    if rejected {
+                        "upload_rejected"
+                    } else {
+                        "upload"
+                    },
+                )
             },
         )
         .await?;
@@ -382,13 +381,10 @@ impl VersionWriter {
         audit::record(
             &mut *self.tx,
             &audit::Entry {
-                actor: actor.account,
-                action: "import",
-                client: actor.client,
                 layer: Some(&self.layer_id),
                 from_version: before,
                 to_version: Some(self.version),
-                detail: None,
+                ..audit::Entry::by(actor, "import")
             },
         )
         .await?;
