@@ -38,6 +38,7 @@ pub mod password;
 pub mod photo_meta;
 pub mod query;
 pub mod regency;
+pub mod search;
 pub mod staging;
 pub mod store;
 pub mod token;

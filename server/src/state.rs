@@ -43,9 +43,7 @@ impl AppState {
         let categories = store.categories().await?;
         Ok(AppState {
             store,
-            catalog: Arc::new(Catalog::with_prepare(Arc::new(
-                crate::caches::tiles::prepare,
-            ))),
+            catalog: Arc::new(Catalog::with_prepare(Arc::new(crate::caches::prepare))),
             categories: Arc::new(categories),
             config: Arc::new(config.api),
             metrics: Arc::new(Metrics::new()),

@@ -590,7 +590,23 @@ test('search: a named feature is found and opening the result shows its popup', 
   await input.press('ArrowDown');
   await input.press('Enter');
   await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Jimbaran Beach' }).waitFor({ state: 'visible' });
-  return 'Petitenget by click, Jimbaran Beach by arrow key and Enter; the map went there';
+  // A typo is forgiven, and the result says its layer and how far it is.
+  await input.fill('');
+  await input.fill('petitnget');
+  const typo = page.locator('#search-results li[data-layer="pantai"][data-fid]').first();
+  await typo.waitFor({ state: 'visible' });
+  const meta = await typo.locator('.result-meta').innerText();
+  assert((await typo.innerText()).includes('Petitenget') && meta.includes('Pantai') && /\d+([,.]\d)? (m|km)/.test(meta), `typo result reads "${await typo.innerText()}"`);
+  // A layer's title: the layer comes first; choosing it switches it on.
+  await input.fill('');
+  await input.fill('sekolah');
+  const layer = page.locator('#search-results li.result-layer[data-layer="sekolah"]').first();
+  await layer.waitFor({ state: 'visible' });
+  const first = await page.locator('#search-results li').first().getAttribute('data-layer');
+  assert(first === 'sekolah', `first result is from layer ${first}`);
+  await layer.click();
+  await page.waitForFunction(() => document.querySelector('input[data-layer="sekolah"]')?.checked, null, { timeout: 10_000 });
+  return 'Petitenget by click, Jimbaran Beach by arrow key and Enter, the map went there; "petitnget" found with its layer and distance; "sekolah" lists the layer first and switches it on';
 });
 
 test('permalink: the hash restores centre, zoom and layers in a new page', async (t) => {

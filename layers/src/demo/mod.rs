@@ -85,6 +85,30 @@ const LAYERS: &[LayerDef] = &[
     def("setra", "setra-cemeteries", "Setra dan kuburan", "Setra and cemeteries", "Dinas Perumahan", Kind::Polygon, 0.04, "Setra"),
 ];
 
+/// Well-known places of Badung that people search for by name, placed
+/// over the first synthetic features of their layer (so the layer sizes
+/// do not change). Coordinates are approximate (to about 100 m), typed
+/// for the demo from public maps; each says so in its `sumber`.
+const LANDMARKS: &[(&str, &str, [f64; 2])] = &[
+    ("objek-wisata", "Pantai Kuta", [115.1686, -8.7184]),
+    ("objek-wisata", "Pantai Legian", [115.1660, -8.7060]),
+    ("objek-wisata", "Pantai Seminyak", [115.1575, -8.6910]),
+    ("objek-wisata", "Pantai Berawa", [115.1395, -8.6640]),
+    ("objek-wisata", "Pantai Pandawa", [115.1860, -8.8450]),
+    ("objek-wisata", "Pantai Melasti", [115.1680, -8.8480]),
+    ("objek-wisata", "Pantai Tanjung Benoa", [115.2140, -8.7580]),
+    ("objek-wisata", "Garuda Wisnu Kencana", [115.1669, -8.8104]),
+    ("objek-wisata", "Alas Pala Sangeh", [115.2066, -8.4817]),
+    ("pura", "Pura Luhur Uluwatu", [115.0849, -8.8291]),
+    ("pura", "Pura Taman Ayun", [115.1733, -8.5418]),
+    ("fasilitas-kesehatan", "RSD Mangusada", [115.1760, -8.5850]),
+    (
+        "kantor-pemerintah",
+        "Pusat Pemerintahan Kabupaten Badung",
+        [115.1790, -8.5980],
+    ),
+];
+
 const SYLLABLES: &[&str] = &[
     "ba", "du", "ng", "ku", "ta", "se", "mi", "nya", "pe", "tang", "sem", "al", "ka", "ran", "da",
     "lung", "ji", "mba", "nu", "sa", "ga", "pu", "ra", "de", "wa", "ngi", "ke", "bu", "le", "gi",
@@ -469,6 +493,17 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
             let properties = g.properties(l, at);
             feats.push(json!({"type": "Feature", "id": i + 1, "properties": properties, "geometry": geometry}));
         }
+        let landmarks = LANDMARKS.iter().filter(|(layer, ..)| *layer == l.id);
+        for (f, (_, name, at)) in feats.iter_mut().zip(landmarks) {
+            let mut properties = g.properties(l, *at);
+            properties.insert("nama".into(), json!(name));
+            properties.insert(
+                "sumber".into(),
+                json!("Tempat nyata, koordinat perkiraan untuk demo"),
+            );
+            f["properties"] = Value::Object(properties);
+            f["geometry"] = json!({"type": "Point", "coordinates": at});
+        }
         let visibility = if l.internal {
             Visibility::Internal
         } else {
@@ -615,6 +650,15 @@ fn demo_photos(layers: &[(String, String)]) -> Vec<DemoPhoto> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn landmarks_lie_in_the_regency_on_point_layers() {
+        for (layer, name, [x, y]) in super::LANDMARKS {
+            assert!(crate::regency::in_regency(*x, *y), "{name}");
+            let l = super::LAYERS.iter().find(|l| l.id == *layer).unwrap();
+            assert!(matches!(l.kind, super::Kind::Point), "{name} on {layer}");
+        }
+    }
+
     use super::*;
     use geo::{Contains, MultiPolygon};
 

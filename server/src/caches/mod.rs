@@ -7,6 +7,21 @@ pub mod fgb;
 pub mod ogc;
 pub mod tiles;
 
+/// Work done on each layer version as it loads, before it is served (see
+/// [`layers::Catalog::with_prepare`]): its tile overview and its name
+/// index for search, so that no request waits for either.
+pub fn prepare(data: &layers::index::LayerData) {
+    tiles::prepare(data);
+    let started = std::time::Instant::now();
+    let names = layers::search::names_of(data);
+    tracing::debug!(
+        version = data.version.id,
+        words = names.term_count(),
+        ms = started.elapsed().as_millis() as u64,
+        "name index made"
+    );
+}
+
 pub use fgb::FgbCache;
 pub use ogc::OgcCache;
 pub use tiles::TileCache;

@@ -1,6 +1,6 @@
 //! The features routes against an independent computation: bbox queries
 //! (geo's exact predicates over the source), paging over a whole layer,
-//! exact round trips of every geometry type, search ranking, the demo
+//! exact round trips of every geometry type, the demo
 //! data on every route, and the layer list as a snapshot.
 //! In-process through `server::app` (moved from the end-to-end tests/api.rs).
 
@@ -188,55 +188,6 @@ async fn features_round_trip_exactly() {
     }
     let detail = w.problem("/api/layers/bulat/features/nope", 404).await;
     assert!(detail.contains("nope"), "{detail}");
-}
-
-#[tokio::test]
-async fn search_ranks_exact_then_prefix_then_words() {
-    let w = World::new().await;
-    let names = [
-        "Pasar Badung",
-        "Badung",
-        "Pura Badung Sari",
-        "Badungan",
-        "Jalan Kebadungan",
-    ];
-    let feats: Vec<String> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            format!(r#"{{"type":"Feature","id":{i},"properties":{{"nama":"{n}"}},"geometry":{{"type":"Point","coordinates":[115.2,-8.6]}}}}"#)
-        })
-        .collect();
-    let file = format!(
-        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-        feats.join(",")
-    );
-    w.import(&file, "cari", "economy", &[]).await;
-    let r = w.json("/api/search?q=BADUNG").await;
-    let got: Vec<&str> = r["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            "Badung",
-            "Badungan",
-            "Pasar Badung",
-            "Pura Badung Sari",
-            "Jalan Kebadungan"
-        ]
-    );
-    assert_eq!(r["results"][0]["layer"], "cari");
-    assert_eq!(r["results"][0]["feature"]["properties"]["nama"], "Badung");
-    assert_eq!(
-        w.json("/api/search?q=badung&limit=2").await["numberReturned"],
-        2
-    );
-    let filtered = w.json("/api/layers/cari/features?q=pura").await;
-    assert_eq!(filtered["numberMatched"], 1);
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod features;
 mod ogc_documents;
 mod ogc_links;
 mod reports;
+mod search;
 mod sessions;
 mod share;
 mod tiles;
