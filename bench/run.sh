@@ -120,6 +120,19 @@ python3 "$SHARED/bench/urls.py" bbox 2000 0.01 "/ogc/collections/{layer}/items?b
 if curl -fs -o /dev/null "http://127.0.0.1:$PORT$(head -1 "$O")"; then
   row "OGC items bbox 0.01°" "$O" "$(avg_bytes "$O")" >> "$TABLE"
 fi
+# --- place search: what people type, each near a random point ---------------
+S=$OUT/search.txt
+python3 - "$S" <<'PY'
+import random, sys, urllib.parse
+random.seed(7)
+qs = ["sekolah", "pantai kuta", "kuta", "titik", "puskesmsa", "jalan wata", "pura dalem", "hotel",
+      "pasar", "subak", "setra ba", "pantai", "sanggar", "kantor desa", "beach", "temple"]
+with open(sys.argv[1], "w") as f:
+    for _ in range(2000):
+        near = f"{random.uniform(115.05, 115.25):.4f},{random.uniform(-8.85, -8.45):.4f}"
+        f.write("/api/search?" + urllib.parse.urlencode({"q": random.choice(qs), "near": near, "limit": 12}) + "\n")
+PY
+row "search, 16 queries near random points" "$S" "$(avg_bytes "$S")" >> "$TABLE"
 echo >> "$TABLE"
 echo "resident memory after the runs: $((RSS_AFTER_KB / 1024)) MiB ($(ratio "$RSS_AFTER_KB") x GeoJSON size)" >> "$TABLE"
 cat "$TABLE"

@@ -130,17 +130,6 @@ pub struct Run<'a> {
     pub coords: &'a [Coord<f64>],
 }
 
-/// One search hit within a layer, ordered by how well the name matches.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NameMatch {
-    /// 0 exact, 1 prefix, 2 word prefix, 3 anywhere.
-    pub rank: u8,
-    /// Length of the name in bytes: shorter names rank first.
-    pub name_len: usize,
-    /// Handle of the feature in the layer.
-    pub index: u32,
-}
-
 impl LayerData {
     /// Number of features, with or without geometry.
     pub fn len(&self) -> usize {
@@ -353,37 +342,6 @@ impl LayerData {
             }
         }
     }
-
-    /// Features whose name contains `needle_lc` (already lower case), best first.
-    pub fn search(&self, needle_lc: &str, limit: usize) -> Vec<NameMatch> {
-        let mut hits: Vec<NameMatch> = (0..self.features.len() as u32)
-            .filter_map(|i| self.name_match(i, needle_lc))
-            .collect();
-        hits.sort_unstable();
-        hits.truncate(limit);
-        hits
-    }
-
-    /// How well the name of the feature with handle `index` matches
-    /// `needle_lc` (already lower case); `None` if it does not contain it.
-    pub fn name_match(&self, index: u32, needle_lc: &str) -> Option<NameMatch> {
-        let name = self.name(index)?;
-        let at = find_ci(name, needle_lc)?;
-        let rank = if at == 0 && name.len() == needle_lc.len() {
-            0
-        } else if at == 0 {
-            1
-        } else if name.as_bytes()[at - 1] == b' ' {
-            2
-        } else {
-            3
-        };
-        Some(NameMatch {
-            rank,
-            name_len: name.len(),
-            index,
-        })
-    }
 }
 
 /// Case-insensitive substring search returning the byte offset of the
@@ -502,14 +460,10 @@ mod tests {
     }
 
     #[test]
-    fn name_filter_and_search_rank() {
+    fn name_filter() {
         let l = layer();
         assert_eq!(seqs(&l, &l.select(None, Some("KUTA"))), vec![1, 2, 3]);
-        let hits: Vec<u32> = l.search("kuta", 10).iter().map(|h| h.index).collect();
-        // exact, then word prefix (shorter first), none for "Pura Desa".
-        assert_eq!(seqs(&l, &hits), vec![2, 3, 1]);
-        assert_eq!(l.search("desa", 10)[0].rank, 2);
-        assert_eq!(l.search("pura", 10)[0].rank, 1);
+        assert_eq!(seqs(&l, &l.select(None, Some("desa"))), vec![0]);
     }
 
     #[test]

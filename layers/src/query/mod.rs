@@ -18,7 +18,7 @@ use serde_json::Value;
 use self::cql2::{Candidate, Node};
 use self::datetime::Datetime;
 use crate::bbox::Bbox;
-use crate::index::{LayerData, NameMatch};
+use crate::index::LayerData;
 
 /// Selections expected to look at more features than this should run on
 /// a blocking thread.
@@ -26,18 +26,6 @@ pub const INLINE_SELECT: usize = 20_000;
 /// Filtered selections of more candidates than this should run on a
 /// blocking thread.
 pub const INLINE_FILTER: usize = 2_000;
-
-/// The order of a page's features.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Order {
-    /// File order without a bbox, the layer's spatial order with one.
-    #[default]
-    Stable,
-    /// By how well the name matches [`Query::name_contains`]: exact
-    /// matches, then prefixes, word prefixes and the rest; shorter names
-    /// first within each (see [`NameMatch`]). Without a name, as `Stable`.
-    Name,
-}
 
 /// What to select from a layer, and which page of it.
 #[derive(Debug, Clone)]
@@ -51,8 +39,6 @@ pub struct Query {
     /// Only features for which this compiled CQL2 filter (with any
     /// property equalities) is true.
     pub filter: Option<Node>,
-    /// The order of the features.
-    pub order: Order,
     /// The most features on the page.
     pub limit: usize,
     /// Matching features skipped before the page.
@@ -66,7 +52,6 @@ impl Default for Query {
             name_contains: None,
             datetime: None,
             filter: None,
-            order: Order::Stable,
             limit: usize::MAX,
             offset: 0,
         }
@@ -88,8 +73,6 @@ impl Query {
 pub struct Page {
     /// Handles of the page's features, in order.
     pub items: Vec<u32>,
-    /// How well each item's name matched, with [`Order::Name`] (else empty).
-    pub name_matches: Vec<NameMatch>,
     /// How many features match in all (`numberMatched`).
     pub number_matched: usize,
     /// The offset of the next page, if there is one.
@@ -114,53 +97,18 @@ struct PropsOnly {
 /// proportion to the features looked at: see [`Query::is_light`].
 pub fn select_page(data: &LayerData, q: &Query) -> Page {
     let needle = q.name_contains.as_deref().map(str::to_lowercase);
-    let ranked = q.order == Order::Name && needle.is_some();
-    let (matched, ranks) = if ranked && q.bbox.is_none() {
-        let hits = data.search(needle.as_deref().unwrap_or_default(), usize::MAX);
-        let items = hits.iter().map(|h| h.index).collect();
-        (items, hits)
-    } else {
-        let pre = q
-            .bbox
-            .or_else(|| q.filter.as_ref().and_then(Node::envelope));
-        let candidates = data.select(pre, needle.as_deref());
-        if ranked {
-            let mut hits: Vec<NameMatch> = candidates
-                .into_iter()
-                .filter_map(|i| data.name_match(i, needle.as_deref().unwrap_or_default()))
-                .collect();
-            hits.sort_unstable();
-            (hits.iter().map(|h| h.index).collect(), hits)
-        } else {
-            (candidates, Vec::new())
-        }
-    };
-    let (matched, ranks) = if q.filter.is_none() && q.datetime.is_none() {
-        (matched, ranks)
-    } else {
-        let keep: Vec<bool> = matched.iter().map(|&i| selected(data, i, q)).collect();
-        let mut k = keep.iter();
-        let items = matched
-            .into_iter()
-            .filter(|_| k.next() == Some(&true))
-            .collect();
-        let mut k = keep.iter();
-        let ranks = if ranks.is_empty() {
-            ranks
-        } else {
-            ranks
-                .into_iter()
-                .filter(|_| k.next() == Some(&true))
-                .collect()
-        };
-        (items, ranks)
-    };
+    let pre = q
+        .bbox
+        .or_else(|| q.filter.as_ref().and_then(Node::envelope));
+    let mut matched = data.select(pre, needle.as_deref());
+    if q.filter.is_some() || q.datetime.is_some() {
+        matched.retain(|&i| selected(data, i, q));
+    }
     let number_matched = matched.len();
     let start = q.offset.min(number_matched);
     let end = q.offset.saturating_add(q.limit).min(number_matched);
     Page {
         items: matched[start..end].to_vec(),
-        name_matches: ranks.get(start..end).map(<[_]>::to_vec).unwrap_or_default(),
         number_matched,
         next: (end < number_matched).then_some(end),
     }
@@ -274,7 +222,6 @@ mod tests {
             );
             assert_eq!(p.number_matched, 20);
             assert!(p.items.len() <= 7);
-            assert!(p.name_matches.is_empty());
             seen.extend(p.items);
             offset = p.next;
         }
@@ -339,37 +286,6 @@ mod tests {
         let p = select_page(&l, &q);
         assert_eq!(numbers(&l, &p.items), vec![18, 19]);
         assert_eq!(p.number_matched, 2);
-    }
-
-    #[test]
-    fn name_order_ranks_and_pages() {
-        let l = layer();
-        let q = Query {
-            name_contains: Some("pura 1".into()),
-            order: Order::Name,
-            limit: 3,
-            ..Query::default()
-        };
-        let p = select_page(&l, &q);
-        // "Pura 1" exactly, then the prefixes "Pura 10".. by length, then index.
-        assert_eq!(p.number_matched, 11);
-        assert_eq!(p.name_matches.len(), 3);
-        assert_eq!(p.name_matches[0].rank, 0);
-        assert_eq!(l.name(p.items[0]), Some("Pura 1"));
-        assert!(p.name_matches[1..].iter().all(|m| m.rank == 1));
-        // With a filter and a bbox the ranking is the same.
-        let f = select_page(
-            &l,
-            &Query {
-                bbox: Some("114,-9,116,-8".parse().unwrap()),
-                filter: filter(&l, "nomor >= 10"),
-                limit: 20,
-                ..q
-            },
-        );
-        assert_eq!(f.number_matched, 10);
-        assert!(f.name_matches.iter().all(|m| m.rank == 1));
-        assert_eq!(numbers(&l, &f.items), (10..=19).collect::<Vec<_>>());
     }
 
     #[test]
