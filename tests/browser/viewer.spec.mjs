@@ -926,6 +926,14 @@ test('phone: a citizen reports a damaged road with a photo, follows it by code; 
     return c.toDataURL('image/png').split(',')[1];
   });
   await form.locator('input[type=file][name=photo]').setInputFiles({ name: 'lubang.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+  // The chosen photo shows before it is sent, with the word that its metadata goes.
+  const preview = page.locator('#report-photo-preview');
+  await preview.waitFor({ state: 'visible' });
+  const pv = await preview.evaluate((img) => new Promise((ok) => {
+    const done = () => ok({ src: img.src, w: img.naturalWidth, alt: img.alt });
+    if (img.complete) done(); else img.addEventListener('load', done, { once: true });
+  }));
+  assert(pv.src.startsWith('blob:') && pv.w === 48 && pv.alt, `photo preview: ${JSON.stringify(pv)}`);
   await form.locator('input[name=name]').fill('Komang Uji');
   await form.locator('input[name=contact]').fill('0812-0000-1111');
   // The honeypot is out of sight and out of the tab order.
@@ -1005,6 +1013,24 @@ test('phone: a citizen reports a damaged road with a photo, follows it by code; 
   await citizen.locator('#track-result').filter({ hasText: '4 dari 5' }).waitFor({ state: 'visible' });
   assert((await citizen.locator('.rating-form').count()) === 0, 'the rating form is still offered after rating');
 
+  // Staff re-route a report their agency does not handle: it leaves their queue.
+  const code2 = await citizen.evaluate(async () => {
+    const r = await fetch('/api/reports', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ type: 'jalan-rusak', lon: 115.169, lat: -8.718, description: 'Pohon tumbang menutup jalan, bukan lubang.' }),
+    });
+    return (await r.json()).code;
+  });
+  await staff.locator('#queue-status').selectOption('baru');
+  const other = staff.locator(`#queue-list [data-report="${code2}"]`);
+  await other.waitFor({ state: 'visible' });
+  const before = (await api(`/api/reports/${code2}`)).agency;
+  const to = await other.locator('.reroute select').evaluate((el) => el.selectedOptions[0].text);
+  await other.locator('.reroute button').click();
+  await poll(async () => (await api(`/api/reports/${code2}`)).agency !== before, 'the report was not re-routed');
+  await other.waitFor({ state: 'detached' });
+
   // Leaders read the figures in their overview.
   const leader = await t.page();
   await ready(leader);
@@ -1012,7 +1038,7 @@ test('phone: a citizen reports a damaged road with a photo, follows it by code; 
   await leader.locator('#overview-open').click();
   const row = leader.locator('#report-stats-table [data-stats-agency="dinas-pupr"]');
   await row.waitFor({ state: 'visible' });
-  return `code ${code}; photo sent; #laporan= shows baru, after PUPR verified: diverifikasi with the note; selesai, rated 4; leaders see: ${(await row.innerText()).replace(/\s+/g, ' ')}`;
+  return `code ${code}; photo previewed and sent; ${code2} re-routed from ${before} to ${to}; #laporan= shows baru, after PUPR verified: diverifikasi with the note; selesai, rated 4; leaders see: ${(await row.innerText()).replace(/\s+/g, ' ')}`;
 });
 
 /** Visible elements among `selectors` whose boxes overlap, pairwise. */

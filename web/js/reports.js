@@ -167,6 +167,7 @@ async function submitReport(e) {
     }
     showSent(data.code);
     form.reset();
+    previewPhoto(null);
   } catch (ex) {
     err.textContent = both('rep.network', { detail: ex.message });
   } finally {
@@ -194,6 +195,17 @@ function showSent(code) {
   delete $('#report-place').dataset.set;
   $('#report-code').tabIndex = -1;
   $('#report-code').focus();
+}
+
+// The chosen photo, shown before it is sent (from memory: a blob: URL).
+let previewUrl = null;
+function previewPhoto(file) {
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = file && file.type.startsWith('image/') ? URL.createObjectURL(file) : null;
+  const img = $('#report-photo-preview');
+  img.alt = previewUrl ? t('rep.photo.preview') : '';
+  if (previewUrl) img.src = previewUrl; else img.removeAttribute('src');
+  $('#report-photo').hidden = !previewUrl;
 }
 
 // ---------- tracking ----------
@@ -280,6 +292,8 @@ function ratingForm(code) {
 
 export async function openQueue() {
   show('queue', t('queue.title'));
+  // The types name the reports and the agencies a report can go to.
+  try { await loadTypes(); } catch { /* the queue still lists */ }
   await loadQueue();
 }
 
@@ -311,6 +325,14 @@ function renderQueue(reports) {
       type: 'button', class: 'btn', dataset: { to: s }, text: t(`queue.to.${s}`),
       onclick: () => move(r, s, note.value),
     })) : [];
+    // Re-route to another agency that handles reports (the types' agencies).
+    const others = canWrite ? [...new Map((types || []).map((x) => [x.agency, x.agency_name])).entries()]
+      .filter(([id]) => id !== r.agency) : [];
+    const target = h('select', { 'aria-label': t('queue.reroute.to') },
+      others.map(([id, name]) => h('option', { value: id, text: name || id })));
+    const reroute = others.length ? h('div', { class: 'actions reroute' },
+      h('label', { class: 'field' }, h('span', { text: t('queue.reroute.to') }), target),
+      h('button', { type: 'button', class: 'btn', text: t('queue.reroute'), onclick: () => rerouteTo(r, target.value, target.selectedOptions[0]?.text) })) : null;
     return h('li', { class: 'queue-item', dataset: { report: r.code } },
       h('div', { class: 'queue-head' }, h('strong', { text: ty.has(r.type) ? typeTitle(ty.get(r.type)) : r.type }), ' ', statusBadge(r.status)),
       h('p', { class: 'muted', text: `${r.code} · ${when(r.created_at)}` }),
@@ -320,7 +342,8 @@ function renderQueue(reports) {
         h('span', { text: `${r.name || '—'} · ${r.contact || '—'}` })),
       h('button', { type: 'button', class: 'btn small', text: t('queue.show'), onclick: () => map.setView(at, 17) }),
       buttons.length ? h('label', { class: 'field' }, h('span', { text: t('queue.note') }), note) : null,
-      buttons.length ? h('div', { class: 'actions' }, buttons) : null);
+      buttons.length ? h('div', { class: 'actions' }, buttons) : null,
+      reroute);
   });
   replace(list, h('ul', { class: 'queue' }, items));
   if (queueLayer.getLayers().length) map.fitBounds(queueLayer.getBounds().pad(0.3), { maxZoom: 16 });
@@ -330,6 +353,16 @@ async function move(r, to, note) {
   try {
     await api(`/api/reports/${r.id}/status`, { method: 'POST', json: { status: to, note: note.trim() || null } });
     toast(t('queue.moved', { code: r.code, status: t(`rstatus.${to}`) }));
+    await loadQueue();
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+}
+
+async function rerouteTo(r, agency, name) {
+  try {
+    await api(`/api/reports/${r.id}/agency`, { method: 'POST', json: { agency } });
+    toast(t('queue.rerouted', { code: r.code, agency: name || agency }));
     await loadQueue();
   } catch (e) {
     toast(e.message, 'error');
@@ -403,6 +436,7 @@ export function initReports(onHash) {
   $('#report-pick').addEventListener('click', pickOnMap);
   $('#report-locate').addEventListener('click', locateMe);
   $('#report-form').addEventListener('submit', submitReport);
+  $('#report-form').elements.photo.addEventListener('change', (e) => previewPhoto(e.target.files[0]));
   $('#track-form').addEventListener('submit', (e) => { e.preventDefault(); track($('#track-form input[name=code]').value); });
   $('#queue-status').addEventListener('change', loadQueue);
   $('#report-close').addEventListener('click', () => {

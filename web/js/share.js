@@ -62,6 +62,15 @@ export function shareBox(layerId, fid, name) {
   whatsapp.addEventListener('click', () => {
     window.open(`https://wa.me/?text=${encodeURIComponent(`${name}\n${url}`)}`, '_blank', 'noopener');
   });
+  // The phone's own share sheet (WhatsApp, Telegram, …), where there is one.
+  const native = typeof navigator.share === 'function'
+    ? h('button', { type: 'button', class: 'btn small share-native', text: t('share.native') })
+    : null;
+  if (native) {
+    native.addEventListener('click', () => {
+      navigator.share({ title: name, text: name, url }).catch(() => { /* cancelled */ });
+    });
+  }
   const qrBox = h('div', { class: 'share-qr', id: `share-qr-${n}`, hidden: true });
   const qr = disclosure(t('share.qr'), qrBox, 'share-qr-toggle', () => {
     if (!qrBox.firstChild) {
@@ -74,7 +83,7 @@ export function shareBox(layerId, fid, name) {
     qrBox.scrollIntoView({ block: 'nearest' });
   });
   const panel = h('div', { class: 'share-panel', id: `share-${n}`, hidden: true, role: 'group', 'aria-label': t('share.open') },
-    h('div', { class: 'share-actions' }, copy, whatsapp, qr), link, qrBox);
+    h('div', { class: 'share-actions' }, native, copy, whatsapp, qr), link, qrBox);
   const open = disclosure(t('share.open'), panel, 'share-toggle');
   return h('div', { class: 'share' }, open, panel);
 }
