@@ -829,15 +829,18 @@ impl Store {
     /// Publishes the current public set as a new version of the layer
     /// [`PUBLIC_LAYER`] through the version writer, so that the normal
     /// catalog, feature, tile and OGC routes serve it. An empty set
-    /// publishes nothing (the last version stays until a report enters).
+    /// withdraws the layer (no version is current, for every role and
+    /// every replica) until a report enters again; its versions stay.
     pub async fn publish_reports_layer(&self) -> Result<()> {
         let fc = self.public_report_features().await?;
         if fc["features"].as_array().is_none_or(Vec::is_empty) {
-            // No version without features: hide the layer instead.
-            sqlx::query("UPDATE layers SET visibility = 'internal' WHERE id = $1")
+            let mut tx = self.write().await?;
+            sqlx::query("UPDATE layers SET current_version = NULL WHERE id = $1")
                 .bind(PUBLIC_LAYER)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            crate::store::changes::announce(self.backend(), &mut tx, PUBLIC_LAYER).await?;
+            tx.commit().await?;
             return Ok(());
         }
         let spec = LayerSpec {

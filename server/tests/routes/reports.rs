@@ -412,7 +412,8 @@ async fn rejected_reports_never_reach_the_public_layer() {
     let fc = w.json("/api/layers/laporan-warga/features").await;
     assert_eq!(fc["features"].as_array().unwrap().len(), 1);
     assert_eq!(fc["features"][0]["id"], ids[1]);
-    // Rejecting the verified one empties the public set: the layer goes.
+    // Rejecting the verified one empties the public set: the layer goes,
+    // for staff and leaders too (no stale version holding the rejected one).
     let r = post_json(
         &w,
         &format!("/api/reports/{}/status", ids[1]),
@@ -422,6 +423,8 @@ async fn rejected_reports_never_reach_the_public_layer() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     w.problem("/api/layers/laporan-warga", 404).await;
+    let seen = w.get("/api/layers/laporan-warga", Some(&pupr)).await;
+    assert_eq!(seen.status, StatusCode::NOT_FOUND, "{}", seen.text());
     // A newly verified report brings it back, public.
     assert_eq!(
         submit(&w, report_json(json!({}))).await.status,
