@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::Result;
 use crate::ingest::Limits;
+use crate::model::about::{Frequency, LayerAbout};
 use crate::model::{LayerSpec, Visibility};
 use crate::regency::{BOUNDARY_GEOJSON, KECAMATAN_GEOJSON};
 use crate::staging::{ImportReport, import_geojson};
@@ -480,7 +481,16 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
                 "Beaches",
                 "Dinas Pariwisata",
                 Visibility::Public,
-            ),
+            )
+            .with_about(LayerAbout {
+                keywords: vec!["pantai".to_owned(), "wisata".to_owned(), "beach".to_owned()],
+                ..real_about(
+                    "OpenStreetMap",
+                    "ODbL-1.0",
+                    "Tujuh pantai nyata di Badung dari OpenStreetMap, dengan nama seperti tertulis di sana.",
+                    "Seven real beaches of Badung from OpenStreetMap, named as they are there.",
+                )
+            }),
             geojson: BEACHES_GEOJSON.to_owned(),
         },
     ];
@@ -520,15 +530,22 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
 }
 
 fn real(id: &str, title_id: &str, title_en: &str, geojson: &str) -> DemoLayer {
+    let mut spec = spec(
+        id,
+        "general",
+        title_id,
+        title_en,
+        "Bappeda",
+        Visibility::Public,
+    );
+    spec.about = Some(real_about(
+        "GADM 4.1, gadm.org",
+        "GADM: bebas untuk keperluan non-komersial / free for non-commercial use",
+        &format!("{title_id} menurut GADM 4.1 (koordinat dibulatkan ke 1e-6°)."),
+        &format!("{title_en} from GADM 4.1 (coordinates rounded to 1e-6°)."),
+    ));
     DemoLayer {
-        spec: spec(
-            id,
-            "general",
-            title_id,
-            title_en,
-            "Bappeda",
-            Visibility::Public,
-        ),
+        spec,
         geojson: geojson.to_owned(),
     }
 }
@@ -549,6 +566,46 @@ fn spec(
         agency: Some(agency.to_owned()),
         visibility: Some(visibility),
         source_name: Some("bsc demo data".to_owned()),
+        about: Some(LayerAbout {
+            description_id: Some(format!(
+                "{title_id} di Kabupaten Badung, dikelola oleh {agency}.\n\n\
+                 **Data contoh**: dibuat acak oleh bsc untuk mencoba peta, bukan data resmi."
+            )),
+            description_en: Some(format!(
+                "{title_en} in Badung Regency, kept by {agency}.\n\n\
+                 **Sample data**: made up at random by bsc to try the map, not official data."
+            )),
+            source: Some("Data contoh sintetis bsc / bsc synthetic sample data".to_owned()),
+            licence: Some("CC0-1.0".to_owned()),
+            contact_unit: Some(agency.to_owned()),
+            update_frequency: Some(Frequency::Monthly),
+            keywords: vec![
+                title_id.to_lowercase(),
+                "badung".to_owned(),
+                "contoh".to_owned(),
+            ],
+            data_date: Some("2025".to_owned()),
+            ..LayerAbout::default()
+        }),
+    }
+}
+
+/// What the real layers say about themselves: their source and licence.
+fn real_about(
+    source: &str,
+    licence: &str,
+    description_id: &str,
+    description_en: &str,
+) -> LayerAbout {
+    LayerAbout {
+        description_id: Some(description_id.to_owned()),
+        description_en: Some(description_en.to_owned()),
+        source: Some(source.to_owned()),
+        licence: Some(licence.to_owned()),
+        contact_unit: Some("Bappeda".to_owned()),
+        update_frequency: Some(Frequency::Irregular),
+        keywords: vec!["badung".to_owned(), "batas wilayah".to_owned()],
+        ..LayerAbout::default()
     }
 }
 

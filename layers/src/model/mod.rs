@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use crate::bbox::Bbox;
 
+pub mod about;
 pub mod access;
 pub mod report;
 pub mod version;
@@ -92,6 +93,10 @@ pub struct LayerMeta {
     pub visibility: Visibility,
     /// Last change of the layer row (RFC 3339, UTC).
     pub updated_at: String,
+    /// What the layer is about (description, source, licence, …), as
+    /// its current version says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<about::LayerAbout>,
 }
 
 /// Facts about one stored version of a layer.
@@ -164,6 +169,16 @@ pub struct LayerSpec {
     pub visibility: Option<Visibility>,
     /// Name of the source file, kept with the version.
     pub source_name: Option<String>,
+    /// What the layer is about; `None` keeps what the layer says.
+    pub about: Option<about::LayerAbout>,
+}
+
+impl LayerSpec {
+    /// The same spec saying `about`.
+    pub fn with_about(mut self, about: about::LayerAbout) -> LayerSpec {
+        self.about = Some(about);
+        self
+    }
 }
 
 /// Checks that `id` is a usable layer slug: 1–64 of `a-z`, `0-9`, `-`, `_`,

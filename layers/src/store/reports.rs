@@ -18,6 +18,7 @@ use sqlx::any::AnyRow;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ingest::Limits;
+use crate::model::about::{Frequency, LayerAbout};
 use crate::model::access::Actor;
 use crate::model::report::{
     self, MAX_COMMENT_CHARS, MAX_CONTACT_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
@@ -851,6 +852,30 @@ impl Store {
             agency: None,
             visibility: Some(Visibility::Public),
             source_name: Some("laporan-warga".to_owned()),
+            about: Some(LayerAbout {
+                description_id: Some(
+                    "Laporan warga tentang masalah di tempat umum (jalan rusak, lampu mati, \
+                     sampah, banjir, …) yang sudah diperiksa perangkat daerah yang menanganinya. \
+                     Laporan baru dan yang ditolak tidak ditampilkan; nama dan kontak pelapor \
+                     tidak pernah ditampilkan.\n\nLaporkan masalah lewat tombol **Lapor** di peta."
+                        .to_owned(),
+                ),
+                description_en: Some(
+                    "Citizens' reports of problems in public places (damaged roads, street \
+                     lights out, waste, flooding, …) that the agency handling them has checked. \
+                     New and rejected reports are not shown; reporters' names and contacts \
+                     never are.\n\nReport a problem with the **Lapor** button on the map."
+                        .to_owned(),
+                ),
+                source: Some("Laporan warga lewat bsc / citizen reports through bsc".to_owned()),
+                update_frequency: Some(Frequency::Daily),
+                keywords: vec![
+                    "laporan".to_owned(),
+                    "pengaduan".to_owned(),
+                    "partisipasi".to_owned(),
+                ],
+                ..LayerAbout::default()
+            }),
         };
         let bytes = serde_json::to_vec(&fc).map_err(|e| Error::Corrupt(e.to_string()))?;
         crate::staging::import_geojson(self, &spec, Cursor::new(bytes), Limits::default()).await?;

@@ -119,6 +119,14 @@ pub(crate) fn published_layer(row: &AnyRow) -> Result<PublishedLayer> {
     })
 }
 
+/// A layer's `about` column (JSON written by this program).
+pub(crate) fn about_of(text: Option<String>) -> Result<Option<crate::model::about::LayerAbout>> {
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| Error::Corrupt(format!("a layer's about: {e}")))
+    })
+    .transpose()
+}
+
 /// A layer's metadata from a row with the layer's columns (`layer_id`
 /// being its id) and its agency's `agency_id` and `agency_name`.
 pub(crate) fn layer_meta_of(row: &AnyRow) -> Result<LayerMeta> {
@@ -135,5 +143,6 @@ pub(crate) fn layer_meta_of(row: &AnyRow) -> Result<LayerMeta> {
             .map(|(id, name)| Agency { id, name }),
         visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
         updated_at: row.try_get("updated_at")?,
+        about: about_of(row.try_get("about")?)?,
     })
 }

@@ -32,7 +32,7 @@ impl Store {
     /// What layer `id` is, published or not.
     pub async fn layer_meta(&self, id: &str) -> Result<Option<LayerMeta>> {
         let row = sqlx::query(
-            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at,
+            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about,
                     a.id AS agency_id, a.name AS agency_name
              FROM layers l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.id = $1",
         )
@@ -265,7 +265,8 @@ pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> R
             title_id = COALESCE((SELECT meta_title_id FROM layer_versions WHERE layer_id = $1 AND version = $2), title_id),
             title_en = COALESCE((SELECT meta_title_en FROM layer_versions WHERE layer_id = $1 AND version = $2), title_en),
             agency_id = COALESCE((SELECT meta_agency_id FROM layer_versions WHERE layer_id = $1 AND version = $2), agency_id),
-            visibility = COALESCE((SELECT meta_visibility FROM layer_versions WHERE layer_id = $1 AND version = $2), visibility)
+            visibility = COALESCE((SELECT meta_visibility FROM layer_versions WHERE layer_id = $1 AND version = $2), visibility),
+            about = COALESCE((SELECT meta_about FROM layer_versions WHERE layer_id = $1 AND version = $2), about)
          WHERE id = $1",
     )
     .bind(id)
@@ -278,7 +279,8 @@ pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> R
             meta_title_id = (SELECT title_id FROM layers WHERE id = $1),
             meta_title_en = (SELECT title_en FROM layers WHERE id = $1),
             meta_agency_id = (SELECT agency_id FROM layers WHERE id = $1),
-            meta_visibility = (SELECT visibility FROM layers WHERE id = $1)
+            meta_visibility = (SELECT visibility FROM layers WHERE id = $1),
+            meta_about = (SELECT about FROM layers WHERE id = $1)
          WHERE layer_id = $1 AND version = $2",
     )
     .bind(id)

@@ -160,6 +160,12 @@ async fn upsert_layer(
         title_en: spec.title_en.clone(),
         agency_id,
         visibility: spec.visibility.map(|v| v.as_str().to_owned()),
+        about: spec
+            .about
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::Corrupt(e.to_string()))?,
     };
     if exists {
         if mode == WriteMode::Upsert {
@@ -184,8 +190,8 @@ async fn upsert_layer(
         ..named
     };
     sqlx::query(
-        "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, created_at, updated_at)
-         VALUES ($2, $3, $4, $5, $6, $7, $1, $1)",
+        "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, about, created_at, updated_at)
+         VALUES ($2, $3, $4, $5, $6, $7, $8, $1, $1)",
     )
     .bind(crate::clock::now())
     .bind(&spec.id)
@@ -194,6 +200,7 @@ async fn upsert_layer(
     .bind(&meta.title_en)
     .bind(&meta.agency_id)
     .bind(&meta.visibility)
+    .bind(&meta.about)
     .execute(&mut **tx)
     .await?;
     Ok(meta)
@@ -215,8 +222,8 @@ async fn number_version(
     .await?;
     let version_id: i64 = sqlx::query_scalar(
         "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at,
-                                     meta_category_id, meta_title_id, meta_title_en, meta_agency_id, meta_visibility)
-         VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1, $7, $8, $9, $10, $11) RETURNING id",
+                                     meta_category_id, meta_title_id, meta_title_en, meta_agency_id, meta_visibility, meta_about)
+         VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(crate::clock::now())
     .bind(&spec.id)
@@ -229,6 +236,7 @@ async fn number_version(
     .bind(&meta.title_en)
     .bind(&meta.agency_id)
     .bind(&meta.visibility)
+    .bind(&meta.about)
     .fetch_one(&mut **tx)
     .await?;
     Ok((version, version_id))
@@ -400,6 +408,8 @@ struct VersionMeta {
     title_en: Option<String>,
     agency_id: Option<String>,
     visibility: Option<String>,
+    /// [`crate::model::about::LayerAbout`] as JSON.
+    about: Option<String>,
 }
 
 /// Creates the agency called `name` unless its slug exists; returns the slug.

@@ -37,6 +37,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let store = Store::open(&args.db.database).await?;
     let spec = LayerSpec {
+        about: None,
         id: args.layer.clone(),
         category: args.category.clone(),
         title_id: args.title_id.clone(),

@@ -62,6 +62,8 @@ pub struct LayerOut<'a> {
     bbox: Option<Bbox>,
     version: i64,
     updated_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    about: Option<&'a layers::model::about::LayerAbout>,
     links: [Link; 2],
 }
 
@@ -93,6 +95,7 @@ impl<'a> LayerOut<'a> {
             bbox: l.data.version.bbox,
             version: l.data.version.version,
             updated_at: &l.meta.updated_at,
+            about: l.meta.about.as_ref(),
             links: [
                 Link {
                     rel: "self",

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use layers::model::LayerSpec;
+use layers::model::about::LayerAbout;
 use layers::model::version::Status;
 use layers::staging::{Staged, Then, file_reader, stage};
 use layers::store::writer::{WriteMode, WriteOptions};
@@ -138,6 +139,7 @@ async fn run(
         agency,
         visibility,
         source_name: upload.file_name.clone(),
+        about: about_of(&upload)?,
     };
     let format = upload.format()?;
     let guard = write_guard(who);
@@ -152,6 +154,41 @@ async fn run(
     let staged = stage(&state.store, &spec, &opts, limits, Then::Draft, read).await?;
     drop(upload);
     Ok(staged_response(&state.config.public_url, &staged))
+}
+
+/// What the upload's form says the layer is about: an `about` field of
+/// JSON, or the fields one by one (`description_id`, `description_en`,
+/// `source`, `licence`, `contact_unit`, `contact_email`,
+/// `update_frequency`, `keywords` separated by commas, `data_date`).
+/// `None` when it says nothing, which keeps what the layer says.
+fn about_of(upload: &Upload) -> ApiResult<Option<LayerAbout>> {
+    let bad = |e: String| ApiError::bad_request("invalid-request", e);
+    let about = if let Some(json) = upload.field("about") {
+        serde_json::from_str::<LayerAbout>(json).map_err(|e| bad(format!("about: {e}")))?
+    } else {
+        let text = |k: &str| upload.field(k).map(str::to_owned);
+        LayerAbout {
+            description_id: text("description_id"),
+            description_en: text("description_en"),
+            source: text("source"),
+            licence: text("licence"),
+            contact_unit: text("contact_unit"),
+            contact_email: text("contact_email"),
+            update_frequency: upload
+                .field("update_frequency")
+                .filter(|f| !f.trim().is_empty())
+                .map(str::parse)
+                .transpose()
+                .map_err(bad)?,
+            keywords: upload
+                .field("keywords")
+                .map(|k| k.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+            data_date: text("data_date"),
+        }
+    };
+    let about = about.normalised().map_err(bad)?;
+    Ok((!about.is_empty()).then_some(about))
 }
 
 /// Logs an upload whose request future was dropped before it finished:

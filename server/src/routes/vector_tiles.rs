@@ -125,9 +125,15 @@ pub async fn tilejson(
             if let Some(b) = l.data.version.bbox {
                 bounds = Some(bounds.map_or(b, |x| x.union(&b)));
             }
+            let description = l
+                .meta
+                .about
+                .as_ref()
+                .and_then(|a| a.description_id.clone())
+                .unwrap_or_else(|| l.meta.title_id.clone());
             json!({
                 "id": l.meta.id,
-                "description": l.meta.title_id,
+                "description": description,
                 "minzoom": 0,
                 "maxzoom": tiles::tile_id::MAX_ZOOM,
                 "fields": l.data.fields(),
@@ -135,7 +141,32 @@ pub async fn tilejson(
         })
         .collect();
     let b = bounds.map_or([-180.0, -85.0511, 180.0, 85.0511], |b| b.to_array());
-    let doc = json!({
+    // Sources and licences, once each, as the attribution.
+    let mut credits: Vec<String> = Vec::new();
+    for l in &layers {
+        if let Some(a) = &l.meta.about {
+            let c = match (&a.source, &a.licence) {
+                (Some(s), Some(l)) => format!("{s} ({l})"),
+                (Some(s), None) => s.clone(),
+                (None, Some(l)) => l.clone(),
+                (None, None) => continue,
+            };
+            if !credits.contains(&c) {
+                credits.push(c);
+            }
+        }
+    }
+    let single = (id != ALL).then(|| layers.first()).flatten();
+    let description = single
+        .and_then(|l| l.meta.about.as_ref()?.description_id.clone())
+        .unwrap_or_else(|| {
+            single.map_or_else(
+                || "Badung Smart City".to_owned(),
+                |l| l.meta.title_id.clone(),
+            )
+        });
+    let mut doc = json!({
+        "description": description,
         "tilejson": "3.0.0",
         "name": if id == ALL { "bsc".to_owned() } else { id.to_owned() },
         "scheme": "xyz",
@@ -146,5 +177,9 @@ pub async fn tilejson(
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 12],
         "vector_layers": vector_layers,
     });
+    if !credits.is_empty() {
+        // Clients such as MapLibre show the attribution as HTML.
+        doc["attribution"] = json!(crate::http::esc(&credits.join("; ")));
+    }
     Ok(json_response(&doc, &caching))
 }

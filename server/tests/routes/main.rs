@@ -9,6 +9,7 @@
 
 mod support;
 
+mod about;
 mod caching;
 mod cors;
 mod features;

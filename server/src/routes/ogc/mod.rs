@@ -344,7 +344,8 @@ fn collection_doc(state: &AppState, layer: &LayerIndex, base: &str) -> Value {
     } else {
         &layer.meta.title_en
     };
-    let description = format!(
+    let about = layer.meta.about.as_ref();
+    let summary = format!(
         "{} ({}); category {}{}; {} features, version {}",
         layer.meta.title_id,
         layer.meta.title_en,
@@ -358,6 +359,13 @@ fn collection_doc(state: &AppState, layer: &LayerIndex, base: &str) -> Value {
         layer.data.len(),
         layer.data.version.version
     );
+    // The layer's own words when it has them (English first: the OGC
+    // API's language), then the facts.
+    let description =
+        match about.and_then(|a| a.description_en.as_ref().or(a.description_id.as_ref())) {
+            Some(d) => format!("{d}\n\n{summary}"),
+            None => summary,
+        };
     let mut extent = serde_json::Map::new();
     if let Some(b) = layer.data.version.bbox {
         extent.insert(
@@ -400,6 +408,20 @@ fn collection_doc(state: &AppState, layer: &LayerIndex, base: &str) -> Value {
     }
     if !time_prop.is_null() {
         doc["temporalProperty"] = time_prop;
+    }
+    if let Some(a) = about {
+        if !a.keywords.is_empty() {
+            doc["keywords"] = json!(a.keywords);
+        }
+        if let (Some(l), Some(links)) = (&a.licence, doc["links"].as_array_mut()) {
+            let href = a
+                .licence_url()
+                .unwrap_or_else(|| format!("{base}/api/layers/{id}"));
+            links.push(link("license", "text/html", href, l));
+        }
+        if let Some(s) = &a.source {
+            doc["attribution"] = json!(s);
+        }
     }
     doc
 }

@@ -151,6 +151,7 @@ impl World {
     /// server's sync would within its interval).
     pub async fn import(&self, geojson: &str, layer: &str, category: &str, extra: &[&str]) {
         let mut spec = layers::model::LayerSpec {
+            about: None,
             id: layer.to_owned(),
             category: category.to_owned(),
             title_id: None,

@@ -1,0 +1,139 @@
+//! What a layer is about (description, source, licence, …): named at
+//! upload, served once its version is published, restored by a rollback,
+//! and shown in the layer API, the OGC collection and TileJSON.
+
+use axum::http::StatusCode;
+use layers::model::access::Role;
+
+use crate::support::{World, points};
+
+#[tokio::test]
+async fn about_follows_its_version() {
+    let w = World::new().await;
+    let staff = w
+        .user("staf_koperasi", Role::OpdStaff, Some("Dinas Koperasi"))
+        .await;
+    let about = "description_id=Pasar%20tradisional%20di%20Badung.%0A%0A**Diperbarui**%20tiap%20bulan.\
+        &source=%3Cb%3ESurvei%3C%2Fb%3E%202024&licence=CC-BY-4.0\
+        &keywords=pasar,%20ekonomi,Pasar&update_frequency=monthly&data_date=2024-06\
+        &contact_unit=Bidang%20Pasar&contact_email=pasar%40badungkab.go.id";
+    w.created(
+        &format!("/api/layers?id=pasar&category=economy&title_id=Pasar&filename=a.geojson&{about}"),
+        &staff,
+        points(&["Pasar Mengwi"]),
+    )
+    .await;
+    // A draft says nothing yet.
+    w.problem("/api/layers/pasar", 404).await;
+    let r = w.post("/api/layers/pasar/publish", Some(&staff), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    let meta = w.json("/api/layers/pasar").await;
+    let a = &meta["about"];
+    assert_eq!(
+        a["description_id"],
+        "Pasar tradisional di Badung.\n\n**Diperbarui** tiap bulan."
+    );
+    assert_eq!(a["keywords"], serde_json::json!(["pasar", "ekonomi"]));
+    assert_eq!(a["update_frequency"], "monthly");
+    assert_eq!(a["data_date"], "2024-06");
+    assert_eq!(a["contact_email"], "pasar@badungkab.go.id");
+    assert!(a.get("description_en").is_none(), "{a}");
+
+    let c = w.json("/ogc/collections/pasar").await;
+    assert!(
+        c["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Pasar tradisional di Badung."),
+        "{c}"
+    );
+    assert_eq!(c["keywords"], serde_json::json!(["pasar", "ekonomi"]));
+    let licence = c["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "license")
+        .unwrap();
+    assert_eq!(licence["href"], "https://spdx.org/licenses/CC-BY-4.0.html");
+    let tj = w.json("/tiles/pasar.json").await;
+    assert!(
+        tj["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Pasar tradisional"),
+        "{tj}"
+    );
+    // Shown as HTML by MapLibre: escaped.
+    assert_eq!(
+        tj["attribution"],
+        "&lt;b&gt;Survei&lt;/b&gt; 2024 (CC-BY-4.0)"
+    );
+
+    // A new description waits for its version.
+    w.created(
+        "/api/layers/pasar/versions?filename=b.geojson&description_id=Versi%20kedua",
+        &staff,
+        points(&["Pasar Mengwi", "Pasar Kuta"]),
+    )
+    .await;
+    let served = w.json("/api/layers/pasar").await;
+    assert!(
+        served["about"]["description_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("Pasar tradisional")
+    );
+    let r = w
+        .post("/api/layers/pasar/publish?version=2", Some(&staff), "")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v2 = w.json("/api/layers/pasar").await;
+    assert_eq!(v2["about"]["description_id"], "Versi kedua");
+    // The whole about is the version's: what it does not say is not said.
+    assert!(v2["about"].get("licence").is_none(), "{v2}");
+    // A rollback brings version 1's words back.
+    let r = w
+        .post("/api/layers/pasar/rollback?to=1", Some(&staff), "")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(w.json("/api/layers/pasar").await["about"], *a);
+    // An upload that says nothing keeps what the layer says.
+    w.created(
+        "/api/layers/pasar/versions?filename=c.geojson",
+        &staff,
+        points(&["Pasar Sempidi"]),
+    )
+    .await;
+    let r = w
+        .post("/api/layers/pasar/publish?version=3", Some(&staff), "")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(w.json("/api/layers/pasar").await["about"], *a);
+}
+
+#[tokio::test]
+async fn bad_about_fields_are_400_saying_which() {
+    let w = World::new().await;
+    let staff = w
+        .user("staf_koperasi", Role::OpdStaff, Some("Dinas Koperasi"))
+        .await;
+    for (field, says) in [
+        ("contact_email=nope", "contact_email"),
+        ("update_frequency=sometimes", "daily"),
+        ("data_date=kemarin", "data_date"),
+        ("about=%7B%22colour%22%3A1%7D", "colour"),
+        ("about=not-json", "about"),
+    ] {
+        let r = w
+            .post(
+                &format!("/api/layers?id=pasar&category=economy&filename=a.geojson&{field}"),
+                Some(&staff),
+                points(&["Pasar Mengwi"]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}: {}", r.text());
+        let p = r.json();
+        assert!(p["detail"].as_str().unwrap().contains(says), "{field}: {p}");
+    }
+}
