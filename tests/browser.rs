@@ -137,6 +137,12 @@ fn publish(s: &Server, cookie: &str, id: &str, titles: (&str, &str), geojson: Ve
         .text("title_id", titles.0.to_owned())
         .text("title_en", titles.1.to_owned())
         .text("visibility", "public")
+        // Payloads in what the layer is about, shown by "Tentang lapisan ini".
+        .text(
+            "description_id",
+            "Uraian <img src=x onerror=\"window.__xss=10\"> [tautan](javascript:window.__xss=11) **tebal**",
+        )
+        .text("source", "<script>window.__xss=12</script>")
         .part(
             "file",
             Part::bytes(geojson)

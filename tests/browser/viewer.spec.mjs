@@ -609,6 +609,30 @@ test('search: a named feature is found and opening the result shows its popup', 
   return 'Petitenget by click, Jimbaran Beach by arrow key and Enter, the map went there; "petitnget" found with its layer and distance; "sekolah" lists the layer first and switches it on';
 });
 
+test('about: "Tentang lapisan ini" tells a layer\'s story, source, licence and how to take the data, in both languages', async (t) => {
+  const page = await t.page();
+  await ready(page);
+  await page.locator('[data-about="pantai"]').click();
+  const about = page.locator('#about-panel');
+  await about.waitFor({ state: 'visible' });
+  const id = await about.innerText();
+  assert(id.includes('Tujuh pantai nyata') && id.includes('OpenStreetMap') && id.includes('Lisensi'), `about in Indonesian: ${id}`);
+  const licence = await about.locator('a[href="https://spdx.org/licenses/ODbL-1.0.html"]').count();
+  assert(licence === 1, 'the licence links to SPDX');
+  const fgb = about.locator('a[href="/api/layers/pantai/download?format=fgb"]');
+  assert((await fgb.count()) === 1, 'a FlatGeobuf download link');
+  const r = await page.request.get(`${BASE}/api/layers/pantai/download?format=fgb`);
+  assert(r.ok(), `the download answers ${r.status()}`);
+  await screenshot(page, 'about-desktop.png');
+  await page.locator('[data-close="about-panel"]').click();
+  await page.locator('#lang-toggle').click();
+  await page.locator('[data-about="pantai"]').click();
+  await about.waitFor({ state: 'visible' });
+  const en = await about.innerText();
+  assert(en.includes('Seven real beaches') && en.includes('Licence') && en.includes('Take the data'), `about in English: ${en}`);
+  return 'pantai: description, OpenStreetMap, ODbL-1.0 linked to SPDX, GeoJSON/FlatGeobuf/OGC/TileJSON links (the download answers 200), Indonesian then English';
+});
+
 test('permalink: the hash restores centre, zoom and layers in a new page', async (t) => {
   const page = await t.page();
   await ready(page);
@@ -704,6 +728,22 @@ test('XSS: script payloads in a published layer show as text and run nothing', a
   const hit = page.locator(`#search-results li[data-layer="${XSS_LAYER}"]`).first();
   await hit.waitFor({ state: 'visible' });
   assert((await hit.innerText()).includes('<script>window.__xss=6</script>'), `search result not shown as text: "${await hit.innerText()}"`);
+  // What the layer is about: Markdown bold becomes <strong>, markup stays text,
+  // a javascript: link is no link.
+  await page.keyboard.press('Escape');
+  await page.locator(`[data-about="${XSS_LAYER}"]`).click();
+  const about = page.locator('#about-panel');
+  await about.waitFor({ state: 'visible' });
+  const aboutState = await about.evaluate((el) => ({
+    text: el.innerText,
+    strong: el.querySelectorAll('.about-description strong').length,
+    imgs: el.querySelectorAll('img').length,
+    scripts: el.querySelectorAll('script').length,
+    jsLinks: [...el.querySelectorAll('a[href]')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href'))).length,
+  }));
+  assert(aboutState.strong === 1 && aboutState.imgs + aboutState.scripts + aboutState.jsLinks === 0
+    && aboutState.text.includes('<script>window.__xss=12</script>') && aboutState.text.includes('[tautan](javascript:'),
+  `about sheet: ${JSON.stringify(aboutState)}`);
   await page.waitForTimeout(500);
   const state = await page.evaluate(() => ({
     xss: window.__xss,
@@ -717,7 +757,7 @@ test('XSS: script payloads in a published layer show as text and run nothing', a
   assert(state.anyBadImg === 0, `${state.anyBadImg} <img src=x> elements in the page`);
   assert(state.scripts === 0, `${state.scripts} inline <script> elements in the page`);
   assert(state.handlers.length === 0, `elements with inline event handlers: ${state.handlers.join(' | ')}`);
-  return 'payloads in name, properties, property name, link, layer title and search result shown as text; window.__xss undefined; no dialog';
+  return 'payloads in name, properties, property name, link, layer title, search result and the layer\'s description and source shown as text; window.__xss undefined; no dialog';
 });
 
 test('access: a leader sees the internal layers after sign-in, anonymous does not', async (t) => {

@@ -6,6 +6,7 @@ import { t, num, title } from '../i18n.js';
 import { store, notify } from './store.js';
 import { map } from './map.js';
 import { $ } from './ui.js';
+import { openAbout } from './about.js';
 
 /** The regency and district outlines: always drawn, never switched. */
 export const OUTLINES = ['batas-kabupaten', 'batas-kecamatan'];
@@ -88,7 +89,12 @@ export function renderPanel() {
               ? h('span', { class: 'badge internal', title: t('internal.label'), text: t('internal') })
               : null,
             outline ? h('span', { class: 'badge', text: t('panel.always') }) : null),
-          h('span', { class: 'note', text: noteOf(store.views.get(l.id)) })));
+          h('span', { class: 'note', text: noteOf(store.views.get(l.id)) })),
+        h('button', {
+          type: 'button', class: 'layer-about', dataset: { about: l.id },
+          'aria-label': t('about.open', { title: title(l) }), title: t('about.heading'),
+          onclick: () => openAbout(l.id),
+        }, 'i'));
       details.append(row);
     }
     sections.push(details);

@@ -484,6 +484,7 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
             )
             .with_about(LayerAbout {
                 keywords: vec!["pantai".to_owned(), "wisata".to_owned(), "beach".to_owned()],
+                contact_unit: Some("Dinas Pariwisata".to_owned()),
                 ..real_about(
                     "OpenStreetMap",
                     "ODbL-1.0",
