@@ -5,6 +5,9 @@
 import { h, replace } from './dom.js';
 import { title, num, when } from './i18n.js';
 
+// The upload form's fields of what a layer is about (see web/js/about.js).
+const ABOUT_FIELDS = ['description_id', 'description_en', 'source', 'licence', 'contact_unit', 'contact_email', 'update_frequency', 'keywords', 'data_date'];
+
 export function initManage(ctx) {
   const { state, api, toast, t } = ctx;
   const $ = (sel) => document.querySelector(sel);
@@ -204,7 +207,20 @@ export function initManage(ctx) {
   });
   form.elements.target.addEventListener('change', () => {
     form.querySelector('.new-only').hidden = !!form.elements.target.value;
+    fillAbout(form.elements.target.value);
   });
+
+  // The about fields start from what the chosen layer says now.
+  async function fillAbout(id) {
+    let a = {};
+    if (id) {
+      try { a = (await api(`/api/layers/${encodeURIComponent(id)}`)).about || {}; } catch { a = {}; }
+    }
+    for (const k of ABOUT_FIELDS) {
+      const v = a[k];
+      form.elements[k].value = Array.isArray(v) ? v.join(', ') : (v || '');
+    }
+  }
 
   function renderReport(r, status) {
     lastReport = { r, status };
@@ -275,6 +291,16 @@ export function initManage(ctx) {
         const v = String(form.elements[k].value || '').trim();
         if (v) fd.append(k, v);
       }
+    }
+    // What the layer is about: sent only when something is filled in
+    // (nothing keeps what the layer says).
+    const about = {};
+    for (const k of ABOUT_FIELDS) {
+      const v = String(form.elements[k].value || '').trim();
+      if (v) about[k] = v;
+    }
+    if (Object.keys(about).length) {
+      for (const [k, v] of Object.entries(about)) fd.append(k, v);
     }
     fd.append('file', file, file.name);
     progress.value = 0;

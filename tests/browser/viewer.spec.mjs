@@ -838,7 +838,11 @@ test('staff: upload through the page, see the report, publish; the layer appears
   const errText = await page.locator('#upload-report .report-error').first().innerText();
   assert(/ring|closed|tertutup/i.test(errText), `error report: "${errText}"`);
   assert(!(await page.locator('#publish-btn').isEnabled().catch(() => false)) || !(await page.locator('#publish-btn').isVisible()), 'publish offered for a rejected upload');
-  // A good file with a warning.
+  // A good file with a warning, and a word about the layer.
+  await form.locator('#upload-about summary').click();
+  await form.locator('textarea[name=description_id]').fill('Taman kota untuk uji.\n\n- teduh\n- **gratis**');
+  await form.locator('input[name=licence]').fill('CC-BY-4.0');
+  await form.locator('select[name=update_frequency]').selectOption('annual');
   await fill('taman-kota', 'taman.geojson', GOOD_UPLOAD);
   await page.locator('#upload-report .report-warning').first().waitFor({ state: 'visible' });
   const report = await page.locator('#upload-report').innerText();
@@ -851,6 +855,9 @@ test('staff: upload through the page, see the report, publish; the layer appears
   await screenshot(page, 'upload-report-desktop.png');
   await page.locator('#publish-btn').click();
   await page.locator('#layer-panel input[type=checkbox][data-layer="taman-kota"]').waitFor({ state: 'attached', timeout: 10_000 });
+  const about = await api('/api/layers/taman-kota');
+  assert(about.about && about.about.licence === 'CC-BY-4.0' && about.about.update_frequency === 'annual'
+    && about.about.description_id.startsWith('Taman kota untuk uji.'), `about after publishing: ${JSON.stringify(about.about)}`);
   await page.locator(`#my-layers [data-manage-layer="taman-kota"]`).waitFor({ state: 'attached' });
   await poll(async () => (await api('/api/layers/taman-kota')).version === 1, 'taman-kota v1 is not served');
   // The public sees it too.
