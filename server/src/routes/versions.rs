@@ -86,6 +86,53 @@ pub async fn one(
     Ok(private_json(out))
 }
 
+/// The body of `PATCH /api/layers/{id}/versions/{n}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionPatch {
+    /// The property the version's feature names come from; `null` for none.
+    name_field: Option<String>,
+}
+
+/// `PATCH /api/layers/{id}/versions/{n}` with `{"name_field": "nama pura"}`
+/// (or `null`): the property the version's feature names come from, for
+/// the layer's agency staff and admins. The names are recomputed and the
+/// change audited in one transaction; answers the version as `GET` does.
+pub async fn patch(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath((id, n)): ApiPath<(String, i64)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    // A version is seen by those who see the layer's history: anyone else
+    // gets the same 404 as for a missing layer, as from `GET` here, and
+    // learns nothing from the body. The write itself is decided by
+    // `write_guard` inside the store's transaction.
+    history_visible(&state, &who, &id).await?;
+    let guard = write_guard(&who);
+    let patch: VersionPatch = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid-request",
+            format!(
+                "Badan permintaan harus JSON seperti {{\"name_field\": \"nama\"}}. / The body must be JSON like {{\"name_field\": \"nama\"}}: {e}"
+            ),
+        )
+    })?;
+    let field = patch
+        .name_field
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty());
+    state
+        .store
+        .set_name_field(&id, n, field, &guard, client.actor(&who))
+        .await?;
+    sync(&state).await?;
+    let who = who.clone();
+    one(State(state), who, ApiPath((id, n))).await
+}
+
 /// `POST /api/layers/{id}/publish[?version=N]`: makes a draft (the newest
 /// one when no version is named) the current version.
 pub async fn publish(

@@ -12,6 +12,7 @@ mod support;
 mod caching;
 mod cors;
 mod features;
+mod name_field;
 mod ogc_documents;
 mod ogc_links;
 mod reports;
