@@ -479,6 +479,37 @@ mod tests {
     }
 
     #[test]
+    fn names_follow_the_detected_field_while_reading() {
+        let uniform = vec![
+            feature(
+                r#"{"type":"Feature","properties":{"kode":"P-1","nama pura":" Pura Dalem "},"geometry":null}"#,
+            ),
+            feature(
+                r#"{"type":"Feature","properties":{"kode":"P-2","nama pura":"Pura Desa"},"geometry":null}"#,
+            ),
+        ];
+        let (out, r) = collect(uniform, &Limits::default());
+        let names: Vec<_> = out.iter().map(|f| f.name.as_deref()).collect();
+        assert_eq!(names, [Some("Pura Dalem"), Some("Pura Desa")]);
+        assert_eq!(r.name_field.as_deref(), Some("nama pura"));
+        assert!(r.name_keys.names_follow(r.name_field.as_deref()));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["name_field"], "nama pura");
+        assert!(json["schema"][0].get("stats").is_none(), "{json}");
+
+        // Features named by different keys: the layer's field is the best
+        // in the schema, and the names need a second pass.
+        let mixed = vec![
+            feature(r#"{"type":"Feature","properties":{"title":"A"},"geometry":null}"#),
+            feature(r#"{"type":"Feature","properties":{"name":"B","title":"C"},"geometry":null}"#),
+        ];
+        let (out, r) = collect(mixed, &Limits::default());
+        assert_eq!(out[0].name.as_deref(), Some("A"));
+        assert_eq!(r.name_field.as_deref(), Some("name"));
+        assert!(!r.name_keys.names_follow(r.name_field.as_deref()));
+    }
+
+    #[test]
     fn warns_about_self_intersections_and_far_away_features() {
         let bowtie = feature(
             r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[115.1,-8.7],[115.2,-8.6],[115.2,-8.7],[115.1,-8.6],[115.1,-8.7]]]}}"#,
