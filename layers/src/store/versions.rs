@@ -298,7 +298,11 @@ impl Store {
         let (summary, _) = self
             .version(id, version)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("Layer {id:?} has no version {version}.")))?;
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Lapisan {id:?} tidak memiliki versi {version}. / Layer {id:?} has no version {version}."
+                ))
+            })?;
         Ok(summary)
     }
 

@@ -157,8 +157,16 @@ async fn names_come_from_the_name_field_and_staff_change_it() {
         detail.contains("nama_tidak_ada") && detail.contains("pemangku"),
         "{p}"
     );
-    let p = patch(&w, Some(&staff), "/api/layers/pura-desa/versions/1", "{").await;
-    p.problem(400);
+    for bad in [
+        "{",
+        "{}",
+        r#"{"name_field": 3}"#,
+        r#"{"name_field": null, "x": 1}"#,
+    ] {
+        patch(&w, Some(&staff), "/api/layers/pura-desa/versions/1", bad)
+            .await
+            .problem(400);
+    }
     assert!(
         found(&w, "Sukra")
             .await
@@ -285,6 +293,40 @@ async fn an_upload_may_name_its_name_field() {
         found(&w, "Wirata")
             .await
             .contains(&"Jero Mangku Wirata".to_owned())
+    );
+    assert!(found(&w, "Sibang").await.is_empty());
+
+    // A new version detects its own field; staff change it on the draft,
+    // and publishing serves the names it then has.
+    let v2 = temples().replace("Wirata", "Budiarta");
+    let r = w
+        .post(
+            "/api/layers/pura-desa/versions?filename=v2.geojson",
+            Some(&staff),
+            v2,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["report"]["name_field"], "nama pura");
+    let r = patch(
+        &w,
+        Some(&staff),
+        "/api/layers/pura-desa/versions/2",
+        r#"{"name_field": "pemangku"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "draft");
+    // The draft's change leaves what is served alone.
+    assert!(found(&w, "Budiarta").await.is_empty());
+    let r = w
+        .post("/api/layers/pura-desa/publish?version=2", Some(&staff), "")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        found(&w, "Budiarta")
+            .await
+            .contains(&"Jero Mangku Budiarta".to_owned())
     );
     assert!(found(&w, "Sibang").await.is_empty());
 }
