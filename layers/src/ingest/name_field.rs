@@ -68,7 +68,6 @@ const NOT_NAMES: &[&str] = &[
     "remarks",
     "alamat",
     "address",
-    "jalan",
     "url",
     "link",
     "foto",
