@@ -82,7 +82,8 @@ export function initManage(ctx) {
           : null,
         v.status === 'draft'
           ? h('button', { type: 'button', class: 'btn small primary', text: t('manage.publish'), onclick: () => publish(l.id, v.version) })
-          : null)));
+          : null),
+      v.status !== 'rejected' ? nameField(l.id, v) : null));
     const older = versions.filter((v) => v.status === 'published' && !v.current);
     const select = h('select', { id: 'rollback-version', name: 'rollback' },
       older.length
@@ -95,6 +96,50 @@ export function initManage(ctx) {
       h('ul', { class: 'versions' }, rows),
       h('div', { class: 'rollback' },
         h('label', { for: 'rollback-version', text: t('manage.rollback.label') }), select, rollback));
+  }
+
+  // The version's name field, and a select of its fields to change it.
+  function nameField(layer, v) {
+    const box = h('div', { class: 'name-field', dataset: { nameField: String(v.version) } });
+    const show = () => replace(box,
+      h('span', { class: 'muted', text: v.name_field ? t('manage.namefield', { field: v.name_field }) : t('manage.namefield.none') }), ' ',
+      h('button', { type: 'button', class: 'btn small', text: t('manage.namefield.change'), onclick: edit }));
+    async function edit() {
+      let fields = [];
+      try {
+        const detail = await api(`/api/layers/${encodeURIComponent(layer)}/versions/${v.version}`);
+        fields = ((detail.report && detail.report.schema) || []).map((f) => f.name);
+      } catch (e) {
+        toast(t('error.generic', { detail: e.message }), 'error');
+        return;
+      }
+      const id = `name-field-${v.version}`;
+      const select = h('select', { id, name: 'name_field' },
+        h('option', { value: '', text: t('manage.namefield.empty') }),
+        fields.map((f) => h('option', { value: f, text: f })));
+      select.value = v.name_field || '';
+      const save = h('button', { type: 'button', class: 'btn small primary', text: t('manage.namefield.save') });
+      save.addEventListener('click', async () => {
+        const field = select.value || null;
+        save.disabled = true;
+        try {
+          const updated = await api(`/api/layers/${encodeURIComponent(layer)}/versions/${v.version}`,
+            { method: 'PATCH', json: { name_field: field } });
+          v.name_field = updated.name_field;
+          toast(field ? t('manage.namefield.done', { v: v.version, field }) : t('manage.namefield.cleared', { v: v.version }));
+          show();
+        } catch (e) {
+          toast(t('error.generic', { detail: e.message }), 'error');
+          save.disabled = false;
+        }
+      });
+      replace(box,
+        h('label', { for: id, text: t('manage.namefield.label', { v: v.version }) }), ' ', select, ' ', save, ' ',
+        h('button', { type: 'button', class: 'btn small', text: t('manage.namefield.cancel'), onclick: show }));
+      select.focus();
+    }
+    show();
+    return box;
   }
 
   function renderTargets() {
@@ -232,6 +277,7 @@ export function initManage(ctx) {
       ['report.valid', num(r.features)],
       ['report.types', Object.entries(r.geometry_types || {}).map(([k, n]) => `${k}: ${num(n)}`).join(', ')],
       ['report.bbox', r.bbox ? r.bbox.map((v) => Number(v).toFixed(5)).join(', ') : ''],
+      ['report.namefield', r.name_field || (r.schema ? t('report.namefield.none') : null)],
     ].filter(([, v]) => v != null && v !== '');
     const parts = [h('h3', { text: t('report.title') }),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', { text: t(k) }), h('dd', { text: String(v) })]))];

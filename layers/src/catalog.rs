@@ -31,6 +31,9 @@ pub struct Snapshot {
     /// Layers in display order (category, then id).
     pub layers: Vec<Arc<LayerIndex>>,
     by_id: HashMap<String, usize>,
+    /// The name field of each served layer's version, by layer id, when
+    /// it has one: what the loaded features' names come from.
+    name_fields: HashMap<String, String>,
     /// Increases with every change; part of list ETags.
     pub generation: u64,
 }
@@ -39,6 +42,12 @@ impl Snapshot {
     /// The layer with this id, if served.
     pub fn get(&self, id: &str) -> Option<&Arc<LayerIndex>> {
         self.by_id.get(id).map(|&i| &self.layers[i])
+    }
+
+    /// The property the served features of layer `id` take their names
+    /// from, if it has one.
+    pub fn name_field(&self, id: &str) -> Option<&str> {
+        self.name_fields.get(id).map(String::as_str)
     }
 }
 
@@ -107,21 +116,27 @@ impl Catalog {
         self.current.load_full()
     }
 
-    /// Loads every published layer whose version differs from what is
-    /// served, drops layers no longer published, and swaps the new set in.
+    /// Loads every published layer whose version, photos or name field
+    /// differ from what is served, drops layers no longer published, and
+    /// swaps the new set in.
     pub async fn sync(&self, store: &Store) -> Result<SyncReport> {
         let _one_at_a_time = self.syncing.lock().await;
         let published = store.published_layers().await?;
         let old = self.snapshot();
         let mut report = SyncReport::default();
         let mut layers = Vec::with_capacity(published.len());
+        let mut name_fields = HashMap::new();
         let mut preparing = Vec::new();
         for p in published {
             let prior = old.get(&p.meta.id);
+            if let Some(f) = &p.name_field {
+                name_fields.insert(p.meta.id.clone(), f.clone());
+            }
             let data = match prior {
                 Some(l)
                     if l.data.version.id == p.version.id
-                        && l.data.version.photos_rev == p.version.photos_rev =>
+                        && l.data.version.photos_rev == p.version.photos_rev
+                        && old.name_field(&p.meta.id) == p.name_field.as_deref() =>
                 {
                     if *l.meta != p.meta {
                         report.updated.push(p.meta.id.clone());
@@ -163,13 +178,26 @@ impl Catalog {
                 .map_err(|e| Error::Corrupt(format!("preparing a layer failed: {e}")))?;
         }
         if !report.is_empty() || old.layers.len() != layers.len() {
-            self.replace(layers);
+            self.swap(layers, name_fields);
         }
         Ok(report)
     }
 
-    /// Serves exactly `layers` from now on.
+    /// Serves exactly `layers` from now on (with the name fields served
+    /// now for those that were).
     pub fn replace(&self, layers: Vec<Arc<LayerIndex>>) {
+        let old = self.snapshot();
+        let name_fields = layers
+            .iter()
+            .filter_map(|l| {
+                let f = old.name_field(&l.meta.id)?;
+                Some((l.meta.id.clone(), f.to_owned()))
+            })
+            .collect();
+        self.swap(layers, name_fields);
+    }
+
+    fn swap(&self, layers: Vec<Arc<LayerIndex>>, name_fields: HashMap<String, String>) {
         let by_id = layers
             .iter()
             .enumerate()
@@ -179,6 +207,7 @@ impl Catalog {
         self.current.store(Arc::new(Snapshot {
             layers,
             by_id,
+            name_fields,
             generation,
         }));
     }

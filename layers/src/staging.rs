@@ -122,7 +122,24 @@ pub async fn stage(
     if let Some(e) = write_error {
         return Err(e);
     }
-    let report = outcome.map_err(|()| Error::Io(std::io::Error::other("reader stopped")))?;
+    let mut report = outcome.map_err(|()| Error::Io(std::io::Error::other("reader stopped")))?;
+    if report.is_ok() {
+        if let Some(f) = opts.name_field {
+            if !report.schema.iter().any(|s| s.name == f) {
+                writer.abort().await?;
+                let names: Vec<&str> = report.schema.iter().map(|s| s.name.as_str()).collect();
+                return Err(Error::BadRequest(format!(
+                    "Kolom nama {f:?} tidak ada dalam berkas; kolomnya: {list}. / The name field {f:?} is not in the file; its fields: {list}.",
+                    list = names.join(", ")
+                )));
+            }
+            report.name_field = Some(f.to_owned());
+        }
+        let field = report.name_field.as_deref();
+        writer
+            .name_features(field, !report.name_keys.names_follow(field))
+            .await?;
+    }
     let summary = VersionSummaryIn {
         geometry_types: report
             .geometry_types
@@ -249,6 +266,7 @@ async fn import_with(
             client: None,
         },
         format,
+        name_field: None,
     };
     let staged = stage(store, spec, &opts, limits, Then::Publish, read).await?;
     Ok(ImportReport {

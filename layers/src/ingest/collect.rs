@@ -11,8 +11,9 @@ use geojson::feature::Id;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::name_field::{Column, NameKeys, TextStats, detect, name_key, name_of};
 use super::validate::check_geometry;
-use super::{Limits, NAME_KEYS, Overrun, ParsedFeature, Problem};
+use super::{Limits, Overrun, ParsedFeature, Problem};
 use crate::bbox::Bbox;
 
 /// Distinct property names described in a report's schema; more are counted
@@ -39,6 +40,12 @@ pub struct Report {
     pub bbox: Option<Bbox>,
     /// Property names in order of first appearance, with inferred types.
     pub schema: Vec<Field>,
+    /// The property the features' names come from (see
+    /// [`name_field`](super::name_field)); `None`: they have no names.
+    pub name_field: Option<String>,
+    /// The keys the features took their names from while reading.
+    #[serde(skip)]
+    pub name_keys: NameKeys,
     /// Property names beyond `MAX_SCHEMA_FIELDS` that were not described.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub schema_truncated: usize,
@@ -75,6 +82,9 @@ pub struct Field {
     pub kind: String,
     /// Features where the property holds a non-null value.
     pub count: usize,
+    /// What a sample of its values looks like, for the name field.
+    #[serde(skip)]
+    pub stats: TextStats,
 }
 
 /// Validates features from a reader and hands the valid ones to `sink`.
@@ -211,7 +221,10 @@ where
             );
         }
         self.describe(&parsed.props);
-        let f = parsed.feature;
+        let key = name_key(&parsed.props);
+        self.report.name_keys.note(key);
+        let mut f = parsed.feature;
+        f.name = name_of(&parsed.props, key);
         self.report.features += 1;
         *self
             .report
@@ -256,6 +269,7 @@ where
                         name: k.clone(),
                         kind: "null".to_owned(),
                         count: 0,
+                        stats: TextStats::default(),
                     });
                     i
                 }
@@ -265,6 +279,9 @@ where
                 continue;
             }
             field.count += 1;
+            if field.stats.wants_more() {
+                field.stats.add(v);
+            }
             field.kind = match (field.kind.as_str(), kind) {
                 ("null", k) => k,
                 (a, b) if a == b => continue,
@@ -276,10 +293,23 @@ where
     }
 
     /// Ends reading: the report, or the sink's error if it failed.
-    pub fn finish(self) -> Result<Report, E> {
+    pub fn finish(mut self) -> Result<Report, E> {
         match self.sink_error {
             Some(e) => Err(e),
-            None => Ok(self.report),
+            None => {
+                let columns: Vec<Column<'_>> = self
+                    .report
+                    .schema
+                    .iter()
+                    .map(|f| Column {
+                        name: &f.name,
+                        kind: &f.kind,
+                        stats: &f.stats,
+                    })
+                    .collect();
+                self.report.name_field = detect(&columns);
+                Ok(self.report)
+            }
         }
     }
 }
@@ -362,7 +392,6 @@ fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Convert
             limits.max_properties_bytes
         ));
     }
-    let name = display_name(&props);
     Ok(Converted {
         feature: ParsedFeature {
             fid,
@@ -370,7 +399,7 @@ fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Convert
             geometry,
             geometry_type,
             properties,
-            name,
+            name: None,
             bbox,
         },
         props,
@@ -394,16 +423,6 @@ fn ogc_invalidity(value: &geojson::GeometryValue) -> Option<String> {
     checked
         .err()
         .map(|e| format!("geometry is not valid (OGC simple features): {e}"))
-}
-
-/// The feature's display name: the first name-like property holding a
-/// non-empty string or a number.
-pub fn display_name(props: &Map<String, Value>) -> Option<String> {
-    NAME_KEYS.iter().find_map(|k| match props.get(*k) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
 }
 
 #[cfg(test)]
@@ -457,6 +476,37 @@ mod tests {
             ]
         );
         assert_eq!((r.read, r.features, r.geometry_types["null"]), (3, 3, 3));
+    }
+
+    #[test]
+    fn names_follow_the_detected_field_while_reading() {
+        let uniform = vec![
+            feature(
+                r#"{"type":"Feature","properties":{"kode":"P-1","nama pura":" Pura Dalem "},"geometry":null}"#,
+            ),
+            feature(
+                r#"{"type":"Feature","properties":{"kode":"P-2","nama pura":"Pura Desa"},"geometry":null}"#,
+            ),
+        ];
+        let (out, r) = collect(uniform, &Limits::default());
+        let names: Vec<_> = out.iter().map(|f| f.name.as_deref()).collect();
+        assert_eq!(names, [Some("Pura Dalem"), Some("Pura Desa")]);
+        assert_eq!(r.name_field.as_deref(), Some("nama pura"));
+        assert!(r.name_keys.names_follow(r.name_field.as_deref()));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["name_field"], "nama pura");
+        assert!(json["schema"][0].get("stats").is_none(), "{json}");
+
+        // Features named by different keys: the layer's field is the best
+        // in the schema, and the names need a second pass.
+        let mixed = vec![
+            feature(r#"{"type":"Feature","properties":{"title":"A"},"geometry":null}"#),
+            feature(r#"{"type":"Feature","properties":{"name":"B","title":"C"},"geometry":null}"#),
+        ];
+        let (out, r) = collect(mixed, &Limits::default());
+        assert_eq!(out[0].name.as_deref(), Some("A"));
+        assert_eq!(r.name_field.as_deref(), Some("name"));
+        assert!(!r.name_keys.names_follow(r.name_field.as_deref()));
     }
 
     #[test]

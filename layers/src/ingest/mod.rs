@@ -15,6 +15,7 @@ pub mod geojson;
 pub(crate) mod geometry;
 pub mod gpkg;
 pub mod kml;
+pub mod name_field;
 pub mod reproject;
 pub mod shp;
 #[cfg(test)]
@@ -22,8 +23,9 @@ mod testing;
 pub mod validate;
 pub mod validity;
 
-pub use collect::{Collector, Field, Report, display_name};
+pub use collect::{Collector, Field, Report};
 pub use format::{Format, UnknownFormat};
+pub use name_field::{NameKeys, TextStats};
 
 use serde::Serialize;
 use std::fmt;
@@ -187,24 +189,18 @@ pub struct ParsedFeature {
     pub geometry_type: Option<&'static str>,
     /// The properties as compact JSON (`{...}` or `null`).
     pub properties: String,
-    /// The display name (first of `nama`, `name`, … that holds a string or number).
+    /// The display name: the value of the feature's best name key (see
+    /// [`name_field`]), a string or a number; recomputed after reading
+    /// when the layer's name field turns out to be another.
     pub name: Option<String>,
     /// Extent of the geometry, `None` when null or empty.
     pub bbox: Option<[f64; 4]>,
 }
 
-/// Property keys tried in order for a feature's display name.
-pub const NAME_KEYS: &[&str] = &[
-    "nama",
-    "name",
-    "Nama",
-    "Name",
-    "NAMA",
-    "NAME",
-    "nama_objek",
-    "title",
-    "judul",
-];
+/// Keys that name features whatever their case (see [`name_field`] for
+/// the rules: `nama` and `name` first, then `nama_*`, `*_name`, and the
+/// others here: `title`, `judul`, and the RBI maps' `namobj`).
+pub const NAME_KEYS: &[&str] = &["nama", "name", "nama_objek", "title", "judul", "namobj"];
 
 /// Reads the upload spooled at `path` as `format` into `collector`.
 ///

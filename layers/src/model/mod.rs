@@ -145,6 +145,9 @@ pub struct PublishedLayer {
     pub meta: LayerMeta,
     /// Its current version.
     pub version: VersionInfo,
+    /// The property that version's feature names come from (`None`: no
+    /// names); a change reloads the layer.
+    pub name_field: Option<String>,
 }
 
 /// The Badung regency's extent with a margin of about 5 km

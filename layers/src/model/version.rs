@@ -58,6 +58,8 @@ pub struct VersionSummary {
     pub created_at: String,
     /// When it was last made current.
     pub published_at: Option<String>,
+    /// The property its features' names come from (`None`: no names).
+    pub name_field: Option<String>,
 }
 
 /// A layer as the people who manage it see it, published or not.

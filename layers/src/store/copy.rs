@@ -120,6 +120,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("meta_title_en", Text),
             ("meta_agency_id", Text),
             ("meta_visibility", Text),
+            ("name_field", Text),
         ],
     ),
     (

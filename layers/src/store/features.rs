@@ -6,6 +6,7 @@
 
 use crate::error::Result;
 use crate::ingest::ParsedFeature;
+use crate::ingest::name_field::name_of;
 use crate::model::{FeatureRow, PublishedLayer};
 use crate::store::rows::{feature_row, pg_feature_row, published_layer};
 use crate::store::{Backend, Store, Tx};
@@ -13,6 +14,10 @@ use crate::store::{Backend, Store, Tx};
 /// Rows per multi-row INSERT: 11 bound values each stays far below
 /// SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
 const INSERT_BATCH: usize = 1000;
+
+/// Features read and renamed per round trip when names are recomputed
+/// (two bound values each in the UPDATE).
+const RENAME_BATCH: i64 = 1000;
 
 impl Store {
     /// Every layer that has a published version and is not deleted, with
@@ -22,7 +27,7 @@ impl Store {
             "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about,
                     a.id AS agency_id, a.name AS agency_name,
                     v.id, v.version, v.feature_count, v.geometry_types,
-                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev
+                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev, v.name_field
              FROM layers l
              JOIN categories c ON c.id = l.category_id
              JOIN layer_versions v ON v.layer_id = l.id AND v.version = l.current_version
@@ -49,21 +54,12 @@ impl Store {
     /// version with row id `version_id`, from its validation report; empty
     /// when it has none.
     async fn report_schema(&self, version_id: i64) -> Result<Vec<SchemaField>> {
-        #[derive(serde::Deserialize)]
-        struct Report {
-            #[serde(default)]
-            schema: Vec<SchemaField>,
-        }
         let report: Option<Option<String>> =
             sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = $1")
                 .bind(version_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(report
-            .flatten()
-            .and_then(|r| serde_json::from_str::<Report>(&r).ok())
-            .map(|r| r.schema)
-            .unwrap_or_default())
+        Ok(schema_of(report.flatten().as_deref()))
     }
 
     /// The features of one version with `from <= seq < to`, in source order.
@@ -214,6 +210,128 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
         }
     }
     sql
+}
+
+/// Recomputes the names of the features of the version with row id
+/// `version_id` from their property `field` (`None`: no names), inside
+/// `tx`, in batches; returns how many changed. Names are computed as at
+/// upload ([`name_of`]), so a field holding strings gives them trimmed and
+/// a number gives it as written.
+pub(crate) async fn rename_features(
+    backend: Backend,
+    tx: &mut Tx,
+    version_id: i64,
+    field: Option<&str>,
+) -> Result<u64> {
+    let end: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq) + 1, 0) FROM features WHERE version_id = $1")
+            .bind(version_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let select = match backend {
+        Backend::Sqlite => {
+            "SELECT seq, properties, name FROM features
+             WHERE version_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq"
+        }
+        Backend::Postgres => {
+            "SELECT seq, properties::text AS properties, name FROM features
+             WHERE version_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq"
+        }
+    };
+    // A key serde_json writes as it is can be looked for in the text
+    // before the properties are parsed: most features of a layer without
+    // the field then cost no parse.
+    let plain = field.filter(|f| !f.contains(['"', '\\']) && !f.contains(char::is_control));
+    let mut changed = 0u64;
+    let mut from = 0i64;
+    while from < end {
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(select)
+            .bind(version_id)
+            .bind(from)
+            .bind(from + RENAME_BATCH)
+            .fetch_all(&mut **tx)
+            .await?;
+        from += RENAME_BATCH;
+        let mut renamed = Vec::new();
+        for (seq, properties, old) in rows {
+            let name = match field {
+                None => None,
+                Some(f) if plain.is_some() && !properties.contains(f) => None,
+                Some(_) => {
+                    let props: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&properties).unwrap_or_default();
+                    name_of(&props, field)
+                }
+            };
+            if name != old {
+                renamed.push((seq, name));
+            }
+        }
+        if renamed.is_empty() {
+            continue;
+        }
+        let sql = rename_sql(backend, renamed.len());
+        let mut q = sqlx::query(&sql);
+        for (seq, name) in &renamed {
+            q = q.bind(*seq).bind(name.as_deref());
+        }
+        q.bind(version_id).execute(&mut **tx).await?;
+        changed += renamed.len() as u64;
+    }
+    Ok(changed)
+}
+
+/// The UPDATE that gives `rows` features (seq, name pairs, then the
+/// version's row id) their new names; anonymous parameters on SQLite, as
+/// in [`insert_sql`].
+fn rename_sql(backend: Backend, rows: usize) -> String {
+    let mut sql = String::from("WITH renamed (seq, name) AS (VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        match backend {
+            Backend::Sqlite => sql.push_str("(?, ?)"),
+            Backend::Postgres => sql.push_str(&format!("(${}, ${})", 2 * row + 1, 2 * row + 2)),
+        }
+    }
+    sql.push_str(
+        ") UPDATE features SET name = renamed.name FROM renamed
+         WHERE features.seq = renamed.seq AND features.version_id = ",
+    );
+    match backend {
+        Backend::Sqlite => sql.push('?'),
+        Backend::Postgres => sql.push_str(&format!("${}", 2 * rows + 1)),
+    }
+    sql
+}
+
+/// The property names of the version with row id `version_id` (from its
+/// validation report's schema, in upload order), read inside `tx`.
+pub(crate) async fn schema_names(tx: &mut Tx, version_id: i64) -> Result<Vec<String>> {
+    let report: Option<String> =
+        sqlx::query_scalar("SELECT report FROM layer_versions WHERE id = $1")
+            .bind(version_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(schema_of(report.as_deref())
+        .into_iter()
+        .map(|f| f.name)
+        .collect())
+}
+
+/// The schema of a stored validation report (JSON text); empty when there
+/// is none or it cannot be read.
+fn schema_of(report: Option<&str>) -> Vec<SchemaField> {
+    #[derive(serde::Deserialize)]
+    struct Report {
+        #[serde(default)]
+        schema: Vec<SchemaField>,
+    }
+    report
+        .and_then(|r| serde_json::from_str::<Report>(r).ok())
+        .map(|r| r.schema)
+        .unwrap_or_default()
 }
 
 /// One property of a validation report's schema.

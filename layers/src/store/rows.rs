@@ -116,6 +116,7 @@ pub(crate) fn published_layer(row: &AnyRow) -> Result<PublishedLayer> {
     Ok(PublishedLayer {
         meta: layer_meta_of(row)?,
         version: version_info(row)?,
+        name_field: row.try_get("name_field")?,
     })
 }
 

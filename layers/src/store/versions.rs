@@ -15,12 +15,13 @@ use crate::error::{Error, Result};
 use crate::model::access::{Actor, Guard, Owner};
 use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
+use crate::store::features::{rename_features, schema_names};
 use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, version_info};
 use crate::store::{Store, Tx, audit, changes};
 
 const SUMMARY_COLUMNS: &str = "v.version, v.status, v.feature_count, v.geometry_types,
      v.minx, v.miny, v.maxx, v.maxy, v.source_name, v.format, v.created_by, v.created_at,
-     v.published_at, l.current_version";
+     v.published_at, v.name_field, l.current_version";
 
 impl Store {
     /// The owner of layer `id`, if it exists.
@@ -206,6 +207,105 @@ impl Store {
         Ok(before)
     }
 
+    /// Makes property `field` (`None`: none) the name field of version
+    /// `version` of layer `id`: its features' names are recomputed from
+    /// it, the version row records it and the audit log the change, all in
+    /// one transaction with the ownership check. A field not in the
+    /// version's schema is a bad request. Returns the version as listed;
+    /// a current version's layer is reloaded by the next catalog sync.
+    pub async fn set_name_field(
+        &self,
+        id: &str,
+        version: i64,
+        field: Option<&str>,
+        guard: Guard<'_>,
+        actor: Actor<'_>,
+    ) -> Result<VersionSummary> {
+        let mut tx = self.write().await?;
+        let owner = checked_owner(&mut tx, id, guard).await?;
+        if owner.deleted {
+            return Err(Error::Conflict(format!(
+                "Lapisan {id:?} sudah dihapus; pulihkan dahulu. / Layer {id:?} is deleted; restore it first."
+            )));
+        }
+        let row = sqlx::query(
+            "SELECT v.id, v.status, v.name_field, l.current_version
+             FROM layer_versions v JOIN layers l ON l.id = v.layer_id
+             WHERE v.layer_id = $1 AND v.version = $2",
+        )
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "Lapisan {id:?} tidak memiliki versi {version}. / Layer {id:?} has no version {version}."
+            ))
+        })?;
+        let version_id: i64 = row.try_get("id")?;
+        let before: Option<String> = row.try_get("name_field")?;
+        let current: Option<i64> = row.try_get("current_version")?;
+        if Status::from_str(&row.try_get::<String, _>("status")?)? == Status::Rejected {
+            return Err(Error::Conflict(format!(
+                "Versi {version} ditolak saat validasi dan tidak memiliki fitur. / Version {version} was rejected by validation and has no features."
+            )));
+        }
+        if let Some(f) = field {
+            let names = schema_names(&mut tx, version_id).await?;
+            if !names.iter().any(|n| n == f) {
+                return Err(Error::BadRequest(format!(
+                    "Kolom {f:?} tidak ada pada versi {version}; kolomnya: {list}. / Version {version} has no field {f:?}; its fields: {list}.",
+                    list = names.join(", ")
+                )));
+            }
+        }
+        // The same field again changes no name: a version stored before
+        // name fields existed keeps the names it was given then.
+        let renamed = if before.as_deref() == field {
+            0
+        } else {
+            rename_features(self.backend(), &mut tx, version_id, field).await?
+        };
+        sqlx::query("UPDATE layer_versions SET name_field = $1 WHERE id = $2")
+            .bind(field)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
+        if current == Some(version) {
+            // What is served changes: list ETags and replicas follow.
+            sqlx::query("UPDATE layers SET updated_at = $1 WHERE id = $2")
+                .bind(crate::clock::now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                layer: Some(id),
+                to_version: Some(version),
+                detail: Some(serde_json::json!({
+                    "name_field": field,
+                    "before": before,
+                    "renamed": renamed,
+                })),
+                ..audit::Entry::by(actor, "name_field")
+            },
+        )
+        .await?;
+        changes::announce(self.backend(), &mut tx, id).await?;
+        tx.commit().await?;
+        let (summary, _) = self
+            .version(id, version)
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Lapisan {id:?} tidak memiliki versi {version}. / Layer {id:?} has no version {version}."
+                ))
+            })?;
+        Ok(summary)
+    }
+
     /// Hides layer `id` (`deleted = true`) or brings it back. Versions and
     /// features are kept, so a hidden layer can always be restored.
     pub async fn set_deleted(
@@ -335,5 +435,6 @@ fn summary(r: &sqlx::any::AnyRow) -> Result<VersionSummary> {
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
         published_at: r.try_get("published_at")?,
+        name_field: r.try_get("name_field")?,
     })
 }

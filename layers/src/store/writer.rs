@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ingest::ParsedFeature;
 use crate::model::access::{Actor, Guard, Owner};
 use crate::model::{LayerSpec, Visibility, agency_slug, check_slug};
-use crate::store::features::{FeatureRef, insert_features, nullable_floats};
+use crate::store::features::{FeatureRef, insert_features, nullable_floats, rename_features};
 use crate::store::versions::{apply_version_meta, owner_in};
 use crate::store::{Backend, Store, Tx, audit, changes};
 
@@ -264,6 +264,10 @@ pub struct WriteOptions<'a> {
     pub actor: Actor<'a>,
     /// The format the input is read as (`geojson`, `shapefile`, …).
     pub format: &'a str,
+    /// The property the features' names come from, as the uploader chose
+    /// it; `None` detects it from the schema (see
+    /// [`name_field`](crate::ingest::name_field)).
+    pub name_field: Option<&'a str>,
 }
 
 /// Writes one new layer version inside a single transaction.
@@ -306,6 +310,21 @@ impl VersionWriter {
         let rows: Vec<_> = features.iter().map(FeatureRef::from).collect();
         insert_features(self.backend, &mut self.tx, self.version_id, self.seq, &rows).await?;
         self.seq += rows.len() as i64;
+        Ok(())
+    }
+
+    /// Records `field` as the version's name field; with `recompute`, the
+    /// names of the features written so far are first recomputed from it
+    /// (when they did not follow it while reading).
+    pub async fn name_features(&mut self, field: Option<&str>, recompute: bool) -> Result<()> {
+        if recompute {
+            rename_features(self.backend, &mut self.tx, self.version_id, field).await?;
+        }
+        sqlx::query("UPDATE layer_versions SET name_field = $1 WHERE id = $2")
+            .bind(field)
+            .bind(self.version_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

@@ -61,6 +61,8 @@ pub struct LayerOut<'a> {
     feature_count: usize,
     bbox: Option<Bbox>,
     version: i64,
+    /// The property the features' names come from, if any.
+    name_field: Option<&'a str>,
     updated_at: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     about: Option<&'a layers::model::about::LayerAbout>,
@@ -75,8 +77,9 @@ struct Link {
 }
 
 impl<'a> LayerOut<'a> {
-    /// Describes `l` with links under `base`.
-    pub fn new(l: &'a LayerIndex, base: &str) -> Self {
+    /// Describes `l`, whose features' names come from `name_field`, with
+    /// links under `base`.
+    pub fn new(l: &'a LayerIndex, name_field: Option<&'a str>, base: &str) -> Self {
         let types = &l.data.version.geometry_types;
         LayerOut {
             id: &l.meta.id,
@@ -94,6 +97,7 @@ impl<'a> LayerOut<'a> {
             feature_count: l.data.len(),
             bbox: l.data.version.bbox,
             version: l.data.version.version,
+            name_field,
             updated_at: &l.meta.updated_at,
             about: l.meta.about.as_ref(),
             links: [
@@ -124,7 +128,7 @@ pub async fn list(State(state): State<AppState>, who: Principal, headers: Header
     }
     let base = &state.config.public_url;
     let out: Vec<LayerOut> = visible_layers(&snapshot, &who)
-        .map(|l| LayerOut::new(l, base))
+        .map(|l| LayerOut::new(l, snapshot.name_field(&l.meta.id), base))
         .collect();
     json_response(&serde_json::json!({ "layers": out }), &caching)
 }
@@ -136,13 +140,14 @@ pub async fn one(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let layer = visible_layer(&state.catalog.snapshot(), &who, &id)?;
+    let snapshot = state.catalog.snapshot();
+    let layer = visible_layer(&snapshot, &who, &id)?;
     let caching = Caching::new(&layer_tag(&layer, &who), who.is_anonymous());
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);
     }
     Ok(json_response(
-        &LayerOut::new(&layer, &state.config.public_url),
+        &LayerOut::new(&layer, snapshot.name_field(&id), &state.config.public_url),
         &caching,
     ))
 }

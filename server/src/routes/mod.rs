@@ -57,7 +57,10 @@ pub fn app(state: AppState) -> Router {
             "/api/layers/{id}/versions",
             get(versions::list).merge(post(uploads::replace).layer(upload_limit)),
         )
-        .route("/api/layers/{id}/versions/{n}", get(versions::one))
+        .route(
+            "/api/layers/{id}/versions/{n}",
+            get(versions::one).patch(versions::patch),
+        )
         .route("/api/layers/{id}/publish", post(versions::publish))
         .route("/api/layers/{id}/rollback", post(versions::rollback))
         .route("/api/layers/{id}/restore", post(versions::restore))

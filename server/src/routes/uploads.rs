@@ -148,6 +148,7 @@ async fn run(
         guard: Some(&guard),
         actor: client.actor(who),
         format: format.name(),
+        name_field: upload.field("name_field"),
     };
     let limits = state.writes.limits.clone();
     let read = file_reader(upload.path(), format, &limits);

@@ -86,6 +86,63 @@ pub async fn one(
     Ok(private_json(out))
 }
 
+/// The body of `PATCH /api/layers/{id}/versions/{n}`: an object with
+/// exactly `name_field`, a property name or `null` (no names). A body
+/// without it is refused rather than read as `null`.
+fn name_field_of(body: &[u8]) -> ApiResult<Option<String>> {
+    let refuse = |why: String| {
+        ApiError::bad_request(
+            "invalid-request",
+            format!(
+                "Badan permintaan harus JSON {{\"name_field\": \"nama kolom\"}} atau {{\"name_field\": null}}. / The body must be JSON {{\"name_field\": \"field name\"}} or {{\"name_field\": null}}: {why}"
+            ),
+        )
+    };
+    let mut object: serde_json::Map<String, Value> =
+        serde_json::from_slice(body).map_err(|e| refuse(e.to_string()))?;
+    let field = object
+        .remove("name_field")
+        .ok_or_else(|| refuse("it has no name_field".to_owned()))?;
+    if let Some(other) = object.keys().next() {
+        return Err(refuse(format!("unknown member {other:?}")));
+    }
+    match field {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        other => Err(refuse(format!(
+            "name_field is {other}, not a string or null"
+        ))),
+    }
+}
+
+/// `PATCH /api/layers/{id}/versions/{n}` with `{"name_field": "nama pura"}`
+/// (or `null`): the property the version's feature names come from, for
+/// the layer's agency staff and admins. The names are recomputed and the
+/// change audited in one transaction; answers the version as `GET` does.
+pub async fn patch(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath((id, n)): ApiPath<(String, i64)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    // A version is seen by those who see the layer's history: anyone else
+    // gets the same 404 as for a missing layer, as from `GET` here, and
+    // learns nothing from the body. The write itself is decided by
+    // `write_guard` inside the store's transaction.
+    history_visible(&state, &who, &id).await?;
+    let field = name_field_of(&body)?;
+    {
+        let guard = write_guard(&who);
+        state
+            .store
+            .set_name_field(&id, n, field.as_deref(), &guard, client.actor(&who))
+            .await?;
+    }
+    sync(&state).await?;
+    one(State(state), who, ApiPath((id, n))).await
+}
+
 /// `POST /api/layers/{id}/publish[?version=N]`: makes a draft (the newest
 /// one when no version is named) the current version.
 pub async fn publish(

@@ -13,6 +13,7 @@ mod about;
 mod caching;
 mod cors;
 mod features;
+mod name_field;
 mod ogc_documents;
 mod ogc_links;
 mod reports;
