@@ -12,6 +12,7 @@ use sqlx::Row;
 
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
+use crate::model::about::LayerAbout;
 use crate::model::access::{Actor, Guard, Owner};
 use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
@@ -304,6 +305,137 @@ impl Store {
                 ))
             })?;
         Ok(summary)
+    }
+
+    /// Makes a new draft of layer `id` holding exactly its current
+    /// version: the same features (copied in the database), schema,
+    /// report and name field, and no metadata of its own (so it keeps
+    /// what the layer says until [`Store::set_draft_about`] or an edit
+    /// changes it). Answers the new version's number.
+    pub async fn draft_from_current(
+        &self,
+        id: &str,
+        guard: Guard<'_>,
+        actor: Actor<'_>,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let owner = checked_owner(&mut tx, id, guard).await?;
+        if owner.deleted {
+            return Err(Error::Conflict(format!(
+                "Lapisan {id:?} sudah dihapus; pulihkan dahulu. / Layer {id:?} is deleted; restore it first."
+            )));
+        }
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT current_version FROM layers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let current = current.ok_or_else(|| {
+            Error::Conflict(format!(
+                "Lapisan {id:?} belum pernah diterbitkan: unggah datanya. / Layer {id:?} has never been published: upload its data."
+            ))
+        })?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let from: i64 = sqlx::query_scalar(
+            "SELECT id FROM layer_versions WHERE layer_id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(current)
+        .fetch_one(&mut *tx)
+        .await?;
+        let to: i64 = sqlx::query_scalar(
+            "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types,
+                                         minx, miny, maxx, maxy, source_name, format, created_by, created_at,
+                                         report, name_field)
+             SELECT layer_id, $2, 'draft', feature_count, geometry_types, minx, miny, maxx, maxy,
+                    source_name, format, $3, $1, report, name_field
+             FROM layer_versions WHERE id = $4 RETURNING id",
+        )
+        .bind(crate::clock::now())
+        .bind(version)
+        .bind(actor.account.map(|a| a.name.as_str()).unwrap_or("cli"))
+        .bind(from)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO features (version_id, seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy)
+             SELECT $1, seq, fid, fid_json, geometry, properties, name, minx, miny, maxx, maxy
+             FROM features WHERE version_id = $2",
+        )
+        .bind(to)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                layer: Some(id),
+                from_version: Some(current),
+                to_version: Some(version),
+                ..audit::Entry::by(actor, "draft")
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Sets what draft `version` of layer `id` says the layer is about
+    /// (served once the draft is published). Only drafts: the published
+    /// words change by publishing.
+    pub async fn set_draft_about(
+        &self,
+        id: &str,
+        version: i64,
+        about: &LayerAbout,
+        guard: Guard<'_>,
+        actor: Actor<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        checked_owner(&mut tx, id, guard).await?;
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM layer_versions WHERE layer_id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let status = status.ok_or_else(|| {
+            Error::NotFound(format!(
+                "Lapisan {id:?} tidak memiliki versi {version}. / Layer {id:?} has no version {version}."
+            ))
+        })?;
+        if Status::from_str(&status)? != Status::Draft {
+            return Err(Error::Conflict(format!(
+                "Versi {version} bukan draf: uraian lapisan diubah lewat draf (POST /api/layers/{id}/drafts), lalu diterbitkan. / Version {version} is not a draft: make one (POST /api/layers/{id}/drafts), change it, then publish."
+            )));
+        }
+        let json = serde_json::to_string(about).map_err(|e| Error::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE layer_versions SET meta_about = $1 WHERE layer_id = $2 AND version = $3",
+        )
+        .bind(&json)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                layer: Some(id),
+                to_version: Some(version),
+                detail: Some(serde_json::json!({ "about": about })),
+                ..audit::Entry::by(actor, "about")
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Hides layer `id` (`deleted = true`) or brings it back. Versions and

@@ -61,6 +61,7 @@ pub fn app(state: AppState) -> Router {
             "/api/layers/{id}/versions/{n}",
             get(versions::one).patch(versions::patch),
         )
+        .route("/api/layers/{id}/drafts", post(versions::draft))
         .route("/api/layers/{id}/publish", post(versions::publish))
         .route("/api/layers/{id}/rollback", post(versions::rollback))
         .route("/api/layers/{id}/restore", post(versions::restore))

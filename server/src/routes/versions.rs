@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use layers::model::about::LayerAbout;
 use layers::model::version::Status;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -87,38 +88,60 @@ pub async fn one(
 }
 
 /// The body of `PATCH /api/layers/{id}/versions/{n}`: an object with
-/// exactly `name_field`, a property name or `null` (no names). A body
-/// without it is refused rather than read as `null`.
-fn name_field_of(body: &[u8]) -> ApiResult<Option<String>> {
+/// `name_field` (a property name or `null`: no names), `about` (what the
+/// layer is about, for a draft), or both. A body with neither is refused
+/// rather than read as `null`.
+struct Patch {
+    name_field: Option<Option<String>>,
+    about: Option<LayerAbout>,
+}
+
+fn patch_of(body: &[u8]) -> ApiResult<Patch> {
     let refuse = |why: String| {
         ApiError::bad_request(
             "invalid-request",
             format!(
-                "Badan permintaan harus JSON {{\"name_field\": \"nama kolom\"}} atau {{\"name_field\": null}}. / The body must be JSON {{\"name_field\": \"field name\"}} or {{\"name_field\": null}}: {why}"
+                "Badan permintaan harus JSON {{\"name_field\": \"nama kolom\"}}, {{\"name_field\": null}} dan/atau {{\"about\": {{…}}}}. / The body must be JSON {{\"name_field\": \"field name\"}}, {{\"name_field\": null}} and/or {{\"about\": {{…}}}}: {why}"
             ),
         )
     };
     let mut object: serde_json::Map<String, Value> =
         serde_json::from_slice(body).map_err(|e| refuse(e.to_string()))?;
-    let field = object
-        .remove("name_field")
-        .ok_or_else(|| refuse("it has no name_field".to_owned()))?;
+    let name_field = object.remove("name_field");
+    let about = object.remove("about");
     if let Some(other) = object.keys().next() {
         return Err(refuse(format!("unknown member {other:?}")));
     }
-    match field {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        other => Err(refuse(format!(
-            "name_field is {other}, not a string or null"
-        ))),
+    if name_field.is_none() && about.is_none() {
+        return Err(refuse("it has neither name_field nor about".to_owned()));
     }
+    let name_field = match name_field {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => Some(Some(s)),
+        Some(other) => {
+            return Err(refuse(format!(
+                "name_field is {other}, not a string or null"
+            )));
+        }
+    };
+    let about = about
+        .map(|a| {
+            serde_json::from_value::<LayerAbout>(a)
+                .map_err(|e| refuse(format!("about: {e}")))?
+                .normalised()
+                .map_err(|e| ApiError::bad_request("invalid-request", e))
+        })
+        .transpose()?;
+    Ok(Patch { name_field, about })
 }
 
 /// `PATCH /api/layers/{id}/versions/{n}` with `{"name_field": "nama pura"}`
-/// (or `null`): the property the version's feature names come from, for
-/// the layer's agency staff and admins. The names are recomputed and the
-/// change audited in one transaction; answers the version as `GET` does.
+/// (or `null`) and/or `{"about": {...}}`: the property the version's
+/// feature names come from, and (drafts only) what the layer is about once
+/// the draft is published; for the layer's agency staff and admins. Names
+/// are recomputed and each change audited; answers the version as `GET`
+/// does.
 pub async fn patch(
     State(state): State<AppState>,
     who: Principal,
@@ -131,16 +154,46 @@ pub async fn patch(
     // learns nothing from the body. The write itself is decided by
     // `write_guard` inside the store's transaction.
     history_visible(&state, &who, &id).await?;
-    let field = name_field_of(&body)?;
+    let patch = patch_of(&body)?;
     {
         let guard = write_guard(&who);
-        state
-            .store
-            .set_name_field(&id, n, field.as_deref(), &guard, client.actor(&who))
-            .await?;
+        if let Some(about) = &patch.about {
+            state
+                .store
+                .set_draft_about(&id, n, about, &guard, client.actor(&who))
+                .await?;
+        }
+        if let Some(field) = &patch.name_field {
+            state
+                .store
+                .set_name_field(&id, n, field.as_deref(), &guard, client.actor(&who))
+                .await?;
+        }
     }
     sync(&state).await?;
     one(State(state), who, ApiPath((id, n))).await
+}
+
+/// `POST /api/layers/{id}/drafts`: a new draft holding exactly the
+/// current version, to change (its `about`, its name field) and publish
+/// without uploading the data again. Answers `201` with its `version`.
+pub async fn draft(
+    State(state): State<AppState>,
+    who: Principal,
+    client: Client,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    history_visible(&state, &who, &id).await?;
+    let version = {
+        let guard = write_guard(&who);
+        state
+            .store
+            .draft_from_current(&id, &guard, client.actor(&who))
+            .await?
+    };
+    let mut r = private_json(json!({ "layer": id, "version": version, "status": "draft" }));
+    *r.status_mut() = StatusCode::CREATED;
+    Ok(r)
 }
 
 /// `POST /api/layers/{id}/publish[?version=N]`: makes a draft (the newest

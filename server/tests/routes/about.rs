@@ -137,3 +137,100 @@ async fn bad_about_fields_are_400_saying_which() {
         assert!(p["detail"].as_str().unwrap().contains(says), "{field}: {p}");
     }
 }
+
+#[tokio::test]
+async fn a_draft_of_the_current_version_changes_the_words_not_the_data() {
+    let w = World::new().await;
+    let staff = w
+        .user("staf_koperasi", Role::OpdStaff, Some("Dinas Koperasi"))
+        .await;
+    let other = w
+        .user("staf_pupr", Role::OpdStaff, Some("Dinas PUPR"))
+        .await;
+    w.created(
+        "/api/layers?id=pasar&category=economy&filename=a.geojson&licence=CC0-1.0",
+        &staff,
+        points(&["Pasar Mengwi", "Pasar Kuta"]),
+    )
+    .await;
+    let r = w.post("/api/layers/pasar/publish", Some(&staff), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let before = w.json("/api/layers/pasar/features").await;
+
+    // Another agency's staff and the public: the same 404 as a missing layer.
+    for token in [Some(other.as_str()), None] {
+        let r = w.post("/api/layers/pasar/drafts", token, "").await;
+        let missing = w.post("/api/layers/tidak-ada/drafts", token, "").await;
+        assert_eq!(r.status, missing.status, "{}", r.text());
+        assert!(r.status == StatusCode::NOT_FOUND || r.status == StatusCode::UNAUTHORIZED);
+    }
+    let r = w.post("/api/layers/pasar/drafts", Some(&staff), "").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["version"], 2);
+    let draft = w
+        .call(
+            axum::http::Method::PATCH,
+            "/api/layers/pasar/versions/2",
+            Some(&staff),
+            serde_json::json!({"about": {"description_id": "Pasar rakyat.", "licence": "CC-BY-4.0"}})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(draft.status, StatusCode::OK, "{}", draft.text());
+    assert_eq!(draft.json()["feature_count"], 2, "{}", draft.text());
+    // Not served before it is published.
+    assert_eq!(
+        w.json("/api/layers/pasar").await["about"]["licence"],
+        "CC0-1.0"
+    );
+    let r = w
+        .post("/api/layers/pasar/publish?version=2", Some(&staff), "")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let meta = w.json("/api/layers/pasar").await;
+    assert_eq!(meta["about"]["licence"], "CC-BY-4.0");
+    assert_eq!(meta["about"]["description_id"], "Pasar rakyat.");
+    assert_eq!(meta["version"], 2);
+    // The same features, byte for byte.
+    assert_eq!(
+        w.json("/api/layers/pasar/features").await["features"],
+        before["features"]
+    );
+    // A published version's words change only through a draft.
+    let r = w
+        .call(
+            axum::http::Method::PATCH,
+            "/api/layers/pasar/versions/2",
+            Some(&staff),
+            r#"{"about": {"source": "x"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("/drafts"), "{}", r.text());
+    let bad = w
+        .call(
+            axum::http::Method::PATCH,
+            "/api/layers/pasar/versions/2",
+            Some(&staff),
+            r#"{"about": {"contact_email": "nope"}}"#,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+    // The audit log tells who made the draft and changed the words.
+    let audit = w
+        .json_as(
+            "/api/audit?layer=pasar",
+            crate::support::Auth::Bearer(&w.user("pimpinan", Role::Leader, None).await),
+        )
+        .await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"draft") && actions.contains(&"about"),
+        "{actions:?}"
+    );
+}
