@@ -451,7 +451,6 @@ pub fn catalog(base: &str, datasets: &[Dataset], licence: &str) -> Value {
             {"@id": "http://publications.europa.eu/resource/authority/language/ENG"}
         ],
         "dct:license": licence_node(licence),
-        "dct:spatial": {"@id": "https://www.geonames.org/1650535"},
         "dcat:dataset": datasets.iter().map(|d| dataset(base, d)).collect::<Vec<_>>(),
     });
     if let (Some(m), Some(o)) = (modified, n.as_object_mut()) {

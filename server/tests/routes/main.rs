@@ -11,6 +11,7 @@ mod support;
 
 mod caching;
 mod cors;
+mod open_data;
 mod features;
 mod ogc_documents;
 mod ogc_links;
