@@ -252,7 +252,10 @@ fn dcat_catalogue_read_by_rdflib() {
     let ws = Workspace::new();
     let s = ws.serve(&["--demo", "--demo-features", "300"]);
     let public = s.json("/api/layers")["layers"].as_array().unwrap().len();
-    let path = ws.write("catalog.jsonld", &s.get("/data/catalog.jsonld").text().unwrap());
+    let path = ws.write(
+        "catalog.jsonld",
+        &s.get("/data/catalog.jsonld").text().unwrap(),
+    );
     let script = r#"
 import sys, rdflib
 g = rdflib.Graph()
@@ -275,11 +278,17 @@ print(len(datasets), len(g))
 "#;
     let python = std::env::var("BSC_PYTHON").unwrap_or_else(|_| "python3".into());
     let required = std::env::var("BSC_OPENAPI_VALIDATOR").as_deref() == Ok("required");
-    let out = match Command::new(&python).args(["-c", script]).arg(&path).output() {
+    let out = match Command::new(&python)
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+    {
         Ok(o) => o,
         Err(e) => {
             assert!(!required, "{python}: {e}");
-            return common::skipped(&format!("rdflib check of /data/catalog.jsonld: no {python} ({e})"));
+            return common::skipped(&format!(
+                "rdflib check of /data/catalog.jsonld: no {python} ({e})"
+            ));
         }
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -289,10 +298,17 @@ print(len(datasets), len(g))
             "rdflib check of /data/catalog.jsonld: rdflib not installed for {python} (tests/provision.sh installs it)"
         ));
     }
-    assert!(out.status.success(), "rdflib rejected the catalogue:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "rdflib rejected the catalogue:\n{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut counts = stdout.split_whitespace().map(|n| n.parse::<usize>().unwrap());
+    let mut counts = stdout
+        .split_whitespace()
+        .map(|n| n.parse::<usize>().unwrap());
     let (datasets, triples) = (counts.next().unwrap(), counts.next().unwrap());
     assert_eq!(datasets, public, "one dataset per public layer");
-    println!("rdflib: {datasets} datasets, {triples} triples, each with a title, publisher, licence and 5+ distributions");
+    println!(
+        "rdflib: {datasets} datasets, {triples} triples, each with a title, publisher, licence and 5+ distributions"
+    );
 }

@@ -120,7 +120,10 @@ mod tests {
         assert!(body.contains("\r\n"));
         let mut r = ::csv::Reader::from_reader(body.as_bytes());
         let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
-        assert_eq!(header, ["fid", "nama", "nomor", "tags", "wkt", "lon", "lat"]);
+        assert_eq!(
+            header,
+            ["fid", "nama", "nomor", "tags", "wkt", "lon", "lat"]
+        );
         let rows: Vec<Vec<String>> = r
             .records()
             .map(|r| r.unwrap().iter().map(str::to_owned).collect())

@@ -80,7 +80,8 @@ pub struct Dataset {
 
 /// The words for a layer's geometry (Indonesian, English), when it has one kind.
 fn geometry_words(types: &[String]) -> Option<(&'static str, &'static str)> {
-    let all = |kinds: &[&str]| !types.is_empty() && types.iter().all(|t| kinds.contains(&t.as_str()));
+    let all =
+        |kinds: &[&str]| !types.is_empty() && types.iter().all(|t| kinds.contains(&t.as_str()));
     if all(&["Point", "MultiPoint"]) {
         Some(("titik", "point"))
     } else if all(&["LineString", "MultiLineString"]) {
@@ -105,7 +106,11 @@ impl Dataset {
         };
         let theme = match category {
             Some(c) => (c.id.clone(), c.title_id.clone(), c.title_en.clone()),
-            None => (meta.category.clone(), meta.category.clone(), meta.category.clone()),
+            None => (
+                meta.category.clone(),
+                meta.category.clone(),
+                meta.category.clone(),
+            ),
         };
         let title_en = if meta.title_en.trim().is_empty() {
             meta.title_id.clone()
@@ -257,15 +262,16 @@ pub fn licence_url(licence: &str) -> Option<String> {
         return Some(l.to_owned());
     }
     let spdx = !l.is_empty()
-        && l
-            .bytes()
+        && l.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.+".contains(&b));
     spdx.then(|| format!("http://spdx.org/licenses/{l}"))
 }
 
 fn licence_node(licence: &str) -> Value {
     match licence_url(licence) {
-        Some(url) => json!({"@id": url, "@type": "dct:LicenseDocument", "rdfs:label": licence.trim()}),
+        Some(url) => {
+            json!({"@id": url, "@type": "dct:LicenseDocument", "rdfs:label": licence.trim()})
+        }
         None => json!({"@type": "dct:LicenseDocument", "rdfs:label": licence.trim()}),
     }
 }
@@ -279,7 +285,11 @@ fn texts(id: &str, en: Option<&str>) -> Value {
 }
 
 fn time(t: &str) -> Value {
-    let kind = if t.len() == 10 { "xsd:date" } else { "xsd:dateTime" };
+    let kind = if t.len() == 10 {
+        "xsd:date"
+    } else {
+        "xsd:dateTime"
+    };
     json!({"@value": t, "@type": kind})
 }
 
@@ -398,10 +408,17 @@ fn dataset(base: &str, d: &Dataset) -> Value {
     let mut contact = json!({"@type": "vcard:Organization", "vcard:fn": d.contact.name});
     if let Some(c) = contact.as_object_mut() {
         if let Some(e) = &d.contact.email {
-            c.insert("vcard:hasEmail".into(), json!({"@id": format!("mailto:{e}")}));
+            c.insert(
+                "vcard:hasEmail".into(),
+                json!({"@id": format!("mailto:{e}")}),
+            );
         }
         if let Some(u) = &d.contact.url {
-            let u = if u.starts_with('/') { format!("{base}{u}") } else { u.clone() };
+            let u = if u.starts_with('/') {
+                format!("{base}{u}")
+            } else {
+                u.clone()
+            };
             c.insert("vcard:hasURL".into(), json!({"@id": u}));
         }
     }
@@ -475,7 +492,10 @@ mod tests {
             Some("https://example.org/l")
         );
         assert_eq!(licence_url("Lisensi daerah Badung"), None);
-        assert_eq!(licence_node("Lisensi daerah")["rdfs:label"], "Lisensi daerah");
+        assert_eq!(
+            licence_node("Lisensi daerah")["rdfs:label"],
+            "Lisensi daerah"
+        );
     }
 
     #[test]

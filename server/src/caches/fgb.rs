@@ -48,11 +48,7 @@ impl FgbCache {
     /// A layer a format cannot hold (an XLSX of more rows than a sheet
     /// has) is a 400 problem.
     pub async fn file(&self, layer: Arc<LayerIndex>, format: Built) -> ApiResult<Bytes> {
-        let key = (
-            layer.data.version.id,
-            layer.data.version.photos_rev,
-            format,
-        );
+        let key = (layer.data.version.id, layer.data.version.photos_rev, format);
         if let Some(b) = self.files.get(&key) {
             return Ok(b);
         }

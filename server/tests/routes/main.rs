@@ -11,10 +11,10 @@ mod support;
 
 mod caching;
 mod cors;
-mod open_data;
 mod features;
 mod ogc_documents;
 mod ogc_links;
+mod open_data;
 mod reports;
 mod search;
 mod sessions;

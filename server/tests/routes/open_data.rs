@@ -57,7 +57,9 @@ async fn world() -> World {
 /// The rows of a CSV download, its byte order mark checked and dropped.
 fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
     let text = std::str::from_utf8(body).unwrap();
-    let text = text.strip_prefix('\u{feff}').expect("the CSV starts with a BOM");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("the CSV starts with a BOM");
     csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes())
@@ -135,7 +137,10 @@ async fn xlsx_reads_back_with_calamine() {
     assert_eq!(one[3], Data::Float(12.5));
     assert_eq!(one[4], Data::Bool(true));
     assert_eq!(one[5], Data::String("POINT(115.17 -8.72)".into()));
-    assert_eq!((&one[6], &one[7]), (&Data::Float(115.17), &Data::Float(-8.72)));
+    assert_eq!(
+        (&one[6], &one[7]),
+        (&Data::Float(115.17), &Data::Float(-8.72))
+    );
     let two = by_fid(2.0);
     assert_eq!(two[1], Data::String(UNICODE.into()));
     assert_eq!(two[2], Data::Float(-2.0));
@@ -151,7 +156,10 @@ async fn tables_have_tags_and_the_visibility_rule() {
         let path = format!("/api/layers/pura/download?format={format}");
         let r = w.get(&path, None).await;
         let tag = r.header("etag").expect("a tag");
-        assert_eq!(r.header("cache-control").as_deref(), Some("public, no-cache"));
+        assert_eq!(
+            r.header("cache-control").as_deref(),
+            Some("public, no-cache")
+        );
         let again = w
             .send(
                 axum::http::Request::get(&path)
@@ -166,7 +174,10 @@ async fn tables_have_tags_and_the_visibility_rule() {
 
         // Hidden and missing are the same 404.
         let hidden = w
-            .get(&format!("/api/layers/gudang/download?format={format}"), None)
+            .get(
+                &format!("/api/layers/gudang/download?format={format}"),
+                None,
+            )
             .await
             .problem(404);
         let missing = w
@@ -186,12 +197,13 @@ async fn tables_have_tags_and_the_visibility_rule() {
         .get("/api/layers/gudang/download?format=csv", Some(&staff))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.header("cache-control").as_deref(), Some("private, no-cache"));
+    assert_eq!(
+        r.header("cache-control").as_deref(),
+        Some("private, no-cache")
+    );
     assert!(csv_rows(&r.body)[1][1] == "RAHASIACANARY");
 
-    let detail = w
-        .problem("/api/layers/pura/download?format=shp", 400)
-        .await;
+    let detail = w.problem("/api/layers/pura/download?format=shp", 400).await;
     assert!(detail.contains("fgb, geojson, csv, xlsx"), "{detail}");
 }
 
@@ -222,7 +234,10 @@ async fn the_catalogue_lists_public_layers_only() {
     for who in [None, Some(leader.as_str())] {
         let r = w.get("/data/catalog.jsonld", who).await;
         assert_eq!(r.status, 200, "{}", r.text());
-        assert_eq!(r.header("content-type").as_deref(), Some("application/ld+json"));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/ld+json")
+        );
         assert!(!r.text().contains("gudang"), "an internal layer is listed");
         assert!(!r.text().contains("RAHASIA"));
     }
@@ -280,7 +295,10 @@ async fn the_data_page_escapes_and_links() {
         Some("text/html; charset=utf-8")
     );
     let csp = r.header("content-security-policy").unwrap();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
     let html = r.text();
     assert!(!html.contains("<b>"), "unescaped title");
     assert!(html.contains("Pura &lt;b&gt;&quot;Dalem&quot;&lt;/b&gt; &amp; &#39;Co&#39;"));
