@@ -71,7 +71,7 @@ pub fn write(data: &LayerData, mut out: impl Write) -> Result<()> {
     let null = Value::Null;
     for i in 0..data.len() as u32 {
         let row = table::row(data, i)?;
-        let (wkt, point) = row.geometry()?;
+        let table::Shape { wkt, point } = row.geometry()?;
         let mut record: Vec<Cow<'_, str>> = Vec::with_capacity(cols.properties.len() + 4);
         record.push(cell(&row.id));
         let props = row.properties.as_ref();

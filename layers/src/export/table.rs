@@ -56,11 +56,20 @@ pub struct Row {
     pub properties: Option<Map<String, Value>>,
 }
 
+/// A row's geometry as the table writes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shape {
+    /// The geometry as WKT (none without a geometry).
+    pub wkt: Option<String>,
+    /// Longitude and latitude, when the geometry is a point.
+    pub point: Option<(f64, f64)>,
+}
+
 impl Row {
     /// The geometry as WKT, and the coordinates when it is a point.
-    pub fn geometry(&self) -> Result<(Option<String>, Option<(f64, f64)>)> {
+    pub fn geometry(&self) -> Result<Shape> {
         let Some(g) = &self.geometry else {
-            return Ok((None, None));
+            return Ok(Shape::default());
         };
         let fail = |e: &dyn std::fmt::Display| Error::Corrupt(format!("stored geometry: {e}"));
         let g = geo::Geometry::<f64>::try_from(g.clone()).map_err(|e| fail(&e))?;
@@ -68,7 +77,10 @@ impl Row {
             geo::Geometry::Point(p) => Some((p.x(), p.y())),
             _ => None,
         };
-        Ok((Some(g.to_wkt().map_err(|e| fail(&e))?), point))
+        Ok(Shape {
+            wkt: Some(g.to_wkt().map_err(|e| fail(&e))?),
+            point,
+        })
     }
 }
 

@@ -87,7 +87,7 @@ fn write_value(ws: &mut Worksheet, row: u32, col: u16, v: &Value) -> Result<()> 
             ws.write_boolean(row, col, *b).map_err(fail)?;
         }
         Value::Number(n) => {
-            let exact = n.as_i64().map_or(true, |i| i.unsigned_abs() <= EXACT)
+            let exact = n.as_i64().is_none_or(|i| i.unsigned_abs() <= EXACT)
                 && n.as_u64().is_none_or(|u| u <= EXACT);
             match n.as_f64() {
                 Some(x) if exact && x.is_finite() => {
@@ -159,7 +159,7 @@ pub fn write(data: &LayerData, name: &str) -> Result<Vec<u8>> {
                 }
             }
         }
-        let (wkt, point) = row.geometry()?;
+        let table::Shape { wkt, point } = row.geometry()?;
         if let Some(wkt) = wkt {
             write_text(ws, r, wkt_col, &wkt)?;
         }

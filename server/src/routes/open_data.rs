@@ -90,7 +90,7 @@ fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -118,7 +118,7 @@ pub fn page(datasets: &[Dataset], licence: &str) -> String {
         }
         let _ = write!(body, "</h2>\n<p>{}</p>\n", esc(&d.description_id));
         if let Some(en) = &d.description_en {
-            let _ = write!(body, "<p lang=\"en\">{}</p>\n", esc(en));
+            let _ = writeln!(body, "<p lang=\"en\">{}</p>", esc(en));
         }
         let modified = d.modified.get(..10).unwrap_or(&d.modified);
         let _ = write!(

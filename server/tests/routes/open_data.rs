@@ -316,5 +316,5 @@ async fn the_data_page_escapes_and_links() {
         assert!(html.contains(&format!("href=\"{link}\"")), "{link}");
     }
     assert!(html.contains("Dinas Kebudayaan"));
-    assert!(html.contains("<script") == false);
+    assert!(!html.contains("<script"));
 }
