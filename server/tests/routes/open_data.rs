@@ -318,3 +318,46 @@ async fn the_data_page_escapes_and_links() {
     assert!(html.contains("Dinas Kebudayaan"));
     assert!(!html.contains("<script"));
 }
+
+#[tokio::test]
+async fn xlsx_cuts_long_cells_and_keeps_big_integers() {
+    let w = World::new().await;
+    // A polygon whose WKT is longer than an Excel cell holds.
+    let n = 2400;
+    let mut ring: Vec<[f64; 2]> = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            [115.2 + 0.01 * a.cos(), -8.6 + 0.01 * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    let fc = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "properties": {"nama": "Lapangan", "nib": 9_007_199_254_740_993_i64},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}},
+    ]});
+    w.import(&fc.to_string(), "lapangan", "general", &[]).await;
+    let r = w
+        .get("/api/layers/lapangan/download?format=xlsx", None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(r.body.clone())).unwrap();
+    let range = book.worksheet_range("lapangan").unwrap();
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, ["fid", "nama", "nib", "wkt"]);
+    // Beyond 2^53 a double would round: the digits are kept as text.
+    assert_eq!(rows[1][2], Data::String("9007199254740993".into()));
+    let Data::String(wkt) = &rows[1][3] else {
+        panic!("{:?}", rows[1][3])
+    };
+    assert!(wkt.starts_with("POLYGON(("), "{}", &wkt[..40]);
+    assert!(wkt.ends_with('…'));
+    assert_eq!(wkt.encode_utf16().count(), 32_767);
+    // The CSV has the whole geometry.
+    let r = w
+        .get("/api/layers/lapangan/download?format=csv", None)
+        .await;
+    let rows = csv_rows(&r.body);
+    assert!(rows[1][3].len() > 32_767 && rows[1][3].ends_with("))"));
+    assert_eq!(rows[1][2], "9007199254740993");
+}
