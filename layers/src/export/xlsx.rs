@@ -212,4 +212,35 @@ mod tests {
         .unwrap();
         assert!(sheet.contains("<autoFilter"), "{sheet}");
     }
+
+    #[test]
+    fn a_cut_cell_carries_a_note() {
+        use crate::index::build::LayerBuilder;
+        use crate::model::{FeatureRow, VersionInfo};
+        let mut b = LayerBuilder::new(VersionInfo {
+            id: 1,
+            version: 1,
+            feature_count: 1,
+            geometry_types: vec![],
+            bbox: None,
+            created_at: String::new(),
+            photos_rev: 0,
+        });
+        let long = "a".repeat(MAX_CELL + 10);
+        b.push(FeatureRow {
+            fid: "1".into(),
+            fid_json: "1".into(),
+            geometry: None,
+            properties: format!(r#"{{"catatan":"{long}"}}"#),
+            name: None,
+            bbox: None,
+        })
+        .unwrap();
+        let bytes = write(&b.finish().unwrap(), "catatan").unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut notes = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/comments1.xml").unwrap(), &mut notes)
+            .unwrap();
+        assert!(notes.contains("32,767"), "{notes}");
+    }
 }
