@@ -1,7 +1,8 @@
 //! OGC API - Features and FlatGeobuf downloads checked with real clients:
 //! GDAL's OAPIF and FlatGeobuf drivers (`ogrinfo`, `ogr2ogr`, `/vsicurl/`
-//! range reads) over a running `bsc`, and openapi-spec-validator for the
-//! OpenAPI document. What needs no process (the documents, paging, CQL2
+//! range reads) over a running `bsc`, openapi-spec-validator for the
+//! OpenAPI document, and rdflib (a JSON-LD processor and SPARQL engine) for
+//! the open data catalogue `/data/catalog.jsonld`. What needs no process (the documents, paging, CQL2
 //! against an independent computation, visibility, ranges and tags of
 //! downloads) is tested in-process in server/tests/routes/ogc_documents.rs.
 #![allow(clippy::unwrap_used)]
@@ -237,4 +238,77 @@ fn validate_openapi(ws: &Workspace, api: &Value) {
             ));
         }
     }
+}
+
+/// The open data catalogue of the demo data read by rdflib as JSON-LD:
+/// one `dcat:Dataset` per public layer (the internal ones left out), and a
+/// SPARQL query finds for each a title, a publisher's name, a licence and
+/// at least 5 distributions. Needs rdflib for `BSC_PYTHON` (else
+/// `python3`); tests/provision.sh installs it, and with
+/// `BSC_OPENAPI_VALIDATOR=required` (the Python tools, as .ci/run sets
+/// it) a missing rdflib fails the test instead of saying SKIPPED.
+#[test]
+fn dcat_catalogue_read_by_rdflib() {
+    let ws = Workspace::new();
+    let s = ws.serve(&["--demo", "--demo-features", "300"]);
+    let public = s.json("/api/layers")["layers"].as_array().unwrap().len();
+    let path = ws.write(
+        "catalog.jsonld",
+        &s.get("/data/catalog.jsonld").text().unwrap(),
+    );
+    let script = r#"
+import sys, rdflib
+g = rdflib.Graph()
+g.parse(sys.argv[1], format="json-ld")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+datasets = set(g.subjects(rdflib.RDF.type, DCAT.Dataset))
+rows = g.query("""
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+SELECT ?d (COUNT(DISTINCT ?x) AS ?n) WHERE {
+  ?c a dcat:Catalog ; dcat:dataset ?d .
+  ?d a dcat:Dataset ; dct:title ?t ; dct:publisher/foaf:name ?p ; dct:license ?l ;
+     dcat:distribution ?x .
+  ?x dcat:accessURL ?u .
+} GROUP BY ?d""")
+complete = [r.d for r in rows if int(r.n) >= 5]
+assert len(complete) == len(datasets), (len(complete), len(datasets))
+print(len(datasets), len(g))
+"#;
+    let python = std::env::var("BSC_PYTHON").unwrap_or_else(|_| "python3".into());
+    let required = std::env::var("BSC_OPENAPI_VALIDATOR").as_deref() == Ok("required");
+    let out = match Command::new(&python)
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            assert!(!required, "{python}: {e}");
+            return common::skipped(&format!(
+                "rdflib check of /data/catalog.jsonld: no {python} ({e})"
+            ));
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("No module named") {
+        assert!(!required, "rdflib is not installed for {python}");
+        return common::skipped(&format!(
+            "rdflib check of /data/catalog.jsonld: rdflib not installed for {python} (tests/provision.sh installs it)"
+        ));
+    }
+    assert!(
+        out.status.success(),
+        "rdflib rejected the catalogue:\n{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut counts = stdout
+        .split_whitespace()
+        .map(|n| n.parse::<usize>().unwrap());
+    let (datasets, triples) = (counts.next().unwrap(), counts.next().unwrap());
+    assert_eq!(datasets, public, "one dataset per public layer");
+    println!(
+        "rdflib: {datasets} datasets, {triples} triples, each with a title, publisher, licence and 5+ distributions"
+    );
 }

@@ -8,6 +8,7 @@
 #   browser               chromium, node + npm, npm ci       tests/browser.rs
 #   GDAL                  ogrinfo/ogr2ogr (gdal-bin)         tests/ogc.rs
 #   Python tools          python3 -m venv, pip from PyPI     tests/ogc.rs, tests/schemathesis.rs
+#                         (openapi-spec-validator, schemathesis, rdflib)
 #   PostgreSQL + PostGIS  postgresql-15-postgis-3, a cluster tests/replicas.rs, the PostgreSQL pass
 #
 # Debian packages are installed only as root (apt-get), and only those whose
@@ -98,7 +99,7 @@ _bsc_browser() {
   fi
 }
 
-# --- Python: openapi-spec-validator and schemathesis from PyPI ------------
+# --- Python: openapi-spec-validator, schemathesis and rdflib from PyPI ----
 _bsc_python() {
   local venv="$_bsc_root/target/test-venv"
   if [[ "${BSC_PROVISION:-yes}" != no ]]; then
@@ -111,6 +112,8 @@ _bsc_python() {
         _bsc_quiet "$venv/bin/pip" install -q openapi-spec-validator || true
       [[ -x "$venv/bin/schemathesis" ]] ||
         _bsc_quiet "$venv/bin/pip" install -q 'schemathesis==4.32.5' || true
+      "$venv/bin/python" -c 'import rdflib' >/dev/null 2>&1 ||
+        _bsc_quiet "$venv/bin/pip" install -q 'rdflib>=7' || true
     fi
   fi
   if [[ -z "${BSC_PYTHON:-}" && -x "$venv/bin/python" ]]; then
@@ -119,6 +122,8 @@ _bsc_python() {
   if _bsc_required BSC_OPENAPI_VALIDATOR; then
     "${BSC_PYTHON:-python3}" -c 'import openapi_spec_validator' >/dev/null 2>&1 ||
       _bsc_die "openapi-spec-validator is not installed for ${BSC_PYTHON:-python3}"
+    "${BSC_PYTHON:-python3}" -c 'import rdflib' >/dev/null 2>&1 ||
+      _bsc_die "rdflib is not installed for ${BSC_PYTHON:-python3}"
     [[ -x "$(dirname "${BSC_PYTHON:-/nonexistent/python}")/schemathesis" ]] ||
       _bsc_die "schemathesis is not installed next to ${BSC_PYTHON:-python3}"
   fi

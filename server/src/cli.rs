@@ -124,6 +124,9 @@ pub struct ServeArgs {
     /// Public base URL for links in responses (e.g. `https://peta.badungkab.go.id`); relative links if unset.
     #[arg(long, env = "BSC_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Licence of the public layers in the open data catalogue (`/data`): an SPDX id, a URL or a text.
+    #[arg(long, env = "BSC_DATA_LICENCE", default_value = config::DEFAULT_DATA_LICENCE, value_name = "LICENCE")]
+    pub data_licence: String,
     /// How often to look for layers published by other processes (`bsc import`), in milliseconds.
     #[arg(
         long,
@@ -277,6 +280,7 @@ impl ServeArgs {
             require_totp: self.require_totp,
             basemap_url,
             basemap_attribution,
+            data_licence: self.data_licence.trim().to_owned(),
         };
         api.check()?;
         let base = WriteConfig::default();

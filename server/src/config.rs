@@ -39,6 +39,10 @@ pub const BODY_TIMEOUT_SECS: u64 = 30;
 /// Seconds open requests get to finish after the stop signal.
 pub const SHUTDOWN_GRACE_SECS: u64 = 5;
 
+/// The licence of the open data catalogue (`/data`) and its layers: an
+/// SPDX id, a URL or a text.
+pub const DEFAULT_DATA_LICENCE: &str = "CC-BY-4.0";
+
 /// The default basemap: OpenStreetMap's standard tiles.
 pub const DEFAULT_BASEMAP_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 
@@ -139,6 +143,8 @@ pub struct ApiConfig {
     pub basemap_url: Option<String>,
     /// Attribution shown with the basemap.
     pub basemap_attribution: String,
+    /// Licence of the public layers in the open data catalogue.
+    pub data_licence: String,
 }
 
 impl Default for ApiConfig {
@@ -154,6 +160,7 @@ impl Default for ApiConfig {
             require_totp: false,
             basemap_url: Some(DEFAULT_BASEMAP_URL.to_owned()),
             basemap_attribution: DEFAULT_BASEMAP_ATTRIBUTION.to_owned(),
+            data_licence: DEFAULT_DATA_LICENCE.to_owned(),
         }
     }
 }

@@ -1,11 +1,15 @@
-//! `GET /api/layers/{id}/download?format=fgb|geojson`: a whole layer as a file.
+//! `GET /api/layers/{id}/download?format=fgb|geojson|csv|xlsx`: a whole
+//! layer as a file.
 //!
 //! The FlatGeobuf of a layer version is built once on the blocking pool and
 //! kept in a small cache keyed by version (the features of a published
 //! version never change), served with a strong `ETag`, `Accept-Ranges:
 //! bytes` and single byte ranges (`206`, `416`), so FlatGeobuf clients can
 //! read a bbox through the file's index over HTTP. The GeoJSON download
-//! streams the whole collection from the pre-encoded features.
+//! streams the whole collection from the pre-encoded features. CSV and
+//! XLSX ([`layers::export::csv`], [`layers::export::xlsx`]) are built and
+//! cached like FlatGeobuf, and answered whole with a strong `ETag` (`304`
+//! on `If-None-Match`).
 
 use std::sync::Arc;
 
@@ -17,11 +21,15 @@ use layers::LayerIndex;
 use serde::Deserialize;
 
 use crate::auth::{Principal, visible_layer};
+use crate::caches::fgb::Built;
 use crate::error::{ApiError, ApiResult, problem_response};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::http::layer_tag;
 use crate::http::{Caching, GEOJSON, feature_list_body, respond};
 use crate::state::AppState;
+
+/// The formats a download may name.
+pub const FORMATS: &str = "fgb, geojson, csv, xlsx";
 
 /// `?format=` of a download.
 #[derive(Debug, Deserialize)]
@@ -41,9 +49,11 @@ pub async fn download(
     match p.format.as_deref().map(str::trim).unwrap_or("fgb") {
         "fgb" | "flatgeobuf" => fgb(&state, layer, &who, &headers).await,
         "geojson" | "json" => Ok(geojson(layer, &who, &headers)),
+        "csv" => table(&state, layer, &who, &headers, Built::Csv).await,
+        "xlsx" => table(&state, layer, &who, &headers, Built::Xlsx).await,
         other => Err(ApiError::bad_request(
             "invalid-parameter",
-            format!("format must be fgb or geojson, got {other:?}"),
+            format!("format must be one of {FORMATS}, got {other:?}"),
         )),
     }
 }
@@ -84,6 +94,32 @@ fn geojson(layer: Arc<LayerIndex>, who: &Principal, headers: &HeaderMap) -> Resp
     let mut res = respond(body, GEOJSON, &caching);
     attachment(&mut res, &name);
     res
+}
+
+/// The CSV or XLSX of a layer: built once per version, served whole.
+async fn table(
+    state: &AppState,
+    layer: Arc<LayerIndex>,
+    who: &Principal,
+    headers: &HeaderMap,
+    format: Built,
+) -> ApiResult<Response> {
+    let (ext, media) = match format {
+        Built::Xlsx => ("xlsx", layers::export::xlsx::MEDIA_TYPE),
+        _ => ("csv", layers::export::csv::MEDIA_TYPE),
+    };
+    let v = &layer.data.version;
+    let caching = Caching::new(
+        &format!("{ext}-{}-{}-{}", layer.meta.id, v.id, v.photos_rev),
+        who.is_anonymous(),
+    );
+    if let Some(r) = caching.not_modified(headers) {
+        return Ok(r);
+    }
+    let file = state.fgb.file(layer.clone(), format).await?;
+    let mut res = respond(Body::from(file), media, &caching);
+    attachment(&mut res, &format!("{}.{ext}", layer.meta.id));
+    Ok(res)
 }
 
 /// A single byte range of a file of `len` bytes: `Ok(None)` for the whole

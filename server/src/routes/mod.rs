@@ -6,6 +6,7 @@ mod features;
 mod health;
 mod metadata;
 pub mod ogc;
+pub mod open_data;
 mod photos;
 mod reports;
 mod search;
@@ -123,6 +124,15 @@ pub fn app(state: AppState) -> Router {
             ogc::host_links,
         ));
     api = api.merge(share_api);
+    // The open data catalogue: absolute addresses from the Host too.
+    let open_data = Router::new()
+        .route("/data", get(open_data::data_page))
+        .route("/data/catalog.jsonld", get(open_data::catalog))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ogc::host_links,
+        ));
+    api = api.merge(open_data);
     if state.config.bench_ceiling {
         api = api.route("/bench/ceiling", get(health::ceiling));
     }

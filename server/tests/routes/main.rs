@@ -16,6 +16,7 @@ mod features;
 mod name_field;
 mod ogc_documents;
 mod ogc_links;
+mod open_data;
 mod reports;
 mod search;
 mod sessions;

@@ -71,7 +71,7 @@ pub fn document(base: &str, default_limit: usize, max_limit: usize) -> Value {
         "info": {
             "title": "Badung Smart City map server: OGC API - Features",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "OGC API - Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and Part 3 (CQL2 filters) over the layers of the Badung Smart City map, plus whole-layer downloads (FlatGeobuf with HTTP Range support, GeoJSON). Internal layers are visible only to logged-in users allowed to see them.",
+            "description": "OGC API - Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and Part 3 (CQL2 filters) over the layers of the Badung Smart City map, plus whole-layer downloads (FlatGeobuf with HTTP Range support, GeoJSON, CSV, XLSX). Internal layers are visible only to logged-in users allowed to see them.",
             "license": { "name": "MIT OR Apache-2.0" }
         },
         "servers": [ { "url": server } ],
@@ -147,16 +147,18 @@ pub fn document(base: &str, default_limit: usize, max_limit: usize) -> Value {
             }},
             "/api/layers/{layerId}/download": { "get": {
                 "operationId": "downloadLayer", "summary": "The whole layer as a file", "tags": ["Data"],
-                "description": "FlatGeobuf with a packed Hilbert R-tree index (supports single byte ranges, strong ETag) or GeoJSON.",
+                "description": "FlatGeobuf with a packed Hilbert R-tree index (supports single byte ranges, strong ETag), GeoJSON, CSV (UTF-8 with BOM, WKT geometry, lon/lat for points) or XLSX.",
                 "parameters": [
                     param("layerId", "path", "The layer id.", json!({ "type": "string" }), true),
-                    param("format", "query", "File format.", json!({ "type": "string", "enum": ["fgb", "geojson"], "default": "fgb" }), false),
+                    param("format", "query", "File format.", json!({ "type": "string", "enum": ["fgb", "geojson", "csv", "xlsx"], "default": "fgb" }), false),
                     { "name": "Range", "in": "header", "required": false, "description": "One byte range (FlatGeobuf only).", "schema": { "type": "string" } }
                 ],
                 "responses": {
                     "200": ok("The file.", json!({
                         "application/flatgeobuf": { "schema": { "type": "string", "format": "binary" } },
-                        "application/geo+json": { "schema": { "$ref": "#/components/schemas/FeatureCollection" } }
+                        "application/geo+json": { "schema": { "$ref": "#/components/schemas/FeatureCollection" } },
+                        "text/csv": { "schema": { "type": "string" } },
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } }
                     })),
                     "206": ok("The requested byte range.", json!({ "application/flatgeobuf": { "schema": { "type": "string", "format": "binary" } } })),
                     "400": e400, "404": e404,
