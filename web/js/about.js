@@ -63,6 +63,8 @@ export function openAbout(id) {
   const links = [
     [t('about.geojson'), `/api/layers/${enc}/download?format=geojson`],
     [t('about.fgb'), `/api/layers/${enc}/download?format=fgb`],
+    [t('about.csv'), `/api/layers/${enc}/download?format=csv`],
+    [t('about.xlsx'), `/api/layers/${enc}/download?format=xlsx`],
     [t('about.ogc'), `/ogc/collections/${enc}`],
     [t('about.tiles'), `/tiles/${enc}.json`],
   ];
@@ -82,6 +84,7 @@ export function openAbout(id) {
     h('h3', { text: t('about.take') }),
     h('ul', { class: 'about-links' }, links.map(([label, path]) => h('li', {},
       h('a', { href: path, text: label }), ' ',
-      h('code', { text: `${base}${path}` })))));
+      h('code', { text: `${base}${path}` })))),
+    h('p', {}, h('a', { href: '/data', text: t('opendata.link') })));
   openSheet('about-panel');
 }

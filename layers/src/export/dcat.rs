@@ -130,11 +130,27 @@ impl Dataset {
             "Layer {title_en} ({}) from {publisher}: {} {kind_en}feature{plural}.",
             theme.2, v.feature_count
         );
-        let mut keywords = vec![theme.1.clone()];
-        if theme.2 != theme.1 {
-            keywords.push(theme.2.clone());
+        let about = meta.about.as_ref();
+        let mut keywords: Vec<String> = about.map(|a| a.keywords.clone()).unwrap_or_default();
+        for k in [
+            theme.1.clone(),
+            theme.2.clone(),
+            "Badung".to_owned(),
+            "Bali".to_owned(),
+        ] {
+            if !keywords.iter().any(|o| o.eq_ignore_ascii_case(&k)) {
+                keywords.push(k);
+            }
         }
-        keywords.extend(["Badung".to_owned(), "Bali".to_owned()]);
+        // The layer's own words first, then the facts.
+        let description_id = match about.and_then(|a| a.description_id.as_ref()) {
+            Some(d) => format!("{d}\n\n{description_id}"),
+            None => description_id,
+        };
+        let description_en = match about.and_then(|a| a.description_en.as_ref()) {
+            Some(d) => format!("{d}\n\n{description_en}"),
+            None => description_en,
+        };
         Dataset {
             id: meta.id.clone(),
             title_id: meta.title_id.clone(),
@@ -142,22 +158,56 @@ impl Dataset {
             description_id,
             description_en: Some(description_en),
             contact: Contact {
-                name: publisher.clone(),
-                email: None,
+                name: about
+                    .and_then(|a| a.contact_unit.clone())
+                    .unwrap_or_else(|| publisher.clone()),
+                email: about.and_then(|a| a.contact_email.clone()),
                 url: Some("/data".to_owned()),
             },
             publisher,
             publisher_id,
             keywords,
             theme,
-            licence: defaults.licence.clone(),
-            temporal: None,
-            frequency: None,
+            licence: about
+                .and_then(|a| a.licence.clone())
+                .unwrap_or_else(|| defaults.licence.clone()),
+            temporal: about.and_then(|a| a.data_date.as_deref()).map(period),
+            frequency: about
+                .and_then(|a| a.update_frequency)
+                .map(|f| f.uri().to_owned()),
             modified: meta.updated_at.clone(),
             features: v.feature_count,
             geometry_types: v.geometry_types.clone(),
             bbox: v.bbox,
         }
+    }
+}
+
+/// A layer's `data_date` (`2024`, `2024-06`, `2024-06-30`, or `start/end`
+/// of those) as the first and last day it covers.
+fn period(d: &str) -> (Option<String>, Option<String>) {
+    let (a, b) = d.split_once('/').unwrap_or((d, d));
+    (first_day(a), last_day(b))
+}
+
+fn first_day(p: &str) -> Option<String> {
+    match p.len() {
+        4 => Some(format!("{p}-01-01")),
+        7 => Some(format!("{p}-01")),
+        10 => Some(p.to_owned()),
+        _ => None,
+    }
+}
+
+fn last_day(p: &str) -> Option<String> {
+    match p.len() {
+        4 => Some(format!("{p}-12-31")),
+        7 => format!("{p}-01")
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .map(|d| d.last_of_month().to_string()),
+        10 => Some(p.to_owned()),
+        _ => None,
     }
 }
 
@@ -480,6 +530,27 @@ pub fn catalog(base: &str, datasets: &[Dataset], licence: &str) -> Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn data_dates_become_periods() {
+        let p = |d: &str| super::period(d);
+        assert_eq!(
+            p("2024"),
+            (Some("2024-01-01".into()), Some("2024-12-31".into()))
+        );
+        assert_eq!(
+            p("2024-02"),
+            (Some("2024-02-01".into()), Some("2024-02-29".into()))
+        );
+        assert_eq!(
+            p("2024-06-30"),
+            (Some("2024-06-30".into()), Some("2024-06-30".into()))
+        );
+        assert_eq!(
+            p("2020/2024-06"),
+            (Some("2020-01-01".into()), Some("2024-06-30".into()))
+        );
+    }
 
     #[test]
     fn licences() {

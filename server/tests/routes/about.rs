@@ -70,6 +70,21 @@ async fn about_follows_its_version() {
         "&lt;b&gt;Survei&lt;/b&gt; 2024 (CC-BY-4.0)"
     );
 
+    // The open-data catalogue says the same.
+    let dcat = w.get("/data/catalog.jsonld", None).await.text();
+    for said in [
+        "Pasar tradisional di Badung.",
+        "pasar@badungkab.go.id",
+        "Bidang Pasar",
+        "CC-BY-4.0",
+        "2024-06-01",
+        "2024-06-30",
+        "/frequency/MONTHLY",
+        "ekonomi",
+    ] {
+        assert!(dcat.contains(said), "the catalogue lacks {said:?}: {dcat}");
+    }
+
     // A new description waits for its version.
     w.created(
         "/api/layers/pasar/versions?filename=b.geojson&description_id=Versi%20kedua",
