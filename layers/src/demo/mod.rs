@@ -15,6 +15,9 @@ use serde_json::{Map, Value, json};
 use crate::error::Result;
 use crate::ingest::Limits;
 use crate::model::about::{Frequency, LayerAbout};
+use crate::model::style::{
+    Category as StyleCategory, Kind as StyleKind, LayerStyle, Method as StyleMethod,
+};
 use crate::model::{LayerSpec, Visibility};
 use crate::regency::{BOUNDARY_GEOJSON, KECAMATAN_GEOJSON};
 use crate::staging::{ImportReport, import_geojson};
@@ -501,7 +504,11 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
         let mut feats = Vec::with_capacity(count);
         for i in 0..count {
             let (geometry, at) = g.geometry(l.kind, radius);
-            let properties = g.properties(l, at);
+            let mut properties = g.properties(l, at);
+            if l.id == "subak" {
+                // The field's area, from its polygon (no draw from the RNG).
+                properties.insert("luas_ha".into(), json!(hectares(&geometry)));
+            }
             feats.push(json!({"type": "Feature", "id": i + 1, "properties": properties, "geometry": geometry}));
         }
         let landmarks = LANDMARKS.iter().filter(|(layer, ..)| *layer == l.id);
@@ -520,14 +527,79 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
         } else {
             Visibility::Public
         };
+        let mut spec = spec(
+            l.id, l.category, l.title_id, l.title_en, l.agency, visibility,
+        );
+        spec.style = demo_style(l.id, &feats);
         out.push(DemoLayer {
-            spec: spec(
-                l.id, l.category, l.title_id, l.title_en, l.agency, visibility,
-            ),
+            spec,
             geojson: json!({"type": "FeatureCollection", "features": feats}).to_string(),
         });
     }
     out
+}
+
+/// The area of a GeoJSON polygon in hectares, to 0.1.
+fn hectares(geometry: &Value) -> f64 {
+    use geo::GeodesicArea;
+    let area = serde_json::from_value::<geojson::Geometry>(geometry.clone())
+        .ok()
+        .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())
+        .map_or(0.0, |g| g.geodesic_area_unsigned());
+    (area / 1000.0).round() / 10.0
+}
+
+/// How the demo draws a layer: risk zones and COVID posts by their zone's
+/// colour, roads by status, rice fields and aid by graduated classes.
+fn demo_style(layer: &str, features: &[Value]) -> Option<LayerStyle> {
+    let categories = |property: &str, cats: &[(&str, &str, &str)]| LayerStyle {
+        kind: StyleKind::Categories,
+        property: Some(property.to_owned()),
+        categories: cats
+            .iter()
+            .map(|(value, label, color)| StyleCategory {
+                value: (*value).to_owned(),
+                label: (*label).to_owned(),
+                color: (*color).to_owned(),
+            })
+            .collect(),
+        ..LayerStyle::single("#9e9e9e")
+    };
+    let values = |property: &str| -> Vec<f64> {
+        features
+            .iter()
+            .filter_map(|f| f["properties"][property].as_f64())
+            .collect()
+    };
+    let zones = [
+        ("hijau", "Hijau (risiko rendah)", "#1a9641"),
+        ("kuning", "Kuning", "#ffd92f"),
+        ("oranye", "Oranye", "#fd8d3c"),
+        ("merah", "Merah (risiko tinggi)", "#d7191c"),
+    ];
+    match layer {
+        "zona-covid" | "posko-covid" => Some(categories("zona", &zones)),
+        "jalan" => Some(LayerStyle {
+            stroke_width: 3.0,
+            ..categories(
+                "status_jalan",
+                &[
+                    ("nasional", "Jalan nasional", "#d7191c"),
+                    ("provinsi", "Jalan provinsi", "#fd8d3c"),
+                    ("kabupaten", "Jalan kabupaten", "#2b83ba"),
+                    ("desa", "Jalan desa", "#8c8c8c"),
+                ],
+            )
+        }),
+        "subak" => LayerStyle::graduated("luas_ha", &values("luas_ha"), StyleMethod::Equal, 5),
+        "bantuan-sosial" => LayerStyle::graduated(
+            "penerima_kk",
+            &values("penerima_kk"),
+            StyleMethod::Quantile,
+            5,
+        ),
+        _ => None,
+    }
 }
 
 fn real(id: &str, title_id: &str, title_en: &str, geojson: &str) -> DemoLayer {
@@ -588,6 +660,7 @@ fn spec(
             data_date: Some("2025".to_owned()),
             ..LayerAbout::default()
         }),
+        style: None,
     }
 }
 

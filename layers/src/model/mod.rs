@@ -11,6 +11,7 @@ use crate::bbox::Bbox;
 pub mod about;
 pub mod access;
 pub mod report;
+pub mod style;
 pub mod version;
 
 /// Who may see a layer besides its own agency.
@@ -97,6 +98,9 @@ pub struct LayerMeta {
     /// its current version says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub about: Option<about::LayerAbout>,
+    /// How the layer is drawn, as its current version says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<style::LayerStyle>,
 }
 
 /// Facts about one stored version of a layer.
@@ -174,9 +178,17 @@ pub struct LayerSpec {
     pub source_name: Option<String>,
     /// What the layer is about; `None` keeps what the layer says.
     pub about: Option<about::LayerAbout>,
+    /// How the layer is drawn; `None` keeps the layer's style.
+    pub style: Option<style::LayerStyle>,
 }
 
 impl LayerSpec {
+    /// The same spec drawn with `style`.
+    pub fn with_style(mut self, style: style::LayerStyle) -> LayerSpec {
+        self.style = Some(style);
+        self
+    }
+
     /// The same spec saying `about`.
     pub fn with_about(mut self, about: about::LayerAbout) -> LayerSpec {
         self.about = Some(about);

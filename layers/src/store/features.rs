@@ -24,7 +24,7 @@ impl Store {
     /// that version, in category order.
     pub async fn published_layers(&self) -> Result<Vec<PublishedLayer>> {
         let rows = sqlx::query(
-            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about,
+            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about, l.style,
                     a.id AS agency_id, a.name AS agency_name,
                     v.id, v.version, v.feature_count, v.geometry_types,
                     v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev, v.name_field

@@ -25,6 +25,7 @@ use crate::model::report::{
     MAX_NOTE_CHARS, MIN_DESCRIPTION_CHARS, PUBLIC_LAYER, RATE_LIMIT, RATE_WINDOW_SECS, ReportError,
     Status,
 };
+use crate::model::style::{Category as StyleCategory, Kind as StyleKind, LayerStyle};
 use crate::model::{LayerSpec, Visibility};
 use crate::store::{Store, audit};
 use crate::token::{hex, random_hex};
@@ -875,6 +876,23 @@ impl Store {
                     "partisipasi".to_owned(),
                 ],
                 ..LayerAbout::default()
+            }),
+            style: Some(LayerStyle {
+                kind: StyleKind::Categories,
+                property: Some("status".to_owned()),
+                categories: [
+                    ("diverifikasi", "Diverifikasi", "#fdae61"),
+                    ("ditangani", "Sedang ditangani", "#2b83ba"),
+                    ("selesai", "Selesai", "#1a9641"),
+                ]
+                .into_iter()
+                .map(|(value, label, color)| StyleCategory {
+                    value: value.to_owned(),
+                    label: label.to_owned(),
+                    color: color.to_owned(),
+                })
+                .collect(),
+                ..LayerStyle::single("#9e9e9e")
             }),
         };
         let bytes = serde_json::to_vec(&fc).map_err(|e| Error::Corrupt(e.to_string()))?;

@@ -120,10 +120,13 @@ pub(crate) fn published_layer(row: &AnyRow) -> Result<PublishedLayer> {
     })
 }
 
-/// A layer's `about` column (JSON written by this program).
-pub(crate) fn about_of(text: Option<String>) -> Result<Option<crate::model::about::LayerAbout>> {
+/// A layer's `about` or `style` column (JSON written by this program).
+pub(crate) fn json_of<T: serde::de::DeserializeOwned>(
+    text: Option<String>,
+    what: &str,
+) -> Result<Option<T>> {
     text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| Error::Corrupt(format!("a layer's about: {e}")))
+        serde_json::from_str(&t).map_err(|e| Error::Corrupt(format!("a layer's {what}: {e}")))
     })
     .transpose()
 }
@@ -144,6 +147,7 @@ pub(crate) fn layer_meta_of(row: &AnyRow) -> Result<LayerMeta> {
             .map(|(id, name)| Agency { id, name }),
         visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
         updated_at: row.try_get("updated_at")?,
-        about: about_of(row.try_get("about")?)?,
+        about: json_of(row.try_get("about")?, "about")?,
+        style: json_of(row.try_get("style")?, "style")?,
     })
 }

@@ -14,6 +14,7 @@ use crate::bbox::Bbox;
 use crate::error::{Error, Result};
 use crate::model::about::LayerAbout;
 use crate::model::access::{Actor, Guard, Owner};
+use crate::model::style::LayerStyle;
 use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
 use crate::store::features::{rename_features, schema_names};
@@ -34,7 +35,7 @@ impl Store {
     /// What layer `id` is, published or not.
     pub async fn layer_meta(&self, id: &str) -> Result<Option<LayerMeta>> {
         let row = sqlx::query(
-            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about,
+            "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about, l.style,
                     a.id AS agency_id, a.name AS agency_name
              FROM layers l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.id = $1",
         )
@@ -386,13 +387,14 @@ impl Store {
     }
 
     /// Sets what draft `version` of layer `id` says the layer is about
-    /// (served once the draft is published). Only drafts: the published
-    /// words change by publishing.
-    pub async fn set_draft_about(
+    /// and how it is drawn (each when given; served once the draft is
+    /// published). Only drafts: what is published changes by publishing.
+    pub async fn set_draft_meta(
         &self,
         id: &str,
         version: i64,
-        about: &LayerAbout,
+        about: Option<&LayerAbout>,
+        style: Option<&LayerStyle>,
         guard: Guard<'_>,
         actor: Actor<'_>,
     ) -> Result<()> {
@@ -415,22 +417,34 @@ impl Store {
                 "Versi {version} bukan draf: uraian lapisan diubah lewat draf (POST /api/layers/{id}/drafts), lalu diterbitkan. / Version {version} is not a draft: make one (POST /api/layers/{id}/drafts), change it, then publish."
             )));
         }
-        let json = serde_json::to_string(about).map_err(|e| Error::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "UPDATE layer_versions SET meta_about = $1 WHERE layer_id = $2 AND version = $3",
-        )
-        .bind(&json)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
+        let to_json = |v: serde_json::Result<String>| v.map_err(|e| Error::Corrupt(e.to_string()));
+        if let Some(a) = about {
+            sqlx::query(
+                "UPDATE layer_versions SET meta_about = $1 WHERE layer_id = $2 AND version = $3",
+            )
+            .bind(to_json(serde_json::to_string(a))?)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(st) = style {
+            sqlx::query(
+                "UPDATE layer_versions SET meta_style = $1 WHERE layer_id = $2 AND version = $3",
+            )
+            .bind(to_json(serde_json::to_string(st))?)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        }
         audit::record(
             &mut *tx,
             &audit::Entry {
                 layer: Some(id),
                 to_version: Some(version),
-                detail: Some(serde_json::json!({ "about": about })),
-                ..audit::Entry::by(actor, "about")
+                detail: Some(serde_json::json!({ "about": about, "style": style })),
+                ..audit::Entry::by(actor, if style.is_some() { "style" } else { "about" })
             },
         )
         .await?;
@@ -498,7 +512,8 @@ pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> R
             title_en = COALESCE((SELECT meta_title_en FROM layer_versions WHERE layer_id = $1 AND version = $2), title_en),
             agency_id = COALESCE((SELECT meta_agency_id FROM layer_versions WHERE layer_id = $1 AND version = $2), agency_id),
             visibility = COALESCE((SELECT meta_visibility FROM layer_versions WHERE layer_id = $1 AND version = $2), visibility),
-            about = COALESCE((SELECT meta_about FROM layer_versions WHERE layer_id = $1 AND version = $2), about)
+            about = COALESCE((SELECT meta_about FROM layer_versions WHERE layer_id = $1 AND version = $2), about),
+            style = COALESCE((SELECT meta_style FROM layer_versions WHERE layer_id = $1 AND version = $2), style)
          WHERE id = $1",
     )
     .bind(id)
@@ -512,7 +527,8 @@ pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> R
             meta_title_en = (SELECT title_en FROM layers WHERE id = $1),
             meta_agency_id = (SELECT agency_id FROM layers WHERE id = $1),
             meta_visibility = (SELECT visibility FROM layers WHERE id = $1),
-            meta_about = (SELECT about FROM layers WHERE id = $1)
+            meta_about = (SELECT about FROM layers WHERE id = $1),
+            meta_style = (SELECT style FROM layers WHERE id = $1)
          WHERE layer_id = $1 AND version = $2",
     )
     .bind(id)

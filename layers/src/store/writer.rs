@@ -166,6 +166,12 @@ async fn upsert_layer(
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| Error::Corrupt(e.to_string()))?,
+        style: spec
+            .style
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::Corrupt(e.to_string()))?,
     };
     if exists {
         if mode == WriteMode::Upsert {
@@ -190,8 +196,8 @@ async fn upsert_layer(
         ..named
     };
     sqlx::query(
-        "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, about, created_at, updated_at)
-         VALUES ($2, $3, $4, $5, $6, $7, $8, $1, $1)",
+        "INSERT INTO layers (id, category_id, title_id, title_en, agency_id, visibility, about, style, created_at, updated_at)
+         VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $1, $1)",
     )
     .bind(crate::clock::now())
     .bind(&spec.id)
@@ -201,6 +207,7 @@ async fn upsert_layer(
     .bind(&meta.agency_id)
     .bind(&meta.visibility)
     .bind(&meta.about)
+    .bind(&meta.style)
     .execute(&mut **tx)
     .await?;
     Ok(meta)
@@ -222,8 +229,8 @@ async fn number_version(
     .await?;
     let version_id: i64 = sqlx::query_scalar(
         "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at,
-                                     meta_category_id, meta_title_id, meta_title_en, meta_agency_id, meta_visibility, meta_about)
-         VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1, $7, $8, $9, $10, $11, $12) RETURNING id",
+                                     meta_category_id, meta_title_id, meta_title_en, meta_agency_id, meta_visibility, meta_about, meta_style)
+         VALUES ($2, $3, 'draft', 0, '', $4, $5, $6, $1, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(crate::clock::now())
     .bind(&spec.id)
@@ -237,6 +244,7 @@ async fn number_version(
     .bind(&meta.agency_id)
     .bind(&meta.visibility)
     .bind(&meta.about)
+    .bind(&meta.style)
     .fetch_one(&mut **tx)
     .await?;
     Ok((version, version_id))
@@ -429,6 +437,8 @@ struct VersionMeta {
     visibility: Option<String>,
     /// [`crate::model::about::LayerAbout`] as JSON.
     about: Option<String>,
+    /// [`crate::model::style::LayerStyle`] as JSON.
+    style: Option<String>,
 }
 
 /// Creates the agency called `name` unless its slug exists; returns the slug.

@@ -38,6 +38,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.db.database).await?;
     let spec = LayerSpec {
         about: None,
+        style: None,
         id: args.layer.clone(),
         category: args.category.clone(),
         title_id: args.title_id.clone(),

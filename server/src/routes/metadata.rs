@@ -66,6 +66,8 @@ pub struct LayerOut<'a> {
     updated_at: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     about: Option<&'a layers::model::about::LayerAbout>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    style: Option<&'a layers::model::style::LayerStyle>,
     links: [Link; 2],
 }
 
@@ -100,6 +102,7 @@ impl<'a> LayerOut<'a> {
             name_field,
             updated_at: &l.meta.updated_at,
             about: l.meta.about.as_ref(),
+            style: l.meta.style.as_ref(),
             links: [
                 Link {
                     rel: "self",

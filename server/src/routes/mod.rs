@@ -12,6 +12,7 @@ mod reports;
 mod search;
 mod session;
 pub mod share;
+mod styles;
 pub mod uploads;
 mod vector_tiles;
 mod versions;
@@ -133,6 +134,14 @@ pub fn app(state: AppState) -> Router {
             ogc::host_links,
         ));
     api = api.merge(open_data);
+    // MapLibre styles: their sources are absolute TileJSON addresses.
+    let styles_api = Router::new()
+        .route("/styles/{name}", get(styles::style_json))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ogc::host_links,
+        ));
+    api = api.merge(styles_api);
     if state.config.bench_ceiling {
         api = api.route("/bench/ceiling", get(health::ceiling));
     }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use layers::model::LayerSpec;
 use layers::model::about::LayerAbout;
+use layers::model::style::LayerStyle;
 use layers::model::version::Status;
 use layers::staging::{Staged, Then, file_reader, stage};
 use layers::store::writer::{WriteMode, WriteOptions};
@@ -140,6 +141,7 @@ async fn run(
         visibility,
         source_name: upload.file_name.clone(),
         about: about_of(&upload)?,
+        style: style_of(&upload)?,
     };
     let format = upload.format()?;
     let guard = write_guard(who);
@@ -190,6 +192,19 @@ fn about_of(upload: &Upload) -> ApiResult<Option<LayerAbout>> {
     };
     let about = about.normalised().map_err(bad)?;
     Ok((!about.is_empty()).then_some(about))
+}
+
+/// The upload's `style` field (JSON of a [`LayerStyle`]), checked.
+fn style_of(upload: &Upload) -> ApiResult<Option<LayerStyle>> {
+    let Some(json) = upload.field("style").filter(|s| !s.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let style: LayerStyle = serde_json::from_str(json)
+        .map_err(|e| ApiError::bad_request("invalid-request", format!("style: {e}")))?;
+    style
+        .check()
+        .map_err(|e| ApiError::bad_request("invalid-request", e))?;
+    Ok(Some(style))
 }
 
 /// Logs an upload whose request future was dropped before it finished:

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use layers::model::about::LayerAbout;
+use layers::model::style::LayerStyle;
 use layers::model::version::Status;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -94,6 +95,7 @@ pub async fn one(
 struct Patch {
     name_field: Option<Option<String>>,
     about: Option<LayerAbout>,
+    style: Option<LayerStyle>,
 }
 
 fn patch_of(body: &[u8]) -> ApiResult<Patch> {
@@ -109,11 +111,12 @@ fn patch_of(body: &[u8]) -> ApiResult<Patch> {
         serde_json::from_slice(body).map_err(|e| refuse(e.to_string()))?;
     let name_field = object.remove("name_field");
     let about = object.remove("about");
+    let style = object.remove("style");
     if let Some(other) = object.keys().next() {
         return Err(refuse(format!("unknown member {other:?}")));
     }
-    if name_field.is_none() && about.is_none() {
-        return Err(refuse("it has neither name_field nor about".to_owned()));
+    if name_field.is_none() && about.is_none() && style.is_none() {
+        return Err(refuse("it has none of name_field, about, style".to_owned()));
     }
     let name_field = match name_field {
         None => None,
@@ -133,7 +136,20 @@ fn patch_of(body: &[u8]) -> ApiResult<Patch> {
                 .map_err(|e| ApiError::bad_request("invalid-request", e))
         })
         .transpose()?;
-    Ok(Patch { name_field, about })
+    let style = style
+        .map(|st| {
+            let st = serde_json::from_value::<LayerStyle>(st)
+                .map_err(|e| refuse(format!("style: {e}")))?;
+            st.check()
+                .map_err(|e| ApiError::bad_request("invalid-request", e))?;
+            Ok::<_, ApiError>(st)
+        })
+        .transpose()?;
+    Ok(Patch {
+        name_field,
+        about,
+        style,
+    })
 }
 
 /// `PATCH /api/layers/{id}/versions/{n}` with `{"name_field": "nama pura"}`
@@ -157,10 +173,17 @@ pub async fn patch(
     let patch = patch_of(&body)?;
     {
         let guard = write_guard(&who);
-        if let Some(about) = &patch.about {
+        if patch.about.is_some() || patch.style.is_some() {
             state
                 .store
-                .set_draft_about(&id, n, about, &guard, client.actor(&who))
+                .set_draft_meta(
+                    &id,
+                    n,
+                    patch.about.as_ref(),
+                    patch.style.as_ref(),
+                    &guard,
+                    client.actor(&who),
+                )
                 .await?;
         }
         if let Some(field) = &patch.name_field {

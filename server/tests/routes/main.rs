@@ -21,6 +21,7 @@ mod reports;
 mod search;
 mod sessions;
 mod share;
+mod styles;
 mod tiles;
 mod uploads;
 mod visibility;

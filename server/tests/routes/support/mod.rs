@@ -152,6 +152,7 @@ impl World {
     pub async fn import(&self, geojson: &str, layer: &str, category: &str, extra: &[&str]) {
         let mut spec = layers::model::LayerSpec {
             about: None,
+            style: None,
             id: layer.to_owned(),
             category: category.to_owned(),
             title_id: None,
