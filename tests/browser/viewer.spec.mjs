@@ -778,6 +778,16 @@ test('access: a leader sees the internal layers after sign-in, anonymous does no
   );
   await showLayer(page, 'zona-covid', true);
   const n = await waitDrawn(page, 'zona-covid');
+  // Drawn by risk level: the legend lists the four zones, the map uses their colours.
+  const classes = await page.locator('[data-legend="zona-covid"] [data-legend-class]').allInnerTexts();
+  assert(classes.length === 4 && classes.some((c) => /Merah/.test(c)), `zona-covid legend: ${JSON.stringify(classes)}`);
+  const fills = await page.evaluate(() => {
+    const seen = new Set();
+    document.querySelectorAll('.leaflet-overlay-pane path').forEach((p) => { const f = p.getAttribute('fill'); if (f && f !== 'none') seen.add(f.toLowerCase()); });
+    return [...seen];
+  });
+  for (const c of ['#1a9641', '#ffd92f', '#fd8d3c', '#d7191c']) assert(fills.includes(c), `zona-covid drawn without ${c}: ${fills}`);
+  await screenshot(page, 'zones-styled-desktop.png');
   await page.locator('#overview-open').click();
   const overview = page.locator('#overview-panel');
   await overview.waitFor({ state: 'visible' });
@@ -787,7 +797,7 @@ test('access: a leader sees the internal layers after sign-in, anonymous does no
   // Sign out: internal layers go.
   await page.locator('#logout').click();
   await page.locator('[data-layer-row="zona-covid"]').waitFor({ state: 'detached' });
-  return `zona-covid drawn for the leader (${n}); overview shown; gone after sign-out`;
+  return `zona-covid drawn for the leader (${n}) in the four colours of its risk levels, listed in the legend; overview shown; gone after sign-out`;
 });
 
 const GOOD_UPLOAD = {

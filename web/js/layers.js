@@ -11,6 +11,7 @@ import { showError } from './ui.js';
 import { OUTLINES, colourOf, kindOf, setRowBusy, setRowNote, noteOf, renderPanel, renderLegend } from './panel.js';
 import { openPopup, featureName } from './popup.js';
 import { testHooks } from './hooks.js';
+import { colourFor, sizesOf } from './style.js';
 
 const L = window.L;
 // VectorGrid 1.3.0 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed;
@@ -72,15 +73,25 @@ export class LayerView {
         : { color: '#455a64', weight: 1.5, dashArray: '6 4', fill: false, interactive: false, pane: 'outline' };
     }
     if (this.version) return { color: '#ff6f00', weight: 3, dashArray: '5 3', fillColor: '#ffb300', fillOpacity: 0.3, pane: 'preview' };
-    return { color: colour, weight: 3, opacity: 0.9, fillColor: colour, fillOpacity: 0.35 };
+    const { weight, fillOpacity } = sizesOf(store.layers.get(this.id));
+    return { color: colour, weight, opacity: 0.9, fillColor: colour, fillOpacity };
+  }
+
+  /** The style of one feature: the layer's, coloured by its style's classes. */
+  featureStyle(feature) {
+    const base = this.style();
+    if (this.outline || this.version) return base;
+    const c = colourFor(store.layers.get(this.id), feature && feature.properties, colourOf(this.id));
+    return { ...base, color: c, fillColor: c };
   }
 
   makeLayer(feature) {
-    const style = this.style();
+    const style = this.featureStyle(feature);
+    const { radius } = sizesOf(store.layers.get(this.id));
     const layer = L.geoJSON(feature, {
       style: () => style,
       pointToLayer: (_, latlng) => L.circleMarker(latlng, {
-        ...style, radius: 7, weight: 2, color: '#fff', fillColor: this.version ? '#ff6f00' : colourOf(this.id), fillOpacity: 0.95,
+        ...style, radius, weight: 2, color: '#fff', fillColor: this.version ? '#ff6f00' : style.fillColor, fillOpacity: 0.95,
       }),
     });
     const inner = layer.getLayers()[0];
@@ -186,7 +197,7 @@ export class LayerView {
     const fids = new WeakMap();
     const grid = L.vectorGrid.protobuf(`/tiles/${encodeURIComponent(this.id)}/{z}/{x}/{y}.mvt`, {
       rendererFactory: L.canvas.tile,
-      vectorTileLayerStyles: { [this.id]: this.tileStyle() },
+      vectorTileLayerStyles: { [this.id]: (properties) => this.tileStyle(properties) },
       interactive: true,
       getFeatureId: (f) => {
         if (f.id != null) fids.set(f.properties, f.id);
@@ -220,9 +231,10 @@ export class LayerView {
   }
 
   /** Tile symbols in the colours the GeoJSON of the layer is drawn in. */
-  tileStyle() {
-    const colour = colourOf(this.id);
-    const kind = kindOf(store.layers.get(this.id));
+  tileStyle(properties) {
+    const meta = store.layers.get(this.id);
+    const colour = colourFor(meta, properties, colourOf(this.id));
+    const kind = kindOf(meta);
     if (kind === 'point') return { radius: 5, weight: 1.5, color: '#fff', fill: true, fillColor: colour, fillOpacity: 0.95 };
     if (kind === 'polygon') return { weight: 1, color: colour, opacity: 0.9, fill: true, fillColor: colour, fillOpacity: 0.35 };
     return { radius: 5, weight: 2, color: colour, opacity: 0.9, fill: kind !== 'line', fillColor: colour, fillOpacity: 0.35 };

@@ -7,6 +7,7 @@ import { store, notify } from './store.js';
 import { map } from './map.js';
 import { $ } from './ui.js';
 import { openAbout } from './about.js';
+import { classesOf } from './style.js';
 
 /** The regency and district outlines: always drawn, never switched. */
 export const OUTLINES = ['batas-kabupaten', 'batas-kecamatan'];
@@ -122,10 +123,13 @@ export function renderLegend() {
     if (!meta) continue;
     const view = store.views.get(id);
     const cat = store.catById.get(meta.category);
-    items.push(h('li', { dataset: { legend: id } }, legendSymbol(meta, colourOf(id)),
+    const classes = classesOf(meta);
+    items.push(h('li', { dataset: { legend: id } }, legendSymbol(meta, classes.length ? '#9e9e9e' : colourOf(id)),
       h('span', { text: title(meta) }),
       h('span', { class: 'count', text: view && !view.tiles ? num(view.drawn.size) : '' }),
-      cat ? h('span', { class: 'legend-cat', text: title(cat) }) : null));
+      cat ? h('span', { class: 'legend-cat', text: title(cat) }) : null,
+      classes.length ? h('ul', { class: 'legend-classes' }, classes.map((c) => h('li', { dataset: { legendClass: c.label } },
+        legendSymbol(meta, c.color), h('span', { text: c.label })))) : null));
   }
   if (!store.active.size) items.push(h('li', { class: 'empty', text: t('legend.empty') }));
   replace($('#legend-items'), items);
