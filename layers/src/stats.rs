@@ -54,6 +54,15 @@ pub enum StatsError {
         /// The limit ([`MAX_AREAS`] or [`MAX_GROUPS`]).
         limit: usize,
     },
+    /// No feature of the layer has the property.
+    #[error("{param}: no feature of the layer has a property {property:?}")]
+    UnknownProperty {
+        /// The request parameter that named the property (`by`, `group`,
+        /// `sum`, `mean`).
+        param: &'static str,
+        /// The property.
+        property: String,
+    },
 }
 
 /// A set of named areas prepared for fast point-in-polygon tests.
@@ -145,7 +154,12 @@ struct Prepared {
 impl Prepared {
     fn new(polygons: &[Polygon<f64>]) -> Prepared {
         let mut all: Vec<[f64; 4]> = Vec::new();
-        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for p in polygons {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                 for l in ring.lines() {
@@ -340,12 +354,16 @@ pub fn compute(data: &LayerData, spec: &Spec<'_>) -> Result<Stats, StatsError> {
     }
     let mut outside = blank();
     let mut values: Vec<Option<serde_json::Value>> = vec![None; wanted.len()];
+    let mut seen = vec![false; wanted.len()];
     let mut by_index: HashMap<String, u32> = HashMap::new();
     let mut group_values: HashSet<String> = HashSet::new();
     for i in 0..n {
         if !wanted.is_empty() {
             values.iter_mut().for_each(|v| *v = None);
             pick(data.properties_bytes(i as u32), &wanted, &mut values);
+            for (s, v) in seen.iter_mut().zip(&values) {
+                *s |= v.is_some();
+            }
         }
         if let (Some(s), By::Property(p)) = (by_slot, spec.by) {
             if let Some(key) = values[s].as_ref().and_then(text) {
@@ -388,6 +406,24 @@ pub fn compute(data: &LayerData, spec: &Spec<'_>) -> Result<Stats, StatsError> {
             if let Some(v) = values[s].as_ref().and_then(number) {
                 acc.sums[k] += v;
                 acc.counted[k] += 1;
+            }
+        }
+    }
+    if n > 0 {
+        let mut named: Vec<(&'static str, &str)> = Vec::new();
+        if let By::Property(p) = spec.by {
+            named.push(("by", p));
+        }
+        named.extend(spec.group.map(|g| ("group", g)));
+        named.extend(spec.sum.iter().map(|p| ("sum", p.as_str())));
+        named.extend(spec.mean.iter().map(|p| ("mean", p.as_str())));
+        for (param, property) in named {
+            let k = wanted.iter().position(|w| *w == property).unwrap_or(0);
+            if !seen.get(k).copied().unwrap_or(true) {
+                return Err(StatsError::UnknownProperty {
+                    param,
+                    property: property.to_owned(),
+                });
             }
         }
     }

@@ -16,8 +16,20 @@ fn version() -> VersionInfo {
 
 fn bbox_of(coords: &[[f64; 2]]) -> [f64; 4] {
     coords.iter().fold(
-        [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
-        |b, c| [b[0].min(c[0]), b[1].min(c[1]), b[2].max(c[0]), b[3].max(c[1])],
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |b, c| {
+            [
+                b[0].min(c[0]),
+                b[1].min(c[1]),
+                b[2].max(c[0]),
+                b[3].max(c[1]),
+            ]
+        },
     )
 }
 
@@ -81,11 +93,21 @@ fn points_fall_in_their_kecamatan_or_outside() {
     assert_eq!(s.areas[0].count, 2);
     assert_eq!(area(&s, "Mengwi").count, 1);
     assert_eq!(area(&s, "Petang").count, 0);
-    assert_eq!(s.outside.count, 2, "Denpasar and the feature without geometry");
+    assert_eq!(
+        s.outside.count, 2,
+        "Denpasar and the feature without geometry"
+    );
     // Sorted by count, then name.
     assert_eq!(
         s.areas.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
-        ["Kuta", "Mengwi", "Abiansemal", "Kuta Selatan", "Kuta Utara", "Petang"]
+        [
+            "Kuta",
+            "Mengwi",
+            "Abiansemal",
+            "Kuta Selatan",
+            "Kuta Utara",
+            "Petang"
+        ]
     );
     assert!(s.areas[0].bbox.is_some());
     assert_eq!(s.areas[0].groups, None);
@@ -171,7 +193,11 @@ fn by_property_with_groups_sums_and_means() {
     assert_eq!((dk.name.as_str(), dk.count), ("Dinas Kesehatan", 3));
     assert_eq!(dk.sum.as_ref().unwrap()["kasus"], 10.0);
     assert_eq!(dk.mean.as_ref().unwrap()["kasus"], Some(5.0));
-    assert_eq!(dk.counted.as_ref().unwrap()["kasus"], 2, "non-numeric ignored");
+    assert_eq!(
+        dk.counted.as_ref().unwrap()["kasus"],
+        2,
+        "non-numeric ignored"
+    );
     let g = dk.groups.as_ref().unwrap();
     assert_eq!((g["merah"], g["hijau"]), (2, 1));
     let bbox = dk.bbox.unwrap();
@@ -230,5 +256,41 @@ fn picks_only_wanted_members() {
         &["zona", "ab"],
         &mut out,
     );
-    assert_eq!(out, [Some(serde_json::json!("merah")), Some(serde_json::json!(2))]);
+    assert_eq!(
+        out,
+        [Some(serde_json::json!("merah")), Some(serde_json::json!(2))]
+    );
+}
+
+#[test]
+fn properties_no_feature_has_are_errors() {
+    let l = layer(&[(None, serde_json::json!({"zona": "merah", "kasus": null}))]);
+    let kasus = ["kasus".to_owned()];
+    let typo = ["kasuss".to_owned()];
+    let ok = Spec {
+        by: By::Property("zona"),
+        group: Some("zona"),
+        sum: &kasus,
+        mean: &kasus,
+    };
+    assert_eq!(
+        compute(&l, &ok).unwrap().areas[0].counted.as_ref().unwrap()["kasus"],
+        0
+    );
+    let bad = Spec { mean: &typo, ..ok };
+    assert_eq!(
+        compute(&l, &bad),
+        Err(StatsError::UnknownProperty {
+            param: "mean",
+            property: "kasuss".into()
+        })
+    );
+    let bad = Spec {
+        by: By::Property("opd"),
+        ..ok
+    };
+    assert!(matches!(
+        compute(&l, &bad),
+        Err(StatsError::UnknownProperty { param: "by", .. })
+    ));
 }

@@ -11,6 +11,7 @@ mod reports;
 mod search;
 mod session;
 pub mod share;
+mod stats;
 pub mod uploads;
 mod vector_tiles;
 mod versions;
@@ -85,6 +86,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/manage/reports", get(reports::queue))
         .route("/api/report-photos/{id}", get(reports::photo))
         .route("/api/search", get(search::search))
+        .route("/api/stats", get(stats::stats))
+        .route("/api/areas/kecamatan", get(stats::kecamatan))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
         .route("/api/config", get(web::config))

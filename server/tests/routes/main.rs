@@ -18,6 +18,7 @@ mod reports;
 mod search;
 mod sessions;
 mod share;
+mod stats;
 mod tiles;
 mod uploads;
 mod visibility;
