@@ -143,6 +143,7 @@ pub async fn stats(
         "areas": stats.areas,
         "outside": stats.outside,
         "total": stats.total,
+        "fields": layer.data.fields(),
     });
     Ok(json_response(&body, &caching))
 }
