@@ -807,6 +807,33 @@ test('dashboard: a leader picks zona-covid, sees the zones per kecamatan in a ta
   return `zona-covid: ${stats.total} zones, most in ${first}, most red in ${byRed[0].name}; map moved to ${target.name}; CSV ${lines.length} lines`;
 });
 
+test('phone: a leader opens the dashboard from the overview; map above, figures below, nothing wider than 390 px', async (t) => {
+  assert(LEADER, 'BSC_LEADER is not set');
+  const page = await t.page({ viewport: PHONE, phone: true });
+  await ready(page);
+  await signIn(page, LEADER);
+  await page.locator('#overview-open').tap();
+  await page.locator('#overview-dashboard').tap();
+  const sheet = page.locator('#dashboard-panel');
+  await sheet.waitFor({ state: 'visible' });
+  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6 && window.bscTest.dashboard.rows === 6), 'no choropleth or table on the phone');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  const box = await sheet.boundingBox();
+  assert(box.width <= PHONE.width && box.y > 200, `the sheet covers the map: ${JSON.stringify(box)}`);
+  const mapTop = await page.locator('#map').boundingBox();
+  assert(box.y - mapTop.y > 150, 'no map left above the sheet');
+  const row = page.locator('#dash-table .area-row').first();
+  await row.scrollIntoViewIfNeeded();
+  const before = await page.evaluate(() => window.bscTest.map.getCenter().toString());
+  await row.tap();
+  await poll(async () => (await page.evaluate(() => window.bscTest.map.getCenter().toString())) !== before, 'a tap on a row did not move the map');
+  await sheet.evaluate((el) => { el.scrollTop = 0; });
+  await settle(page);
+  await screenshot(page, 'dashboard-phone.png');
+  return `sheet from y=${Math.round(box.y)} px; a row tap moved the map`;
+});
+
 const GOOD_UPLOAD = {
   type: 'FeatureCollection',
   features: [

@@ -216,7 +216,7 @@ function renderChart(cols, rows) {
   const stacked = groups.length > 0 && (sortBy.key === 'count' || sortBy.key.startsWith('g:'));
   const compare = cols.find((c) => c.key === 'compare');
   const rowH = compare ? 30 : 22;
-  const W = 560; const labelW = 130; const valueW = 60; const barW = W - labelW - valueW;
+  const W = Math.max(300, $('#dash-chart').clientWidth || 560); const labelW = Math.min(130, W * 0.3); const valueW = 60; const barW = W - labelW - valueW;
   const H = shown.length * rowH + 8;
   const max = Math.max(1, ...shown.map((a) => sortBy.value(a) || 0), ...(compare ? shown.map((a) => compare.value(a) || 0) : []));
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', class: 'dash-chart', 'aria-label': t('dash.chart', { what: sortBy.label }) });
