@@ -113,6 +113,37 @@ impl Areas {
         Areas { areas }
     }
 
+    /// Areas from the polygons of a layer (desa boundaries): each feature
+    /// with a polygon is one area, named by the first of `name_props` it
+    /// has as text, else by its display name. Features without a polygon
+    /// or a name are left out. Made once per layer version through
+    /// [`LayerData::derived`].
+    pub fn from_layer(data: &LayerData, name_props: &[&str]) -> Areas {
+        let mut values = vec![None; name_props.len()];
+        let mut areas = Vec::new();
+        for i in 0..data.len() as u32 {
+            let polygons = polygons_of_runs(&mut data.runs(i));
+            if polygons.is_empty() {
+                continue;
+            }
+            values.iter_mut().for_each(|v| *v = None);
+            pick(data.properties_bytes(i), name_props, &mut values);
+            let name = values
+                .iter()
+                .flatten()
+                .find_map(text)
+                .or_else(|| data.name(i).map(str::to_owned));
+            let Some(name) = name else { continue };
+            let prepared = Prepared::new(&polygons);
+            areas.push(Area {
+                name,
+                bbox: prepared.bbox,
+                prepared,
+            });
+        }
+        Areas { areas }
+    }
+
     /// The six kecamatan of Badung, prepared once.
     pub fn kecamatan() -> &'static Areas {
         &KECAMATAN
@@ -533,6 +564,33 @@ fn representative<'a>(runs: &mut dyn Iterator<Item = crate::index::Run<'a>>) -> 
     let mut polygons: Vec<Polygon<f64>> = Vec::new();
     let mut lines: Vec<LineString<f64>> = Vec::new();
     let mut points: Vec<Point<f64>> = Vec::new();
+    collect_runs(runs, &mut polygons, &mut lines, &mut points);
+    let p = if !polygons.is_empty() {
+        MultiPolygon::new(polygons).interior_point()
+    } else if !lines.is_empty() {
+        MultiLineString::new(lines).interior_point()
+    } else {
+        MultiPoint::new(points).interior_point()
+    };
+    p.map(|p| p.0)
+}
+
+/// The polygons among a feature's runs.
+fn polygons_of_runs<'a>(
+    runs: &mut dyn Iterator<Item = crate::index::Run<'a>>,
+) -> Vec<Polygon<f64>> {
+    let mut polygons = Vec::new();
+    collect_runs(runs, &mut polygons, &mut Vec::new(), &mut Vec::new());
+    polygons
+}
+
+/// A feature's runs as `geo` polygons, lines and points.
+fn collect_runs<'a>(
+    runs: &mut dyn Iterator<Item = crate::index::Run<'a>>,
+    polygons: &mut Vec<Polygon<f64>>,
+    lines: &mut Vec<LineString<f64>>,
+    points: &mut Vec<Point<f64>>,
+) {
     for r in runs {
         let ring = || LineString::from(r.coords.to_vec());
         match r.kind {
@@ -546,14 +604,6 @@ fn representative<'a>(runs: &mut dyn Iterator<Item = crate::index::Run<'a>>) -> 
             PartKind::Points => points.extend(r.coords.iter().map(|&c| Point::from(c))),
         }
     }
-    let p = if !polygons.is_empty() {
-        MultiPolygon::new(polygons).interior_point()
-    } else if !lines.is_empty() {
-        MultiLineString::new(lines).interior_point()
-    } else {
-        MultiPoint::new(points).interior_point()
-    };
-    p.map(|p| p.0)
 }
 
 /// Reads the members of a feature's `properties` named in `wanted` into

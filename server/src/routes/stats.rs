@@ -4,6 +4,8 @@
 //! /api/areas/kecamatan` (the kecamatan boundaries its choropleth is drawn
 //! on).
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,6 +19,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::http::{Caching, GEOJSON, json_response, layer_tag, respond};
 use crate::state::AppState;
+
+/// The layer whose polygons `by=desa` counts in (each named by its `desa`
+/// or `nama` property).
+pub const DESA_LAYER: &str = "batas-desa";
 
 /// The most properties `sum` or `mean` may name.
 pub const MAX_NUMERIC: usize = 10;
@@ -73,7 +79,8 @@ fn properties(param: &str, raw: Option<&str>) -> ApiResult<Vec<String>> {
 ///
 /// Per kecamatan (`by=kecamatan`, the default) each feature counts once,
 /// in the kecamatan that contains it (points) or its interior point
-/// (lines, polygons); per property (`by=<property>`) by its value. `group`
+/// (lines, polygons); `by=desa` the same over the polygons of the layer
+/// [`DESA_LAYER`] when there is one the caller may see; per property (`by=<property>`) by its value. `group`
 /// splits each count by a second property's values; `sum` and `mean` add
 /// numeric properties. Areas come sorted by count, largest first. The
 /// layer is looked up as on every read route: hidden and missing layers
@@ -96,16 +103,26 @@ pub async fn stats(
     let sum = properties("sum", p.sum.as_deref())?;
     let mean = properties("mean", p.mean.as_deref())?;
 
-    let layer = visible_layer(&state.catalog.snapshot(), &who, id)?;
-    let by_areas = match by.as_str() {
-        "kecamatan" => true,
+    let snapshot = state.catalog.snapshot();
+    let layer = visible_layer(&snapshot, &who, id)?;
+    let areas: Option<Arc<Areas>> = match by.as_str() {
+        "kecamatan" => None,
         "desa" => {
-            return Err(bad(
-                "by=desa needs a layer of desa boundaries, and this server has none; use by=kecamatan or by=<property>".into(),
-            ));
+            // The desa boundaries, if the caller may see them, prepared
+            // once per version of that layer.
+            let desa = visible_layer(&snapshot, &who, DESA_LAYER).map_err(|_| {
+                bad(format!(
+                    "by=desa needs a layer of desa boundaries ({DESA_LAYER:?}), and there is none; use by=kecamatan or by=<property>"
+                ))
+            })?;
+            Some(
+                desa.data
+                    .derived(|d| Areas::from_layer(d, &["desa", "nama"])),
+            )
         }
-        _ => false,
+        _ => None,
     };
+    let by_areas = by == "kecamatan" || areas.is_some();
     let caching = Caching::new(
         &format!("stats-{}", layer_tag(&layer, &who)),
         who.is_anonymous(),
@@ -117,7 +134,9 @@ pub async fn stats(
     let (by_c, group_c, sum_c, mean_c) = (by.clone(), group.clone(), sum.clone(), mean.clone());
     let result = tokio::task::spawn_blocking(move || {
         let spec = Spec {
-            by: if by_areas {
+            by: if let Some(a) = &areas {
+                By::Areas(a)
+            } else if by_areas {
                 By::Areas(Areas::kecamatan())
             } else {
                 By::Property(&by_c)

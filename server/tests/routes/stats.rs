@@ -210,3 +210,29 @@ async fn the_kecamatan_boundaries_are_served() {
     assert_eq!(names.len(), 6);
     assert!(names.contains(&"Kuta") && names.contains(&"Petang"));
 }
+
+#[tokio::test]
+async fn per_desa_once_a_layer_of_desa_boundaries_exists() {
+    let w = World::new().await;
+    let square = |x0: f64, y0: f64| json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 0.01, y0], [x0 + 0.01, y0 + 0.01], [x0, y0 + 0.01], [x0, y0]]]});
+    let points = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "properties": {}, "geometry": {"type": "Point", "coordinates": [115.165, -8.715]}},
+        {"type": "Feature", "id": 2, "properties": {}, "geometry": {"type": "Point", "coordinates": [115.166, -8.714]}},
+        {"type": "Feature", "id": 3, "properties": {}, "geometry": {"type": "Point", "coordinates": [115.185, -8.715]}},
+        {"type": "Feature", "id": 4, "properties": {}, "geometry": {"type": "Point", "coordinates": [115.2, -8.6]}}
+    ]});
+    w.import(&points.to_string(), "titik", "general", &[]).await;
+    w.problem("/api/stats?layer=titik&by=desa", 400).await;
+    let desa = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "properties": {"desa": "Kuta"}, "geometry": square(115.16, -8.72)},
+        {"type": "Feature", "id": 2, "properties": {"nama": "Legian"}, "geometry": square(115.18, -8.72)}
+    ]});
+    w.import(&desa.to_string(), "batas-desa", "general", &[])
+        .await;
+    let v = w.json("/api/stats?layer=titik&by=desa").await;
+    assert_eq!(v["by"], "desa");
+    let got = areas(&v);
+    assert_eq!(got["Kuta"]["count"], 2);
+    assert_eq!(got["Legian"]["count"], 1);
+    assert_eq!(v["outside"]["count"], 1);
+}
