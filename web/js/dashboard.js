@@ -1,5 +1,6 @@
 // The leaders' dashboard: one layer (and optionally a second to compare)
-// counted per kecamatan by real geometry (or per property value) from
+// counted per kecamatan by real geometry (per desa when a layer
+// `batas-desa` exists, or per property value) from
 // /api/stats; a choropleth of the kecamatan on the map, a sortable table,
 // a bar chart drawn here as SVG, "Unduh CSV", and the citizen reports per
 // agency (/api/reports/stats). Leaders and admins only.
@@ -38,7 +39,13 @@ const state = {
   fresh: false, // a layer was just chosen: group by its risk zone if it has one
 };
 
-let areasGeojson = null; // the kecamatan boundaries, fetched once
+/** Where the boundaries of each kind of area come from, and each feature's area name. */
+const AREA_SOURCES = {
+  kecamatan: { url: '/api/areas/kecamatan', name: (p) => p.kecamatan },
+  desa: { url: '/api/layers/batas-desa/features?limit=10000', name: (p) => p.desa || p.nama },
+};
+const DESA_LAYER = 'batas-desa';
+const areaGeojson = new Map(); // kind -> boundaries, fetched once
 let choropleth = null; // the L.geoJSON layer on the map
 let legend = null; // its legend control
 let fitOnDraw = false; // the dashboard was just opened: show the whole regency beside the sheet
@@ -97,6 +104,15 @@ function sortedAreas(col) {
   return [...state.data.areas].sort((a, b) => (col.value(b) ?? -Infinity) - (col.value(a) ?? -Infinity) || a.name.localeCompare(b.name));
 }
 
+function firstHeader() {
+  const by = state.data.by;
+  return by === 'kecamatan' ? t('dash.kecamatan') : by === 'desa' ? t('dash.desa') : propLabel(by);
+}
+
+function outsideLabel() {
+  return byArea() ? t('dash.outside') : t('dash.novalue');
+}
+
 function areaName(a) {
   return a.name === '' ? t('dash.novalue') : a.name;
 }
@@ -114,27 +130,34 @@ function removeChoropleth() {
   testHooks.dashboard.areas = 0;
 }
 
+const byArea = () => state.data && Object.hasOwn(AREA_SOURCES, state.data.by);
+
 async function drawChoropleth(col) {
   removeChoropleth();
-  if (!state.data || state.data.by !== 'kecamatan') return;
-  if (!areasGeojson) areasGeojson = await api('/api/areas/kecamatan');
-  if (!state.data || state.data.by !== 'kecamatan') return;
+  if (!byArea()) return;
+  const kind = state.data.by;
+  const source = AREA_SOURCES[kind];
+  if (!areaGeojson.has(kind)) areaGeojson.set(kind, await api(source.url));
+  if (!state.data || state.data.by !== kind) return;
+  removeChoropleth();
   const byName = new Map(state.data.areas.map((a) => [a.name, a]));
   const values = state.data.areas.map((a) => col.value(a) || 0);
   const max = Math.max(0, ...values);
-  choropleth = L.geoJSON(areasGeojson, {
+  const nameOf = (f) => String(source.name(f.properties || {}) || '');
+  choropleth = L.geoJSON(areaGeojson.get(kind), {
     style: (f) => {
-      const a = byName.get(f.properties.kecamatan);
+      const a = byName.get(nameOf(f));
       return { color: '#4a4a4a', weight: 1.5, fillOpacity: 0.6, fillColor: classOf(a ? col.value(a) : 0, max), className: 'bsc-choropleth' };
     },
     onEachFeature: (f, layer) => {
-      const a = byName.get(f.properties.kecamatan);
-      const tip = h('div', {}, h('strong', { text: f.properties.kecamatan }), h('br'), `${col.label}: ${fmt(a ? col.value(a) : 0)}`);
+      const a = byName.get(nameOf(f));
+      const tip = h('div', {}, h('strong', { text: nameOf(f) }), h('br'), `${col.label}: ${fmt(a ? col.value(a) : 0)}`);
       layer.bindTooltip(tip, { sticky: true });
       layer.on('click', () => zoomTo(a || { bbox: null }));
     },
   }).addTo(map);
   testHooks.dashboard.areas = choropleth.getLayers().length;
+  if (kind === 'desa') choropleth.bringToBack();
   if (fitOnDraw) {
     fitOnDraw = false;
     fitBeside(choropleth.getBounds());
@@ -181,7 +204,7 @@ function zoomTo(area) {
 function renderTable(cols, rows) {
   const sortBy = sortColumn(cols);
   const head = h('thead', {}, h('tr', {},
-    h('th', { scope: 'col', text: state.data.by === 'kecamatan' ? t('dash.kecamatan') : propLabel(state.data.by) }),
+    h('th', { scope: 'col', text: firstHeader() }),
     cols.map((c) => h('th', { scope: 'col', class: 'num', 'aria-sort': c === sortBy ? 'descending' : null },
       h('button', { type: 'button', class: 'sort', dataset: { sort: c.key }, onclick: () => { state.sort = c.key; render(); } },
         c.colour != null ? swatch(groupColour(c.colour, 0)) : null,
@@ -193,7 +216,7 @@ function renderTable(cols, rows) {
   }, h('th', { scope: 'row', text: areaName(a) }), cols.map((c) => h('td', { class: 'num', text: fmt(c.value(a)) }))));
   const outside = state.data.outside;
   const foot = h('tfoot', {},
-    h('tr', { class: 'muted' }, h('th', { scope: 'row', text: state.data.by === 'kecamatan' ? t('dash.outside') : t('dash.novalue') }),
+    h('tr', { class: 'muted' }, h('th', { scope: 'row', text: outsideLabel() }),
       cols.map((c) => h('td', { class: 'num', text: fmt(c.value(outside)) }))),
     h('tr', {}, h('th', { scope: 'row', text: t('dash.total') }),
       cols.map((c) => h('td', { class: 'num', text: c.key === 'count' ? num(state.data.total) : '' }))));
@@ -267,10 +290,9 @@ function downloadCsv() {
   if (!state.data) return;
   const cols = columns();
   const rows = sortedAreas(sortColumn(cols));
-  const first = state.data.by === 'kecamatan' ? t('dash.kecamatan') : propLabel(state.data.by);
-  const lines = [[first, ...cols.map((c) => c.label)]];
+  const lines = [[firstHeader(), ...cols.map((c) => c.label)]];
   for (const a of rows) lines.push([a.name, ...cols.map((c) => c.value(a))]);
-  lines.push([state.data.by === 'kecamatan' ? t('dash.outside') : t('dash.novalue'), ...cols.map((c) => c.value(state.data.outside))]);
+  lines.push([outsideLabel(), ...cols.map((c) => c.value(state.data.outside))]);
   const text = `\ufeff${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`;
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const a = h('a', { href: url, download: `statistik-${state.data.layer}-${state.data.by}.csv`, hidden: true });
@@ -296,14 +318,15 @@ function fieldOptions(fields) {
   const text = Object.keys(fields || {}).filter((k) => fields[k] === 'String' || fields[k] === 'Boolean').sort();
   const numbers = Object.keys(fields || {}).filter((k) => fields[k] === 'Number').sort();
   replace($('#dash-by'), option('kecamatan', t('dash.byKecamatan'), state.by === 'kecamatan'),
+    store.layers.has(DESA_LAYER) ? option('desa', t('dash.byDesa'), state.by === 'desa') : null,
     text.map((k) => option(k, t('dash.byProperty', { p: propLabel(k) }), state.by === k)));
   replace($('#dash-group'), option('', t('dash.none'), !state.group), text.map((k) => option(k, propLabel(k), state.group === k)));
   replace($('#dash-numeric'), option('', t('dash.none'), !state.numeric), numbers.map((k) => option(k, propLabel(k), state.numeric === k)));
-  $('#dash-compare').disabled = state.by !== 'kecamatan';
+  $('#dash-compare').disabled = !Object.hasOwn(AREA_SOURCES, state.by);
 }
 
 function query(layer, withProps) {
-  const q = new URLSearchParams({ layer, by: withProps ? state.by : 'kecamatan' });
+  const q = new URLSearchParams({ layer, by: withProps || Object.hasOwn(AREA_SOURCES, state.by) ? state.by : 'kecamatan' });
   if (withProps && state.group) q.set('group', state.group);
   if (withProps && state.numeric) { q.set('sum', state.numeric); q.set('mean', state.numeric); }
   return `/api/stats?${q}`;
@@ -317,7 +340,7 @@ async function load() {
   const status = $('#dash-status');
   status.textContent = t('panel.loading');
   try {
-    const compare = state.compare && state.by === 'kecamatan' && state.compare !== state.layer;
+    const compare = state.compare && Object.hasOwn(AREA_SOURCES, state.by) && state.compare !== state.layer;
     const [data, other] = await Promise.all([
       api(query(state.layer, true), { signal: controller.signal }),
       compare ? api(query(state.compare, false), { signal: controller.signal }) : null,
@@ -394,7 +417,11 @@ export function initDashboard() {
     load();
   });
   $('#dash-compare').addEventListener('change', (e) => { state.compare = e.target.value; load(); });
-  $('#dash-by').addEventListener('change', (e) => { state.by = e.target.value; if (state.by !== 'kecamatan') state.compare = ''; load(); });
+  $('#dash-by').addEventListener('change', (e) => {
+    state.by = e.target.value;
+    if (!Object.hasOwn(AREA_SOURCES, state.by)) { state.compare = ''; $('#dash-compare').value = ''; }
+    load();
+  });
   $('#dash-group').addEventListener('change', (e) => { state.group = e.target.value; load(); });
   $('#dash-numeric').addEventListener('change', (e) => { state.numeric = e.target.value; load(); });
   $('#dash-csv').addEventListener('click', downloadCsv);
