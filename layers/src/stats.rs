@@ -388,7 +388,7 @@ pub fn compute(data: &LayerData, spec: &Spec<'_>) -> Result<Stats, StatsError> {
     let mut seen = vec![false; wanted.len()];
     let mut by_index: HashMap<String, u32> = HashMap::new();
     let mut group_values: HashSet<String> = HashSet::new();
-    for i in 0..n {
+    for (i, area) in area_of.iter_mut().enumerate() {
         if !wanted.is_empty() {
             values.iter_mut().for_each(|v| *v = None);
             pick(data.properties_bytes(i as u32), &wanted, &mut values);
@@ -396,25 +396,25 @@ pub fn compute(data: &LayerData, spec: &Spec<'_>) -> Result<Stats, StatsError> {
                 *s |= v.is_some();
             }
         }
-        if let (Some(s), By::Property(p)) = (by_slot, spec.by) {
-            if let Some(key) = values[s].as_ref().and_then(text) {
-                let next = by_index.len() as u32;
-                let a = *by_index.entry(key.clone()).or_insert(next);
-                if a == next {
-                    if by_index.len() > MAX_AREAS {
-                        return Err(StatsError::TooManyValues {
-                            param: "by",
-                            property: p.to_owned(),
-                            limit: MAX_AREAS,
-                        });
-                    }
-                    names.push(key);
-                    accs.push(blank());
+        if let (Some(s), By::Property(p)) = (by_slot, spec.by)
+            && let Some(key) = values[s].as_ref().and_then(text)
+        {
+            let next = by_index.len() as u32;
+            let a = *by_index.entry(key.clone()).or_insert(next);
+            if a == next {
+                if by_index.len() > MAX_AREAS {
+                    return Err(StatsError::TooManyValues {
+                        param: "by",
+                        property: p.to_owned(),
+                        limit: MAX_AREAS,
+                    });
                 }
-                area_of[i] = a;
+                names.push(key);
+                accs.push(blank());
             }
+            *area = a;
         }
-        let acc = match area_of[i] {
+        let acc = match *area {
             OUTSIDE => &mut outside,
             a => &mut accs[a as usize],
         };
