@@ -765,7 +765,7 @@ test('dashboard: a leader picks zona-covid, sees the zones per kecamatan in a ta
   await page.locator('#dash-layer').selectOption('zona-covid');
   // Grouped by its risk zone at once: a column per zone, merah among them.
   await page.locator('#dash-table thead [data-sort="g:merah"]').waitFor({ timeout: 10_000 });
-  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6), 'no choropleth of the six kecamatan');
+  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6), 'no choropleth of the six kecamatan', 20_000);
   assert((await page.locator('path.bsc-choropleth').count()) >= 6, 'choropleth paths missing');
   assert((await page.locator('#dash-chart svg rect').count()) >= 6, 'no bars in the chart');
   // The table says what the API says.
@@ -816,7 +816,7 @@ test('phone: a leader opens the dashboard from the overview; map above, figures 
   await page.locator('#overview-dashboard').tap();
   const sheet = page.locator('#dashboard-panel');
   await sheet.waitFor({ state: 'visible' });
-  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6 && window.bscTest.dashboard.rows === 6), 'no choropleth or table on the phone');
+  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6 && window.bscTest.dashboard.rows === 6), 'no choropleth or table on the phone', 20_000);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
   const box = await sheet.boundingBox();
@@ -827,7 +827,7 @@ test('phone: a leader opens the dashboard from the overview; map above, figures 
   await row.scrollIntoViewIfNeeded();
   const before = await page.evaluate(() => window.bscTest.map.getCenter().toString());
   await row.tap();
-  await poll(async () => (await page.evaluate(() => window.bscTest.map.getCenter().toString())) !== before, 'a tap on a row did not move the map');
+  await poll(async () => (await page.evaluate(() => window.bscTest.map.getCenter().toString())) !== before, 'a tap on a row did not move the map', 20_000);
   await sheet.evaluate((el) => { el.scrollTop = 0; });
   await settle(page);
   await screenshot(page, 'dashboard-phone.png');

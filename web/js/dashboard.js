@@ -160,7 +160,7 @@ async function drawChoropleth(col) {
   if (kind === 'desa') choropleth.bringToBack();
   if (fitOnDraw) {
     fitOnDraw = false;
-    fitBeside(choropleth.getBounds());
+    fitBeside(choropleth.getBounds(), false);
   }
   const Ctl = L.Control.extend({
     options: { position: 'bottomleft' },
@@ -187,11 +187,12 @@ async function drawChoropleth(col) {
 }
 
 /** Fits the map to `bounds` in the part the sheet leaves free. */
-function fitBeside(bounds) {
+function fitBeside(bounds, animate = true) {
   const sheet = $('#dashboard-panel');
   const phone = window.matchMedia('(max-width: 760px)').matches;
   const pad = phone ? [20, sheet.offsetHeight + 20] : [sheet.offsetWidth + 20, 20];
-  map.fitBounds(bounds, { paddingTopLeft: [20, 20], paddingBottomRight: pad, maxZoom: 16 });
+  // (A zoom animation under way would swallow the next fit: the first one is not animated.)
+  map.fitBounds(bounds, { paddingTopLeft: [20, 20], paddingBottomRight: pad, maxZoom: 16, animate });
 }
 
 /** Zooms the map to an area, leaving the part the sheet covers. */
