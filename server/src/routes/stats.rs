@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use layers::LayerIndex;
 use layers::stats::{Areas, By, Spec, StatsError, compute};
 use serde::Deserialize;
 use serde_json::json;
@@ -105,26 +106,23 @@ pub async fn stats(
 
     let snapshot = state.catalog.snapshot();
     let layer = visible_layer(&snapshot, &who, id)?;
-    let areas: Option<Arc<Areas>> = match by.as_str() {
-        "kecamatan" => None,
-        "desa" => {
-            // The desa boundaries, if the caller may see them, prepared
-            // once per version of that layer.
-            let desa = visible_layer(&snapshot, &who, DESA_LAYER).map_err(|_| {
-                bad(format!(
-                    "by=desa needs a layer of desa boundaries ({DESA_LAYER:?}), and there is none; use by=kecamatan or by=<property>"
-                ))
-            })?;
-            Some(
-                desa.data
-                    .derived(|d| Areas::from_layer(d, &["desa", "nama"])),
-            )
-        }
+    // by=desa: the desa boundaries, if the caller may see them.
+    let desa: Option<Arc<LayerIndex>> = match by.as_str() {
+        "desa" => Some(visible_layer(&snapshot, &who, DESA_LAYER).map_err(|_| {
+            bad(format!(
+                "by=desa needs a layer of desa boundaries ({DESA_LAYER:?}), and there is none; use by=kecamatan or by=<property>"
+            ))
+        })?),
         _ => None,
     };
-    let by_areas = by == "kecamatan" || areas.is_some();
+    let by_areas = by == "kecamatan" || desa.is_some();
+    // The answer changes with the layer and, per desa, with the boundaries.
+    let desa_tag = desa
+        .as_ref()
+        .map(|d| format!("-{}", d.data.version.id))
+        .unwrap_or_default();
     let caching = Caching::new(
-        &format!("stats-{}", layer_tag(&layer, &who)),
+        &format!("stats-{}{desa_tag}", layer_tag(&layer, &who)),
         who.is_anonymous(),
     );
     if let Some(r) = caching.not_modified(&headers) {
@@ -133,8 +131,10 @@ pub async fn stats(
     let counting = layer.clone();
     let (by_c, group_c, sum_c, mean_c) = (by.clone(), group.clone(), sum.clone(), mean.clone());
     let result = tokio::task::spawn_blocking(move || {
+        // Prepared once per version of the desa layer.
+        let desa_areas = desa.map(|d| d.data.derived(|d| Areas::from_layer(d, &["desa", "nama"])));
         let spec = Spec {
-            by: if let Some(a) = &areas {
+            by: if let Some(a) = &desa_areas {
                 By::Areas(a)
             } else if by_areas {
                 By::Areas(Areas::kecamatan())

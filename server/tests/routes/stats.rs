@@ -235,4 +235,19 @@ async fn per_desa_once_a_layer_of_desa_boundaries_exists() {
     assert_eq!(got["Kuta"]["count"], 2);
     assert_eq!(got["Legian"]["count"], 1);
     assert_eq!(v["outside"]["count"], 1);
+    // New boundaries: a new answer under a new tag.
+    let etag = w
+        .get("/api/stats?layer=titik&by=desa", None)
+        .await
+        .header("etag");
+    let desa = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "properties": {"desa": "Kuta"}, "geometry": square(115.16, -8.72)},
+        {"type": "Feature", "id": 2, "properties": {"nama": "Legian"}, "geometry": square(115.18, -8.72)},
+        {"type": "Feature", "id": 3, "properties": {"desa": "Sibang"}, "geometry": square(115.195, -8.605)}
+    ]});
+    w.import(&desa.to_string(), "batas-desa", "general", &[])
+        .await;
+    let r = w.get("/api/stats?layer=titik&by=desa", None).await;
+    assert_ne!(r.header("etag"), etag);
+    assert_eq!(areas(&r.json())["Sibang"]["count"], 1);
 }
