@@ -797,7 +797,7 @@ test('dashboard: a leader picks zona-covid, sees the zones per kecamatan in a ta
   const lines = csv.replace(/^\ufeff/, '').trim().split(/\r\n/);
   assert(lines.length === 8 && /^Kecamatan,Jumlah objek/.test(lines[0]), `CSV: ${lines.slice(0, 2).join(' | ')}`);
   // The reports per agency are there too.
-  await page.locator('#dash-reports #report-stats-table').waitFor({ state: 'attached' });
+  await page.locator('#dash-reports #dash-report-stats').waitFor({ state: 'attached' });
   // The overview opens a layer in the dashboard.
   await page.locator('#overview-open').click();
   await page.locator('[data-overview-dash="fasilitas-kesehatan"]').click();

@@ -402,7 +402,7 @@ export function openDashboard(layerId) {
   layerOptions($('#dash-compare'), state.compare, true);
   openSheet('dashboard-panel');
   fitOnDraw = true;
-  renderReportStats($('#dash-reports'));
+  renderReportStats($('#dash-reports'), { id: 'dash-report-stats', byOpen: true });
   load();
 }
 
@@ -434,6 +434,6 @@ export function initDashboard() {
     layerOptions($('#dash-layer'), state.layer, false);
     layerOptions($('#dash-compare'), state.compare, true);
     render();
-    renderReportStats($('#dash-reports'));
+    renderReportStats($('#dash-reports'), { id: 'dash-report-stats', byOpen: true });
   });
 }
