@@ -21,6 +21,8 @@
 //!   `datetime`, CQL2 filters), for every route that lists features;
 //! - [`catalog`]: the set of served layers, swapped atomically;
 //! - [`export`]: layers written out as files (FlatGeobuf);
+//! - [`stats`]: features counted per kecamatan (by geometry) or per
+//!   property value, with sums and means, for the leaders' dashboard;
 //! - [`demo`]: the deterministic synthetic Badung data set.
 #![forbid(unsafe_code)]
 
@@ -40,6 +42,7 @@ pub mod query;
 pub mod regency;
 pub mod search;
 pub mod staging;
+pub mod stats;
 pub mod store;
 pub mod token;
 pub mod totp;

@@ -42,6 +42,12 @@ static KECAMATAN: LazyLock<Vec<(String, Geometry<f64>)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The six kecamatan, each with its name (`Kuta`, `Mengwi`, …) and boundary,
+/// in the order of the vendored file (for [`crate::stats::Areas::kecamatan`]).
+pub fn kecamatan_list() -> &'static [(String, Geometry<f64>)] {
+    &KECAMATAN
+}
+
 /// The kecamatan (`Kuta`, `Mengwi`, …) that (`lon`, `lat`) lies in.
 pub fn kecamatan(lon: f64, lat: f64) -> Option<&'static str> {
     let p = Point::new(lon, lat);

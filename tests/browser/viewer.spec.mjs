@@ -19,7 +19,7 @@
 // if any failed.
 
 import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [BASE, OUT] = process.argv.slice(2);
@@ -798,6 +798,90 @@ test('access: a leader sees the internal layers after sign-in, anonymous does no
   await page.locator('#logout').click();
   await page.locator('[data-layer-row="zona-covid"]').waitFor({ state: 'detached' });
   return `zona-covid drawn for the leader (${n}) in the four colours of its risk levels, listed in the legend; overview shown; gone after sign-out`;
+});
+
+test('dashboard: a leader picks zona-covid, sees the zones per kecamatan in a table, chart and choropleth; a row zooms the map; CSV; the overview links', async (t) => {
+  assert(LEADER, 'BSC_LEADER is not set');
+  const page = await t.page();
+  await ready(page);
+  assert(!(await page.locator('#dashboard-open').isVisible()), 'anonymous sees the dashboard button');
+  await signIn(page, LEADER);
+  // The default layers off, so the choropleth shows alone.
+  for (const id of await page.evaluate(() => [...document.querySelectorAll('input[data-layer]:checked:not([disabled])')].map((i) => i.dataset.layer))) {
+    await showLayer(page, id, false);
+  }
+  await page.locator('#dashboard-open').click();
+  await page.locator('#dashboard-panel').waitFor({ state: 'visible' });
+  await page.locator('#dash-layer').selectOption('zona-covid');
+  // Grouped by its risk zone at once: a column per zone, merah among them.
+  await page.locator('#dash-table thead [data-sort="g:merah"]').waitFor({ timeout: 10_000 });
+  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6), 'no choropleth of the six kecamatan', 20_000);
+  assert((await page.locator('path.bsc-choropleth').count()) >= 6, 'choropleth paths missing');
+  assert((await page.locator('#dash-chart svg rect').count()) >= 6, 'no bars in the chart');
+  // The table says what the API says.
+  const stats = await page.evaluate(async () => (await fetch('/api/stats?layer=zona-covid&group=zona', { credentials: 'same-origin' })).json());
+  const rows = page.locator('#dash-table tbody .area-row');
+  assert((await rows.count()) === 6, `${await rows.count()} rows`);
+  const first = await rows.first().getAttribute('data-area');
+  assert(first === stats.areas[0].name, `first row ${first}, API ${stats.areas[0].name}`);
+  const firstCount = (await rows.first().locator('td').first().innerText()).replace(/\D/g, '');
+  assert(firstCount === String(stats.areas[0].count), `count ${firstCount} vs ${stats.areas[0].count}`);
+  // Sorting by merah colours the map by it and reorders the table.
+  await page.locator('#dash-table thead [data-sort="g:merah"]').click();
+  const byRed = [...stats.areas].sort((a, b) => (b.groups.merah || 0) - (a.groups.merah || 0) || a.name.localeCompare(b.name));
+  await poll(async () => (await rows.first().getAttribute('data-area')) === byRed[0].name, `most red zones: expected ${byRed[0].name}`);
+  await settle(page);
+  await screenshot(page, 'dashboard-desktop.png');
+  // A click on a row moves the map there.
+  const view = () => page.evaluate(() => { const m = window.bscTest.map; const c = m.getCenter(); return `${m.getZoom()}/${c.lat.toFixed(4)}/${c.lng.toFixed(4)}`; });
+  const before = await view();
+  const target = byRed[byRed.length - 1];
+  await page.locator(`#dash-table .area-row[data-area="${target.name}"]`).click();
+  await poll(async () => (await view()) !== before, 'the map did not move');
+  await page.waitForTimeout(400);
+  const inside = await page.evaluate((b) => window.bscTest.map.getBounds().contains([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]), target.bbox);
+  assert(inside, `the map does not show ${target.name}`);
+  // CSV, with the same rows.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#dash-csv').click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const lines = csv.replace(/^\ufeff/, '').trim().split(/\r\n/);
+  assert(lines.length === 8 && /^Kecamatan,Jumlah objek/.test(lines[0]), `CSV: ${lines.slice(0, 2).join(' | ')}`);
+  // The reports per agency are there too.
+  await page.locator('#dash-reports #dash-report-stats').waitFor({ state: 'attached' });
+  // The overview opens a layer in the dashboard.
+  await page.locator('#overview-open').click();
+  await page.locator('[data-overview-dash="fasilitas-kesehatan"]').click();
+  await page.locator('#dashboard-panel').waitFor({ state: 'visible' });
+  await poll(async () => (await page.locator('#dash-layer').inputValue()) === 'fasilitas-kesehatan', 'the overview did not preselect the layer');
+  await poll(() => page.evaluate(() => window.bscTest.dashboard.rows === 6), 'no table for fasilitas-kesehatan');
+  return `zona-covid: ${stats.total} zones, most in ${first}, most red in ${byRed[0].name}; map moved to ${target.name}; CSV ${lines.length} lines`;
+});
+
+test('phone: a leader opens the dashboard from the overview; map above, figures below, nothing wider than 390 px', async (t) => {
+  assert(LEADER, 'BSC_LEADER is not set');
+  const page = await t.page({ viewport: PHONE, phone: true });
+  await ready(page);
+  await signIn(page, LEADER);
+  await page.locator('#overview-open').tap();
+  await page.locator('#overview-dashboard').tap();
+  const sheet = page.locator('#dashboard-panel');
+  await sheet.waitFor({ state: 'visible' });
+  await poll(() => page.evaluate(() => window.bscTest.dashboard.areas === 6 && window.bscTest.dashboard.rows === 6), 'no choropleth or table on the phone', 20_000);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  const box = await sheet.boundingBox();
+  assert(box.width <= PHONE.width && box.y > 200, `the sheet covers the map: ${JSON.stringify(box)}`);
+  const mapTop = await page.locator('#map').boundingBox();
+  assert(box.y - mapTop.y > 150, 'no map left above the sheet');
+  const row = page.locator('#dash-table .area-row').first();
+  await row.scrollIntoViewIfNeeded();
+  const before = await page.evaluate(() => window.bscTest.map.getCenter().toString());
+  await row.tap();
+  await poll(async () => (await page.evaluate(() => window.bscTest.map.getCenter().toString())) !== before, 'a tap on a row did not move the map', 20_000);
+  await sheet.evaluate((el) => { el.scrollTop = 0; });
+  await settle(page);
+  await screenshot(page, 'dashboard-phone.png');
+  return `sheet from y=${Math.round(box.y)} px; a row tap moved the map`;
 });
 
 const GOOD_UPLOAD = {

@@ -14,6 +14,7 @@
 //   search.js    search
 //   session.js   sign-in and out, the OPD staff tools (../manage.js)
 //   overview.js  the leaders' overview
+//   dashboard.js the leaders' dashboard: figures per kecamatan, choropleth, chart, CSV
 //   share.js     "Bagikan" in popups: link, WhatsApp, QR code
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
@@ -36,6 +37,7 @@ import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
 import { renderUser, initLogin, initStaffTools } from './session.js';
 import { renderOverview, initOverview } from './overview.js';
+import { initDashboard } from './dashboard.js';
 import { initReports, openTrack, trackedCode } from './reports.js';
 
 // ---------- permalink ----------
@@ -132,6 +134,7 @@ async function start() {
   initLanguage();
   initPanel();
   initOverview();
+  initDashboard();
   initSheets();
   initSearch();
   initLogin();

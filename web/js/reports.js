@@ -372,11 +372,13 @@ async function rerouteTo(r, agency, name) {
 // ---------- leaders' figures ----------
 
 /** The figures of /api/reports/stats for the leaders' overview, into `el`. */
-export async function renderReportStats(el) {
+export async function renderReportStats(el, { id = 'report-stats-table', byOpen = false } = {}) {
   const u = store.user;
   if (!u || (u.role !== 'leader' && u.role !== 'admin')) { replace(el); return; }
   try {
     const r = await api('/api/reports/stats');
+    // Most open reports first: who is behind.
+    if (byOpen) (r.agencies || []).sort((a, b) => b.open - a.open || b.total - a.total);
     const hours = (x) => (x == null ? '—' : num(Math.round(x * 10) / 10));
     const head = h('thead', {}, h('tr', {}, ['overview.agency', 'stats.total', 'stats.open', 'stats.first', 'stats.done', 'stats.rating']
       .map((k) => h('th', { scope: 'col', text: t(k) }))));
@@ -387,7 +389,7 @@ export async function renderReportStats(el) {
       h('td', { class: 'num', text: hours(a.median_hours_to_first_response) }),
       h('td', { class: 'num', text: hours(a.median_hours_to_selesai) }),
       h('td', { class: 'num', text: a.mean_rating == null ? '—' : `${num(Math.round(a.mean_rating * 10) / 10)} (${num(a.ratings)})` })));
-    replace(el, h('h3', { text: t('stats.title') }), h('div', { class: 'table-wrap' }, h('table', { id: 'report-stats-table' }, head, h('tbody', {}, rows))));
+    replace(el, h('h3', { text: t('stats.title') }), h('div', { class: 'table-wrap' }, h('table', { id }, head, h('tbody', {}, rows))));
   } catch (e) {
     replace(el, h('p', { class: 'report-error', text: e.message }));
   }

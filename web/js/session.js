@@ -22,10 +22,12 @@ export function renderUser() {
   $('#logout').hidden = !u;
   $('#manage-open').hidden = !(u && (u.role === 'opd_staff' || u.role === 'admin'));
   $('#overview-open').hidden = !(u && (u.role === 'leader' || u.role === 'admin'));
+  $('#dashboard-open').hidden = $('#overview-open').hidden;
   reportsUserChanged();
   if (!u) {
     $('#manage-panel').hidden = true;
     $('#overview-panel').hidden = true;
+    $('#dashboard-panel').hidden = true;
   }
 }
 

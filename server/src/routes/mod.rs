@@ -13,6 +13,7 @@ mod search;
 mod session;
 pub mod share;
 mod styles;
+mod stats;
 pub mod uploads;
 mod vector_tiles;
 mod versions;
@@ -91,6 +92,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/manage/reports", get(reports::queue))
         .route("/api/report-photos/{id}", get(reports::photo))
         .route("/api/search", get(search::search))
+        .route("/api/stats", get(stats::stats))
+        .route("/api/areas/kecamatan", get(stats::kecamatan))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
         .route("/api/config", get(web::config))

@@ -62,6 +62,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/search.js", JS),
     asset!("js/session.js", JS),
     asset!("js/overview.js", JS),
+    asset!("js/dashboard.js", JS),
     asset!("js/share.js", JS),
     asset!("js/about.js", JS),
     asset!("js/style.js", JS),

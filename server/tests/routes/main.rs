@@ -22,6 +22,7 @@ mod search;
 mod sessions;
 mod share;
 mod styles;
+mod stats;
 mod tiles;
 mod uploads;
 mod visibility;

@@ -71,6 +71,7 @@ async fn every_read_route_shows_each_caller_exactly_what_they_may_see() {
         ] {
             paths.push(format!("/api/layers/{layer}{p}"));
         }
+        paths.push(format!("/api/stats?layer={layer}&by=nama"));
         for v in 1..=2 {
             paths.push(format!("/api/layers/{layer}/features?version={v}"));
             paths.push(format!("/api/layers/{layer}/features/1?version={v}"));
