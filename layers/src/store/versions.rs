@@ -311,7 +311,7 @@ impl Store {
     /// Makes a new draft of layer `id` holding exactly its current
     /// version: the same features (copied in the database), schema,
     /// report and name field, and no metadata of its own (so it keeps
-    /// what the layer says until [`Store::set_draft_about`] or an edit
+    /// what the layer says until [`Store::set_draft_meta`] or an edit
     /// changes it). Answers the new version's number.
     pub async fn draft_from_current(
         &self,

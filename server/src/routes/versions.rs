@@ -90,7 +90,8 @@ pub async fn one(
 
 /// The body of `PATCH /api/layers/{id}/versions/{n}`: an object with
 /// `name_field` (a property name or `null`: no names), `about` (what the
-/// layer is about, for a draft), or both. A body with neither is refused
+/// layer is about, for a draft), `style` (how it is drawn, for a draft),
+/// or several of them. A body with neither is refused
 /// rather than read as `null`.
 struct Patch {
     name_field: Option<Option<String>>,
@@ -153,9 +154,10 @@ fn patch_of(body: &[u8]) -> ApiResult<Patch> {
 }
 
 /// `PATCH /api/layers/{id}/versions/{n}` with `{"name_field": "nama pura"}`
-/// (or `null`) and/or `{"about": {...}}`: the property the version's
-/// feature names come from, and (drafts only) what the layer is about once
-/// the draft is published; for the layer's agency staff and admins. Names
+/// (or `null`), `{"about": {...}}` and/or `{"style": {...}}`: the property
+/// the version's feature names come from, and (drafts only) what the layer
+/// is about and how it is drawn once the draft is published; for the
+/// layer's agency staff and admins. Names
 /// are recomputed and each change audited; answers the version as `GET`
 /// does.
 pub async fn patch(
