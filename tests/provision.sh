@@ -5,7 +5,7 @@
 # exports the variables); tests/run.sh sources it, .ci/run runs it first.
 #
 #   part                  needs                              tests
-#   browser               chromium, node + npm, npm ci       tests/browser.rs
+#   browser               chromium, node + npm, npm ci       tests/browser.rs, styles
 #   GDAL                  ogrinfo/ogr2ogr (gdal-bin)         tests/ogc.rs
 #   Python tools          python3 -m venv, pip from PyPI     tests/ogc.rs, tests/schemathesis.rs
 #                         (openapi-spec-validator, schemathesis, rdflib)
@@ -83,7 +83,7 @@ _bsc_apt() {
     _bsc_die "apt-get install ${need[*]} failed"
 }
 
-# --- Browser: playwright-core exactly as package-lock.json pins it --------
+# --- Browser: playwright-core and the MapLibre style validator, as package-lock.json pins them
 _bsc_browser() {
   local dir="$_bsc_root/tests/browser"
   local stamp="$dir/node_modules/.bsc-installed-lock"
