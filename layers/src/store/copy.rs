@@ -94,6 +94,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Text),
             ("deleted_at", Text),
             ("photos_rev", Int),
+            ("about", Text),
+            ("style", Text),
         ],
     ),
     (
@@ -121,6 +123,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("meta_agency_id", Text),
             ("meta_visibility", Text),
             ("name_field", Text),
+            ("meta_about", Text),
+            ("meta_style", Text),
         ],
     ),
     (
