@@ -417,27 +417,20 @@ impl Store {
                 "Versi {version} bukan draf: uraian lapisan diubah lewat draf (POST /api/layers/{id}/drafts), lalu diterbitkan. / Version {version} is not a draft: make one (POST /api/layers/{id}/drafts), change it, then publish."
             )));
         }
-        let to_json = |v: serde_json::Result<String>| v.map_err(|e| Error::Corrupt(e.to_string()));
-        if let Some(a) = about {
-            sqlx::query(
-                "UPDATE layer_versions SET meta_about = $1 WHERE layer_id = $2 AND version = $3",
-            )
-            .bind(to_json(serde_json::to_string(a))?)
-            .bind(id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(st) = style {
-            sqlx::query(
-                "UPDATE layer_versions SET meta_style = $1 WHERE layer_id = $2 AND version = $3",
-            )
-            .bind(to_json(serde_json::to_string(st))?)
-            .bind(id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let json = |v: Option<serde_json::Result<String>>| {
+            v.transpose().map_err(|e| Error::Corrupt(e.to_string()))
+        };
+        // What is not given stays as the draft says it.
+        sqlx::query(
+            "UPDATE layer_versions SET meta_about = COALESCE($1, meta_about), meta_style = COALESCE($2, meta_style)
+             WHERE layer_id = $3 AND version = $4",
+        )
+        .bind(json(about.map(serde_json::to_string))?)
+        .bind(json(style.map(serde_json::to_string))?)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
