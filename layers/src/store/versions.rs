@@ -138,12 +138,7 @@ impl Store {
         actor: Actor<'_>,
     ) -> Result<Option<i64>> {
         let mut tx = self.write().await?;
-        let owner = checked_owner(&mut tx, id, guard).await?;
-        if owner.deleted {
-            return Err(Error::Conflict(format!(
-                "layer {id:?} is deleted; restore it first"
-            )));
-        }
+        live_owner(&mut tx, id, guard).await?;
         let row = sqlx::query(
             "SELECT v.status, l.current_version FROM layer_versions v JOIN layers l ON l.id = v.layer_id
              WHERE v.layer_id = $1 AND v.version = $2",
@@ -224,12 +219,7 @@ impl Store {
         actor: Actor<'_>,
     ) -> Result<VersionSummary> {
         let mut tx = self.write().await?;
-        let owner = checked_owner(&mut tx, id, guard).await?;
-        if owner.deleted {
-            return Err(Error::Conflict(format!(
-                "Lapisan {id:?} sudah dihapus; pulihkan dahulu. / Layer {id:?} is deleted; restore it first."
-            )));
-        }
+        live_owner(&mut tx, id, guard).await?;
         let row = sqlx::query(
             "SELECT v.id, v.status, v.name_field, l.current_version
              FROM layer_versions v JOIN layers l ON l.id = v.layer_id
@@ -320,12 +310,7 @@ impl Store {
         actor: Actor<'_>,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
-        let owner = checked_owner(&mut tx, id, guard).await?;
-        if owner.deleted {
-            return Err(Error::Conflict(format!(
-                "Lapisan {id:?} sudah dihapus; pulihkan dahulu. / Layer {id:?} is deleted; restore it first."
-            )));
-        }
+        live_owner(&mut tx, id, guard).await?;
         let current: Option<i64> =
             sqlx::query_scalar("SELECT current_version FROM layers WHERE id = $1")
                 .bind(id)
@@ -336,12 +321,7 @@ impl Store {
                 "Lapisan {id:?} belum pernah diterbitkan: unggah datanya. / Layer {id:?} has never been published: upload its data."
             ))
         })?;
-        let version: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let version = next_version(&mut tx, id).await?;
         let from: i64 = sqlx::query_scalar(
             "SELECT id FROM layer_versions WHERE layer_id = $1 AND version = $2",
         )
@@ -538,6 +518,28 @@ pub(crate) async fn checked_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Re
         .ok_or_else(|| Error::NotFound(format!("no layer {id:?}")))?;
     guard(&owner)?;
     Ok(owner)
+}
+
+/// [`checked_owner`] of a layer that is not deleted: a deleted layer is
+/// restored before it changes.
+async fn live_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
+    let owner = checked_owner(tx, id, guard).await?;
+    if owner.deleted {
+        return Err(Error::Conflict(format!(
+            "Lapisan {id:?} sudah dihapus; pulihkan dahulu. / Layer {id:?} is deleted; restore it first."
+        )));
+    }
+    Ok(owner)
+}
+
+/// The number a new version of layer `id` takes: one more than its highest.
+pub(crate) async fn next_version(tx: &mut Tx, id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Owner>> {

@@ -10,7 +10,7 @@ use crate::ingest::ParsedFeature;
 use crate::model::access::{Actor, Guard, Owner};
 use crate::model::{LayerSpec, Visibility, agency_slug, check_slug};
 use crate::store::features::{FeatureRef, insert_features, nullable_floats, rename_features};
-use crate::store::versions::{apply_version_meta, owner_in};
+use crate::store::versions::{apply_version_meta, next_version, owner_in};
 use crate::store::{Backend, Store, Tx, audit, changes};
 
 impl Store {
@@ -221,12 +221,7 @@ async fn number_version(
     opts: &WriteOptions<'_>,
     meta: &VersionMeta,
 ) -> Result<(i64, i64)> {
-    let version: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM layer_versions WHERE layer_id = $1",
-    )
-    .bind(&spec.id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let version = next_version(tx, &spec.id).await?;
     let version_id: i64 = sqlx::query_scalar(
         "INSERT INTO layer_versions (layer_id, version, status, feature_count, geometry_types, source_name, format, created_by, created_at,
                                      meta_category_id, meta_title_id, meta_title_en, meta_agency_id, meta_visibility, meta_about, meta_style)
