@@ -311,10 +311,7 @@ pub fn licence_url(licence: &str) -> Option<String> {
     if l.starts_with("https://") || l.starts_with("http://") {
         return Some(l.to_owned());
     }
-    let spdx = !l.is_empty()
-        && l.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.+".contains(&b));
-    spdx.then(|| format!("http://spdx.org/licenses/{l}"))
+    crate::model::about::spdx_id(l).map(|id| format!("http://spdx.org/licenses/{id}"))
 }
 
 fn licence_node(licence: &str) -> Value {

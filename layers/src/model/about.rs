@@ -230,13 +230,20 @@ impl LayerAbout {
 
     /// The licence's address when it is an SPDX id (`CC-BY-4.0`).
     pub fn licence_url(&self) -> Option<String> {
-        let l = self.licence.as_deref()?;
-        let spdx = !l.is_empty()
-            && l.len() <= 64
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'));
-        spdx.then(|| format!("https://spdx.org/licenses/{l}.html"))
+        let l = spdx_id(self.licence.as_deref()?)?;
+        Some(format!("https://spdx.org/licenses/{l}.html"))
     }
+}
+
+/// `licence` (trimmed) when it looks like an SPDX licence id (`CC-BY-4.0`,
+/// `ODbL-1.0`): 1-64 ASCII letters, digits, `-`, `.` and `+`.
+pub fn spdx_id(licence: &str) -> Option<&str> {
+    let l = licence.trim();
+    let spdx = !l.is_empty()
+        && l.len() <= 64
+        && l.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.+".contains(&b));
+    spdx.then_some(l)
 }
 
 /// A light check: one `@`, something before it, a dot after it, no spaces.
