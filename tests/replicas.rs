@@ -3,7 +3,9 @@
 //! could find it (LISTEN/NOTIFY; milliseconds in practice, the log says how
 //! many); sessions are shared; and when
 //! PostgreSQL is killed, reads go on from memory, writes get 503 problems,
-//! `/readyz` says not ready, and everything recovers when it returns.
+//! `/readyz` says not ready, and everything recovers when it returns. A
+//! follower of the change feed on one replica hears every change made on
+//! either, under the same ids the other streams, across the outage.
 //!
 //! The test runs its own PostgreSQL instance (initdb on a temporary
 //! directory, a free port) so that killing it disturbs nothing else. It
@@ -14,8 +16,10 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{Auth, Server, Workspace};
@@ -241,6 +245,66 @@ fn follows(s: &Server, layer: &str, want: Option<i64>, what: &str) {
     eprintln!("{} followed {what} after {:?}", s.base, started.elapsed());
 }
 
+/// One Server-Sent Event: id, event, data.
+type Sse = (Option<i64>, String, Value);
+
+/// A follower of `GET path` on a server, read on a thread of its own.
+struct Feed {
+    rx: mpsc::Receiver<Sse>,
+}
+
+impl Feed {
+    fn follow(s: &Server, path: &str) -> Feed {
+        let url = s.url(path);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::builder()
+                .timeout(None)
+                .build()
+                .unwrap();
+            let r = client.get(url).send().unwrap();
+            assert_eq!(r.status(), 200);
+            let (mut id, mut event, mut data) = (None, None, String::new());
+            for line in BufReader::new(r).lines() {
+                let Ok(line) = line else { return };
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    event = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                } else if line.is_empty() {
+                    if let Some(e) = event.take() {
+                        let v = serde_json::from_str(&data).unwrap();
+                        if tx.send((id.take(), e, v)).is_err() {
+                            return;
+                        }
+                    }
+                    data.clear();
+                    id = None;
+                }
+            }
+        });
+        Feed { rx }
+    }
+
+    /// The next event, which must come within [`NOTIFIED`].
+    fn next(&self, what: &str) -> Sse {
+        self.rx
+            .recv_timeout(NOTIFIED)
+            .unwrap_or_else(|e| panic!("no change event for {what} within {NOTIFIED:?}: {e}"))
+    }
+}
+
+/// The kind, layer and version of an event.
+fn gist(e: &Sse) -> (String, String, Option<i64>) {
+    (
+        e.1.clone(),
+        e.2["layer"].as_str().unwrap_or_default().to_owned(),
+        e.2["version"].as_i64(),
+    )
+}
+
 #[test]
 fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
     let Some(pg) = Postgres::start() else { return };
@@ -258,6 +322,11 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
     let slow_sync = ["--sync-interval-ms", "60000"];
     let a = ws.serve(&slow_sync);
     let b = ws.serve(&slow_sync);
+    // The public follows the change feed on B.
+    let feed = Feed::follow(&b, "/api/changes");
+    let open = feed.next("the opening");
+    assert_eq!(open.1, "open");
+    let newest = open.2["newest"].as_i64().unwrap();
 
     // A session made on A is valid on B: sessions live in the database.
     let cookie = a.login("ayu", PASSWORD);
@@ -284,6 +353,22 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
     );
     assert_eq!(st, 200, "{v}");
     follows(&b, "jalan-baru", Some(1), "the publish on A");
+    let started = Instant::now();
+    let first = feed.next("the publish on A");
+    eprintln!(
+        "the feed on B told of the publish on A after {:?} more",
+        started.elapsed()
+    );
+    assert_eq!(
+        gist(&first),
+        ("publish".into(), "jalan-baru".into(), Some(1))
+    );
+    // A follower of A resuming from the same place gets the same event
+    // under the same id.
+    let on_a = Feed::follow(&a, &format!("/api/changes?after={newest}"));
+    assert_eq!(on_a.next("the opening on A").1, "open");
+    let same = on_a.next("the publish, replayed by A");
+    assert_eq!((same.0, gist(&same)), (first.0, gist(&first)));
     let names = b.json("/api/layers/jalan-baru/features");
     assert_eq!(names["features"][0]["properties"]["nama"], "Jalan Satu");
 
@@ -399,4 +484,19 @@ fn two_replicas_share_changes_at_once_and_survive_a_postgres_outage() {
         204
     );
     follows(&a, "jalan-baru", None, "the delete on B");
+
+    // B's follower heard every change, from either replica, in order and
+    // across the outage; A's, the same under the same ids.
+    let want = [
+        ("publish", Some(2)),
+        ("rollback", Some(1)),
+        ("rollback", Some(2)),
+        ("delete", None),
+    ];
+    for (kind, version) in want {
+        let on_b = feed.next(kind);
+        let on_a = on_a.next(kind);
+        assert_eq!(gist(&on_b), (kind.into(), "jalan-baru".into(), version));
+        assert_eq!((on_a.0, gist(&on_a)), (on_b.0, gist(&on_b)));
+    }
 }

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
 use layers::catalog::Snapshot;
 use layers::model::access::{Account, Owner, Role};
+use layers::model::change::{Audience, ChangeEvent};
 use layers::store::accounts::SESSION_COOKIE;
 use layers::{LayerIndex, LayerMeta, Visibility};
 
@@ -181,6 +182,24 @@ fn sees(who: &Principal, visibility: Visibility, agency: Option<&str>) -> bool {
             Role::Admin | Role::Leader => true,
             Role::OpdStaff => visibility == Visibility::Public || owns(a, agency),
         },
+    }
+}
+
+/// Whether `who` may read event `e` of the change feed: a layer's as its
+/// published layer ([`can_see`]'s rule, with the visibility and agency
+/// recorded when the change was made), a draft's as its drafts, a report's
+/// as the report (and a report routed away as well by the agency it
+/// left).
+pub fn can_see_change(who: &Principal, e: &ChangeEvent) -> bool {
+    let agency = e.agency.as_deref();
+    match e.audience {
+        Audience::Public => sees(who, Visibility::Public, agency),
+        Audience::Internal => sees(who, Visibility::Internal, agency),
+        Audience::Drafts => can_see_drafts(who, agency),
+        Audience::Reports => [agency, e.from_agency.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|g| can_see_report(who, g)),
     }
 }
 

@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Clients reach the server over HTTPS (through a proxy): mark session cookies `Secure`.
     #[arg(long, env = "BSC_BEHIND_TLS")]
     pub behind_tls: bool,
+    /// Hours the change feed (`GET /api/changes`) keeps its events, so a
+    /// follower that was away for less can resume without missing any.
+    #[arg(long, env = "BSC_CHANGES_KEEP_HOURS", default_value_t = config::CHANGES_KEEP_HOURS, value_name = "H")]
+    pub changes_keep_hours: u64,
     /// Hours a login session lasts since it was last used.
     #[arg(long, env = "BSC_SESSION_HOURS", default_value_t = config::SESSION_HOURS, value_name = "H")]
     pub session_hours: u64,
@@ -303,6 +307,7 @@ impl ServeArgs {
             writes,
             tile_cache_bytes: self.tile_cache_mb << 20,
             sync_interval: Duration::from_millis(self.sync_interval_ms.max(100)),
+            changes_keep: Duration::from_secs(self.changes_keep_hours.max(1).saturating_mul(3600)),
             timeouts: Timeouts {
                 header: Duration::from_secs(t.header_timeout_secs.max(1)),
                 body: Duration::from_secs(t.body_timeout_secs.max(1)),

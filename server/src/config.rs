@@ -66,6 +66,9 @@ pub enum ConfigError {
     Basemap(String),
 }
 
+/// Hours the change feed keeps its events by default (a week).
+pub const CHANGES_KEEP_HOURS: u64 = 168;
+
 /// Everything `bsc serve` is built from, made once from the parsed flags.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -79,6 +82,8 @@ pub struct Config {
     pub fgb_cache_bytes: u64,
     /// How often to look for layers published by other processes.
     pub sync_interval: Duration,
+    /// How long the change feed keeps events for followers to resume.
+    pub changes_keep: Duration,
     /// Connection timeouts and the shutdown grace.
     pub timeouts: Timeouts,
 }
@@ -91,6 +96,7 @@ impl Default for Config {
             tile_cache_bytes: TILE_CACHE_MB << 20,
             fgb_cache_bytes: FGB_CACHE_MB << 20,
             sync_interval: Duration::from_millis(SYNC_INTERVAL_MS),
+            changes_keep: Duration::from_secs(CHANGES_KEEP_HOURS * 3600),
             timeouts: Timeouts {
                 header: Duration::from_secs(HEADER_TIMEOUT_SECS),
                 body: Duration::from_secs(BODY_TIMEOUT_SECS),

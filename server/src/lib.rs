@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod caches;
+pub mod change_feed;
 pub mod cli;
 pub mod client;
 pub mod commands;

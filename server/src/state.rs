@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use layers::{Catalog, Category, Store};
 
 use crate::caches::{FgbCache, OgcCache, TileCache};
+use crate::change_feed::ChangeFeed;
 use crate::config::{ApiConfig, Config, WriteConfig};
 use crate::metrics::Metrics;
 use crate::previews::Previews;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub fgb: Arc<FgbCache>,
     /// Cached facts of layer versions for the OGC API (temporal extents).
     pub ogc: Arc<OgcCache>,
+    /// The change feed's fan-out to `GET /api/changes` streams.
+    pub changes: Arc<ChangeFeed>,
     ready: Arc<AtomicBool>,
 }
 
@@ -52,6 +55,7 @@ impl AppState {
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
             fgb: Arc::new(FgbCache::new(config.fgb_cache_bytes)),
             ogc: Arc::new(OgcCache::default()),
+            changes: Arc::new(ChangeFeed::default()),
             ready: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -10,6 +10,7 @@ use crate::bbox::Bbox;
 
 pub mod about;
 pub mod access;
+pub mod change;
 pub mod report;
 pub mod style;
 pub mod version;

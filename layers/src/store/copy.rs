@@ -207,6 +207,22 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("report_keys", &[("id", Int), ("key", Text)]),
+    (
+        "change_events",
+        &[
+            ("id", Int),
+            ("at", Text),
+            ("kind", Text),
+            ("audience", Text),
+            ("agency_id", Text),
+            ("from_agency_id", Text),
+            ("layer_id", Text),
+            ("version", Int),
+            ("report_id", Int),
+            ("status", Text),
+        ],
+    ),
+    ("change_events_pruned", &[("id", Int), ("through", Int)]),
 ];
 
 /// Tables whose `id` PostgreSQL generates: their sequences move past the
@@ -220,6 +236,7 @@ const GENERATED_IDS: &[&str] = &[
     "login_attempts",
     "reports",
     "report_events",
+    "change_events",
 ];
 
 /// One copied value.

@@ -16,6 +16,8 @@ use sqlx::Row;
 
 use crate::error::{Error, Result};
 use crate::model::access::{Actor, Guard};
+use crate::model::change::ChangeKind;
+use crate::store::changes::Change;
 use crate::store::versions::checked_owner;
 use crate::store::{Store, Tx, audit, changes};
 
@@ -152,7 +154,6 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         bump(&mut tx, layer).await?;
-        changes::announce(self.backend(), &mut tx, layer).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -160,6 +161,12 @@ impl Store {
                 detail: Some(json!({ "photo": id, "fid": fid, "bytes": bytes.len() })),
                 ..audit::Entry::by(actor, "photo_add")
             },
+        )
+        .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::layer(ChangeKind::Photos, layer, None),
         )
         .await?;
         tx.commit().await?;
@@ -198,7 +205,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         bump(&mut tx, &layer).await?;
-        changes::announce(self.backend(), &mut tx, &layer).await?;
         audit::record(
             &mut *tx,
             &audit::Entry {
@@ -206,6 +212,12 @@ impl Store {
                 detail: Some(json!({ "photo": id, "fid": fid })),
                 ..audit::Entry::by(actor, "photo_delete")
             },
+        )
+        .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::layer(ChangeKind::Photos, &layer, None),
         )
         .await?;
         tx.commit().await?;

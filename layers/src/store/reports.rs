@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::ingest::Limits;
 use crate::model::about::{Frequency, LayerAbout};
 use crate::model::access::Actor;
+use crate::model::change::ChangeKind;
 use crate::model::report::{
     self, MAX_COMMENT_CHARS, MAX_CONTACT_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
     MAX_NOTE_CHARS, MIN_DESCRIPTION_CHARS, PUBLIC_LAYER, RATE_LIMIT, RATE_WINDOW_SECS, ReportError,
@@ -27,6 +28,8 @@ use crate::model::report::{
 };
 use crate::model::style::{Category as StyleCategory, Kind as StyleKind, LayerStyle};
 use crate::model::{LayerSpec, Visibility};
+use crate::store::changes::{self, Change};
+use crate::store::versions::owner_in;
 use crate::store::{Store, audit};
 use crate::token::{hex, random_hex};
 
@@ -451,6 +454,18 @@ impl Store {
             },
         )
         .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::Report {
+                kind: ChangeKind::ReportNew,
+                report: id,
+                status: Status::Baru.as_str(),
+                agency: &agency,
+                from: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(Submitted {
             code: report::display_code(&code),
@@ -603,6 +618,18 @@ impl Store {
             },
         )
         .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::Report {
+                kind: ChangeKind::ReportStatus,
+                report: id,
+                status: to.as_str(),
+                agency: &agency,
+                from: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
         // The public layer shows the status and notes: any change of a
         // report that is or was public writes a new version of it.
@@ -634,6 +661,10 @@ impl Store {
             .ok_or_else(|| Error::NotFound(not_found_text(id)))?;
         allowed(&from)?;
         let slug = agency_id(&mut tx, to).await?;
+        let status: String = sqlx::query_scalar("SELECT status FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
         sqlx::query("UPDATE reports SET agency_id = $1, updated_at = $2 WHERE id = $3")
             .bind(&slug)
             .bind(clock::now())
@@ -645,6 +676,18 @@ impl Store {
             &audit::Entry {
                 detail: Some(json!({"report": id, "from": from, "to": slug})),
                 ..audit::Entry::by(actor, "report-route")
+            },
+        )
+        .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::Report {
+                kind: ChangeKind::ReportRoute,
+                report: id,
+                status: &status,
+                agency: &slug,
+                from: Some(&from),
             },
         )
         .await?;
@@ -837,11 +880,22 @@ impl Store {
         let fc = self.public_report_features().await?;
         if fc["features"].as_array().is_none_or(Vec::is_empty) {
             let mut tx = self.write().await?;
+            let was = owner_in(&mut tx, PUBLIC_LAYER).await?;
             sqlx::query("UPDATE layers SET current_version = NULL WHERE id = $1")
                 .bind(PUBLIC_LAYER)
                 .execute(&mut *tx)
                 .await?;
-            crate::store::changes::announce(self.backend(), &mut tx, PUBLIC_LAYER).await?;
+            changes::announce(
+                self.backend(),
+                &mut tx,
+                Change::Layer {
+                    kind: ChangeKind::Withdraw,
+                    layer: PUBLIC_LAYER,
+                    version: None,
+                    was: was.as_ref(),
+                },
+            )
+            .await?;
             tx.commit().await?;
             return Ok(());
         }

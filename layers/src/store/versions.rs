@@ -14,9 +14,11 @@ use crate::bbox::Bbox;
 use crate::error::{Error, Result};
 use crate::model::about::LayerAbout;
 use crate::model::access::{Actor, Guard, Owner};
+use crate::model::change::ChangeKind;
 use crate::model::style::LayerStyle;
 use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
+use crate::store::changes::Change;
 use crate::store::features::{rename_features, schema_names};
 use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, version_info};
 use crate::store::{Store, Tx, audit, changes};
@@ -138,7 +140,7 @@ impl Store {
         actor: Actor<'_>,
     ) -> Result<Option<i64>> {
         let mut tx = self.write().await?;
-        live_owner(&mut tx, id, guard).await?;
+        let was = live_owner(&mut tx, id, guard).await?;
         let row = sqlx::query(
             "SELECT v.status, l.current_version FROM layer_versions v JOIN layers l ON l.id = v.layer_id
              WHERE v.layer_id = $1 AND v.version = $2",
@@ -199,7 +201,22 @@ impl Store {
             },
         )
         .await?;
-        changes::announce(self.backend(), &mut tx, id).await?;
+        let kind = if action == "rollback" {
+            ChangeKind::Rollback
+        } else {
+            ChangeKind::Publish
+        };
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::Layer {
+                kind,
+                layer: id,
+                version: Some(version),
+                was: Some(&was),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(before)
     }
@@ -285,7 +302,18 @@ impl Store {
             },
         )
         .await?;
-        changes::announce(self.backend(), &mut tx, id).await?;
+        // Renaming a draft's features changes nothing served.
+        let kind = if current == Some(version) {
+            ChangeKind::NameField
+        } else {
+            ChangeKind::Draft
+        };
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::layer(kind, id, Some(version)),
+        )
+        .await?;
         tx.commit().await?;
         let (summary, _) = self
             .version(id, version)
@@ -362,6 +390,12 @@ impl Store {
             },
         )
         .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::layer(ChangeKind::Draft, id, Some(version)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -421,6 +455,12 @@ impl Store {
             },
         )
         .await?;
+        changes::announce(
+            self.backend(),
+            &mut tx,
+            Change::layer(ChangeKind::Draft, id, Some(version)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -464,7 +504,12 @@ impl Store {
             },
         )
         .await?;
-        changes::announce(self.backend(), &mut tx, id).await?;
+        let kind = if deleted {
+            ChangeKind::Delete
+        } else {
+            ChangeKind::Restore
+        };
+        changes::announce(self.backend(), &mut tx, Change::layer(kind, id, None)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -8,7 +8,9 @@ use crate::bbox::Bbox;
 use crate::error::{Error, Result};
 use crate::ingest::ParsedFeature;
 use crate::model::access::{Actor, Guard, Owner};
+use crate::model::change::ChangeKind;
 use crate::model::{LayerSpec, Visibility, agency_slug, check_slug};
+use crate::store::changes::Change;
 use crate::store::features::{FeatureRef, insert_features, nullable_floats, rename_features};
 use crate::store::versions::{apply_version_meta, next_version, owner_in};
 use crate::store::{Backend, Store, Tx, audit, changes};
@@ -364,7 +366,6 @@ impl VersionWriter {
     ) -> Result<i64> {
         let status = if rejected { "rejected" } else { "draft" };
         self.summarize(status, summary).await?;
-        changes::announce(self.backend, &mut self.tx, &self.layer_id).await?;
         audit::record(
             &mut *self.tx,
             &audit::Entry {
@@ -381,6 +382,12 @@ impl VersionWriter {
             },
         )
         .await?;
+        changes::announce(
+            self.backend,
+            &mut self.tx,
+            Change::layer(ChangeKind::Draft, &self.layer_id, Some(self.version)),
+        )
+        .await?;
         self.tx.commit().await?;
         Ok(self.version)
     }
@@ -390,7 +397,7 @@ impl VersionWriter {
     /// one, never a mix.
     pub async fn publish(mut self, summary: &VersionSummaryIn, actor: Actor<'_>) -> Result<i64> {
         self.summarize("published", summary).await?;
-        changes::announce(self.backend, &mut self.tx, &self.layer_id).await?;
+        let was = owner_in(&mut self.tx, &self.layer_id).await?;
         let before: Option<i64> =
             sqlx::query_scalar("SELECT current_version FROM layers WHERE id = $1")
                 .bind(&self.layer_id)
@@ -415,6 +422,17 @@ impl VersionWriter {
                 from_version: before,
                 to_version: Some(self.version),
                 ..audit::Entry::by(actor, "import")
+            },
+        )
+        .await?;
+        changes::announce(
+            self.backend,
+            &mut self.tx,
+            Change::Layer {
+                kind: ChangeKind::Publish,
+                layer: &self.layer_id,
+                version: Some(self.version),
+                was: was.as_ref(),
             },
         )
         .await?;

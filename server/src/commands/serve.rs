@@ -43,6 +43,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let timeouts = config.timeouts;
     let interval = config.sync_interval;
+    let changes_keep = config.changes_keep;
     let state = AppState::new(store.clone(), config).await?;
     let listener = TcpListener::bind(args.bind)
         .await
@@ -56,8 +57,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // instead of at the next interval.
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let following = {
-        let (store, wake) = (store.clone(), wake.clone());
-        tokio::spawn(async move { layers::store::changes::follow(&store, wake).await })
+        let (store, wakes) = (store.clone(), vec![wake.clone(), state.changes.wake()]);
+        tokio::spawn(async move { layers::store::changes::follow(&store, wakes).await })
     };
     let sync_task = tokio::spawn(async move {
         let started = Instant::now();
@@ -75,10 +76,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => tracing::error!(error = %e, "loading layers failed; will retry"),
         }
+        let mut pruned = Instant::now();
+        prune_changes(&syncing.store, changes_keep).await;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
                 () = wake.notified() => {}
+            }
+            if pruned.elapsed() >= PRUNE_EVERY {
+                pruned = Instant::now();
+                prune_changes(&syncing.store, changes_keep).await;
             }
             match syncing.catalog.sync(&syncing.store).await {
                 Ok(r) if !r.is_empty() => {
@@ -97,6 +104,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often the change feed's old events are removed.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the change feed's events older than `keep` (every server on a
+/// database does; the second finds nothing to do).
+async fn prune_changes(store: &Store, keep: std::time::Duration) {
+    match store.prune_changes(keep).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "removed old change feed events"),
+        Err(e) => tracing::warn!(error = %e, "removing old change feed events failed"),
+    }
 }
 
 async fn shutdown_signal() {

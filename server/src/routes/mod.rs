@@ -1,6 +1,7 @@
 //! The HTTP surface of `bsc`.
 
 mod audit;
+mod changes;
 pub mod download;
 mod features;
 mod health;
@@ -91,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/reports/{key}/agency", post(reports::reroute))
         .route("/api/manage/reports", get(reports::queue))
         .route("/api/report-photos/{id}", get(reports::photo))
+        .route("/api/changes", get(changes::changes))
         .route("/api/search", get(search::search))
         .route("/api/stats", get(stats::stats))
         .route("/api/areas/kecamatan", get(stats::kecamatan))
@@ -157,7 +159,12 @@ pub fn app(state: AppState) -> Router {
                 .allow_methods([Method::GET, Method::HEAD])
                 // Range readers on other origins (FlatGeobuf in the browser)
                 // ask by range and must see what came back.
-                .allow_headers([header::IF_NONE_MATCH, header::RANGE])
+                // A browser's EventSource resumes the change feed with Last-Event-ID.
+                .allow_headers([
+                    header::IF_NONE_MATCH,
+                    header::RANGE,
+                    HeaderName::from_static("last-event-id"),
+                ])
                 .expose_headers([
                     header::ETAG,
                     header::CONTENT_RANGE,

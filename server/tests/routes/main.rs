@@ -11,6 +11,7 @@ mod support;
 
 mod about;
 mod caching;
+mod changes;
 mod cors;
 mod features;
 mod name_field;

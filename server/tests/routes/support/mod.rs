@@ -282,6 +282,18 @@ impl World {
         }
     }
 
+    /// Sends `req` through the application as [`World::send`] does, and
+    /// returns the response with its body unread (a stream).
+    pub async fn open(&self, mut req: Request<Body>) -> axum::response::Response {
+        if !req.headers().contains_key(header::HOST) {
+            req.headers_mut()
+                .insert(header::HOST, header::HeaderValue::from_static(HOST));
+        }
+        let peer: SocketAddr = PEER.parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        self.app().oneshot(req).await.unwrap()
+    }
+
     /// A request builder as `auth` (cookie requests carry this site's
     /// `Origin`).
     pub fn request(method: Method, path: &str, auth: Auth<'_>) -> axum::http::request::Builder {
