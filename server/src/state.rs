@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use layers::{Catalog, Category, Store};
 
-use crate::caches::{FgbCache, OgcCache, TileCache};
+use crate::caches::{FgbCache, TileCache};
 use crate::config::{ApiConfig, Config, WriteConfig};
 use crate::metrics::Metrics;
 use crate::previews::Previews;
@@ -31,8 +31,6 @@ pub struct AppState {
     pub tiles: Arc<TileCache>,
     /// Built FlatGeobuf files of layer versions (downloads).
     pub fgb: Arc<FgbCache>,
-    /// Cached facts of layer versions for the OGC API (temporal extents).
-    pub ogc: Arc<OgcCache>,
     ready: Arc<AtomicBool>,
 }
 
@@ -51,7 +49,6 @@ impl AppState {
             previews: Arc::new(Previews::default()),
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
             fgb: Arc::new(FgbCache::new(config.fgb_cache_bytes)),
-            ogc: Arc::new(OgcCache::default()),
             ready: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -24,6 +24,7 @@ mod share;
 mod stats;
 mod styles;
 mod tiles;
+mod time;
 mod uploads;
 mod visibility;
 mod write_rules;
