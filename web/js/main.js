@@ -17,6 +17,7 @@
 //   dashboard.js the leaders' dashboard: figures per kecamatan, choropleth, chart, CSV
 //   share.js     "Bagikan" in popups: link, WhatsApp, QR code
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
+//   time.js      the time slider of layers with dates (datetime=../DAY)
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
 //
 // The permalink also names the feature whose popup is open
@@ -33,6 +34,7 @@ import { $, toast, showError, initSheets } from './ui.js';
 import { setActive, loadCatalog, drawOutlines, initLayers } from './layers.js';
 import { renderOpenPopup, openedFeature, showFeature } from './popup.js';
 import { initControls } from './controls.js';
+import { initTime } from './time.js';
 import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
 import { renderUser, initLogin, initStaffTools } from './session.js';
@@ -149,6 +151,7 @@ async function start() {
   renderUser();
   setUpMap();
   initControls();
+  initTime();
   initReports(writeHash);
   await loadCatalog().catch((e) => showError(t('panel.title'), e));
   const hs = readHash();
