@@ -666,6 +666,27 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
   await showLayer(page, 'posko-covid', false);
   await control.waitFor({ state: 'hidden' });
 
+  // A layer drawn from vector tiles (its lines have dates in 2023): the
+  // tiles' features are filtered where they are drawn.
+  let tiled = 'no dense layer';
+  if (DENSE_LAYER) {
+    const p = await t.page();
+    await ready(p, `${BASE}/#map=12/-8.62/115.17&layers=${DENSE_LAYER}`);
+    await p.waitForFunction((l) => window.bscTest.tiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
+    await settle(p);
+    const kept = () => p.evaluate((l) => window.bscTest.tileKept[l] || 0, DENSE_LAYER);
+    const whole = await kept();
+    const r = p.locator('#time-range');
+    await p.locator('#time-control').waitFor({ state: 'visible' });
+    await r.fill(String(Math.round(Number(await r.getAttribute('max')) / 2)));
+    await p.waitForFunction((l) => /^s\.d\./.test(document.querySelector('#time-label').textContent) && window.bscTest.tileKept[l] > 0, DENSE_LAYER, { timeout: 10_000 });
+    await settle(p);
+    const part = await kept();
+    assert(part > 0 && part < whole * 0.75, `tiles drew ${part} of ${whole} features after the slider moved to the middle of 2023`);
+    assert((await p.evaluate((l) => !window.bscTest.loaded[l], DENSE_LAYER)), 'the dense layer loaded GeoJSON below zoom 15');
+    tiled = `tiles: ${part} of ${whole} features kept mid-2023`;
+  }
+
   // A phone: the slider fits the screen and its range is big enough to drag.
   const phone = await t.page({ viewport: PHONE, phone: true });
   await ready(phone, `${BASE}/#layers=posko-covid`);
@@ -682,7 +703,7 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
   await phone.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] < n && /^s\.d\./.test(document.querySelector('#time-label').textContent), [phoneAll], { timeout: 10_000 });
   await settle(phone);
   await screenshot(phone, 'time-phone.png');
-  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset; fits 390 px`;
+  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset; fits 390 px; ${tiled}`;
 });
 
 test('about: "Tentang lapisan ini" tells a layer\'s story, source, licence and how to take the data, in both languages', async (t) => {
