@@ -609,7 +609,7 @@ test('search: a named feature is found and opening the result shows its popup', 
   return 'Petitenget by click, Jimbaran Beach by arrow key and Enter, the map went there; "petitnget" found with its layer and distance; "sekolah" lists the layer first and switches it on';
 });
 
-test('time: the COVID posts get a time slider; moving it draws fewer posts, as datetime=../DAY counts; keyboard, English, reset; fits a phone', async (t) => {
+test('time: the COVID posts get a time slider; moving it draws fewer posts, as datetime=../DAY counts; keyboard, English, reset, permalink; tiles; fits a phone', async (t) => {
   const page = await t.page();
   const asked = [];
   page.on('request', (r) => { if (r.url().includes('/api/layers/posko-covid/features')) asked.push(r.url()); });
@@ -641,6 +641,8 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
   assert(asked.some((u) => u.includes(`datetime=..%2F${dayAt(mid)}`)), `no load asked for datetime=../${dayAt(mid)}: ${asked.slice(-3).join(' ')}`);
   const text = (await label.innerText()).trim();
   assert(/^s\.d\. \d{1,2} \S+ \d{4}$/.test(text), `label "${text}"`);
+  const hash = await page.evaluate(() => location.hash);
+  assert(hash.includes(`time=${dayAt(mid)}`), `the permalink does not name the day: ${hash}`);
   assert((await range.getAttribute('aria-valuetext')) === text, 'the range does not say its day');
   // The keyboard: Home goes to the first day (fewer still), End back to all time.
   await range.focus();
@@ -687,23 +689,25 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
     tiled = `tiles: ${part} of ${whole} features kept mid-2023`;
   }
 
-  // A phone: the slider fits the screen and its range is big enough to drag.
+  // A phone, opened from a permalink with the day: the posts load filtered
+  // at once; the slider fits the screen and its range is big enough to drag.
   const phone = await t.page({ viewport: PHONE, phone: true });
-  await ready(phone, `${BASE}/#layers=posko-covid`);
+  const phoneAsked = [];
+  phone.on('request', (r) => { if (r.url().includes('/api/layers/posko-covid/features')) phoneAsked.push(r.url()); });
+  await ready(phone, `${BASE}/#layers=posko-covid&time=${dayAt(mid)}`);
   await waitDrawn(phone, 'posko-covid');
   await settle(phone);
-  const phoneAll = (await loaded(phone))['posko-covid'];
+  assert(phoneAsked.length > 0 && phoneAsked.every((u) => u.includes(`datetime=..%2F${dayAt(mid)}`)), `a load without the day: ${phoneAsked.join(' ')}`);
+  assert(Number(await phone.locator('#time-range').inputValue()) === mid, 'the range is not at the linked day');
+  assert(/^s\.d\./.test(await phone.locator('#time-label').innerText()), 'the label does not say the linked day');
   const box = await phone.locator('#time-control').boundingBox();
   assert(box && box.x >= 0 && box.x + box.width <= PHONE.width && box.y + box.height <= PHONE.height, `the slider does not fit the phone: ${JSON.stringify(box)}`);
   const rbox = await phone.locator('#time-range').boundingBox();
   assert(rbox.height >= 24 && rbox.width >= 200, `the range is ${rbox.width}x${rbox.height} px`);
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
-  await phone.locator('#time-range').fill(String(mid));
-  await phone.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] < n && /^s\.d\./.test(document.querySelector('#time-label').textContent), [phoneAll], { timeout: 10_000 });
-  await settle(phone);
   await screenshot(phone, 'time-phone.png');
-  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset; fits 390 px; ${tiled}`;
+  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset, permalink; fits 390 px; ${tiled}`;
 });
 
 test('about: "Tentang lapisan ini" tells a layer\'s story, source, licence and how to take the data, in both languages', async (t) => {

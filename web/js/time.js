@@ -81,6 +81,12 @@ export function setTime(day) {
   const next = day || null;
   if (next === store.time) return;
   store.time = next;
+  if (span) {
+    // Set from outside too (a permalink): the range follows.
+    const max = Number(range.max);
+    const v = next ? Math.round((dayMs(next) - span.first) / DAY) : max;
+    range.value = String(Math.max(0, Math.min(max, v)));
+  }
   showValue();
   notify('time');
 }
