@@ -641,6 +641,7 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
   assert(asked.some((u) => u.includes(`datetime=..%2F${dayAt(mid)}`)), `no load asked for datetime=../${dayAt(mid)}: ${asked.slice(-3).join(' ')}`);
   const text = (await label.innerText()).trim();
   assert(/^s\.d\. \d{1,2} \S+ \d{4}$/.test(text), `label "${text}"`);
+  await screenshot(page, 'time-desktop.png');
   const hash = await page.evaluate(() => location.hash);
   assert(hash.includes(`time=${dayAt(mid)}`), `the permalink does not name the day: ${hash}`);
   assert((await range.getAttribute('aria-valuetext')) === text, 'the range does not say its day');
@@ -664,6 +665,15 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
   await reset.click();
   await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] === n, [all], { timeout: 10_000 });
   assert(await reset.isDisabled(), 'reset stays enabled at all time');
+  // Play steps from the first day on; a second press pauses.
+  const playBtn = page.locator('#time-play');
+  await playBtn.click();
+  await page.waitForFunction(() => /^up to/.test(document.querySelector('#time-label').textContent), null, { timeout: 5_000 });
+  await page.waitForTimeout(800);
+  await playBtn.click();
+  assert((await playBtn.getAttribute('aria-pressed')) === 'false' && (await playBtn.innerText()).trim() === 'Play', 'the second press did not pause');
+  await reset.click();
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] === n, [all], { timeout: 10_000 });
   // Off again: the slider goes.
   await showLayer(page, 'posko-covid', false);
   await control.waitFor({ state: 'hidden' });
@@ -707,7 +717,7 @@ test('time: the COVID posts get a time slider; moving it draws fewer posts, as d
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
   await screenshot(phone, 'time-phone.png');
-  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset, permalink; fits 390 px; ${tiled}`;
+  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset, play, permalink; fits 390 px; ${tiled}`;
 });
 
 test('about: "Tentang lapisan ini" tells a layer\'s story, source, licence and how to take the data, in both languages', async (t) => {

@@ -205,7 +205,8 @@ export function initTime() {
         range,
         h('div', { class: 'time-ends', 'aria-hidden': 'true' }, h('span', { class: 'time-first' }), h('span', { class: 'time-last' })),
         h('div', { class: 'time-buttons' }, playBtn, resetBtn));
-      range.addEventListener('input', () => { preview(); commit(); });
+      // The user takes over from play (its own steps fire no input event).
+      range.addEventListener('input', () => { stop(); preview(); commit(); });
       range.addEventListener('change', commit);
       playBtn.addEventListener('click', play);
       resetBtn.addEventListener('click', () => {
