@@ -98,7 +98,8 @@ fn xss_layer() -> Vec<u8> {
 }
 
 /// GeoJSON of the dense layer: more lines than the viewer loads at once, so
-/// it draws them from vector tiles below zoom 15. Feature 1 is a long road
+/// it draws them from vector tiles below zoom 15; each has a `tanggal` in
+/// 2023, so the time slider filters tiles too. Feature 1 is a long road
 /// along latitude −8.62; the short ones keep away from it, so a click on it
 /// finds feature 1 only.
 fn dense_layer() -> Vec<u8> {
@@ -112,7 +113,7 @@ fn dense_layer() -> Vec<u8> {
     };
     let mut features = vec![json!({"type": "Feature", "id": 1,
         "geometry": {"type": "LineString", "coordinates": [[115.08, -8.62], [115.26, -8.62]]},
-        "properties": {"nama": "Jalan Uji 1", "panjang_m": 19800}})];
+        "properties": {"nama": "Jalan Uji 1", "panjang_m": 19800, "tanggal": "2023-01-01"}})];
     for id in 2..=DENSE_FEATURES {
         let lon = 115.05 + next() * 0.22;
         let lat = if next() < 0.5 {
@@ -123,7 +124,9 @@ fn dense_layer() -> Vec<u8> {
         let (dx, dy) = (next() * 0.004 - 0.002, next() * 0.004 - 0.002);
         features.push(json!({"type": "Feature", "id": id,
             "geometry": {"type": "LineString", "coordinates": [[lon, lat], [lon + dx, lat + dy]]},
-            "properties": {"nama": format!("Jalan Uji {id}")}}));
+            // A day of 2023 (from the id: no draw), for the time slider on tiles.
+            "properties": {"nama": format!("Jalan Uji {id}"),
+                           "tanggal": format!("2023-{:02}-{:02}", id * 7 % 12 + 1, id % 28 + 1)}}));
     }
     serde_json::to_vec(&json!({"type": "FeatureCollection", "features": features})).unwrap()
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use layers::{Catalog, Category, Store};
 
-use crate::caches::{FgbCache, OgcCache, TileCache};
+use crate::caches::{FgbCache, TileCache};
 use crate::change_feed::ChangeFeed;
 use crate::config::{ApiConfig, Config, WriteConfig};
 use crate::metrics::Metrics;
@@ -32,8 +32,6 @@ pub struct AppState {
     pub tiles: Arc<TileCache>,
     /// Built FlatGeobuf files of layer versions (downloads).
     pub fgb: Arc<FgbCache>,
-    /// Cached facts of layer versions for the OGC API (temporal extents).
-    pub ogc: Arc<OgcCache>,
     /// The change feed's fan-out to `GET /api/changes` streams.
     pub changes: Arc<ChangeFeed>,
     ready: Arc<AtomicBool>,
@@ -54,7 +52,6 @@ impl AppState {
             previews: Arc::new(Previews::default()),
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
             fgb: Arc::new(FgbCache::new(config.fgb_cache_bytes)),
-            ogc: Arc::new(OgcCache::default()),
             changes: Arc::new(ChangeFeed::default()),
             ready: Arc::new(AtomicBool::new(false)),
         })

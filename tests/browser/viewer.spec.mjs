@@ -609,6 +609,117 @@ test('search: a named feature is found and opening the result shows its popup', 
   return 'Petitenget by click, Jimbaran Beach by arrow key and Enter, the map went there; "petitnget" found with its layer and distance; "sekolah" lists the layer first and switches it on';
 });
 
+test('time: the COVID posts get a time slider; moving it draws fewer posts, as datetime=../DAY counts; keyboard, English, reset, permalink; tiles; fits a phone', async (t) => {
+  const page = await t.page();
+  const asked = [];
+  page.on('request', (r) => { if (r.url().includes('/api/layers/posko-covid/features')) asked.push(r.url()); });
+  await ready(page);
+  const control = page.locator('#time-control');
+  assert(!(await control.isVisible()), 'the time slider shows before a layer with dates is on');
+  await showLayer(page, 'posko-covid', true);
+  await waitDrawn(page, 'posko-covid');
+  await settle(page);
+  const all = (await loaded(page))['posko-covid'];
+  await control.waitFor({ state: 'visible' });
+  const label = page.locator('#time-label');
+  assert((await label.innerText()).trim() === 'Semua waktu', `label before moving: "${await label.innerText()}"`);
+  const meta = await page.evaluate(() => fetch('/api/layers/posko-covid').then((r) => r.json()));
+  assert(meta.time && meta.time.property === 'tanggal', `time of posko-covid: ${JSON.stringify(meta.time)}`);
+  const range = page.locator('#time-range');
+  const max = Number(await range.getAttribute('max'));
+  assert(max > 300, `the range spans ${max} days`);
+  // The middle of the span: fewer posts, as many as the API counts up to that day.
+  const counted = (day) => page.evaluate((d) => fetch(`/api/layers/posko-covid/features?datetime=../${d}&limit=1`).then((r) => r.json()).then((j) => j.numberMatched), day);
+  const dayAt = (v) => new Date(Date.parse(`${meta.time.extent[0]}T00:00:00Z`) + v * 86_400_000).toISOString().slice(0, 10);
+  const mid = Math.round(max / 2);
+  await range.fill(String(mid));
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] < n, [all], { timeout: 10_000 });
+  await settle(page);
+  const half = (await loaded(page))['posko-covid'];
+  const want = await counted(dayAt(mid));
+  assert(half === want && half > 0 && half < all, `drawn ${half} of ${all} up to ${dayAt(mid)}; the API counts ${want}`);
+  assert(asked.some((u) => u.includes(`datetime=..%2F${dayAt(mid)}`)), `no load asked for datetime=../${dayAt(mid)}: ${asked.slice(-3).join(' ')}`);
+  const text = (await label.innerText()).trim();
+  assert(/^s\.d\. \d{1,2} \S+ \d{4}$/.test(text), `label "${text}"`);
+  await screenshot(page, 'time-desktop.png');
+  const hash = await page.evaluate(() => location.hash);
+  assert(hash.includes(`time=${dayAt(mid)}`), `the permalink does not name the day: ${hash}`);
+  assert((await range.getAttribute('aria-valuetext')) === text, 'the range does not say its day');
+  // The keyboard: Home goes to the first day (fewer still), End back to all time.
+  await range.focus();
+  await page.keyboard.press('Home');
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] < n, [half], { timeout: 10_000 });
+  await settle(page);
+  const first = (await loaded(page))['posko-covid'];
+  assert(first === (await counted(meta.time.extent[0])), `drawn ${first} on the first day`);
+  await page.keyboard.press('End');
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] === n, [all], { timeout: 10_000 });
+  assert((await label.innerText()).trim() === 'Semua waktu', 'End is all time');
+  // English, and "All time" undoes a choice.
+  await range.fill(String(mid));
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] < n, [all], { timeout: 10_000 });
+  await page.locator('#lang-toggle').click();
+  assert(/^up to \d{1,2} \S+ \d{4}$/.test((await label.innerText()).trim()), `English label "${await label.innerText()}"`);
+  const reset = page.locator('#time-reset');
+  assert((await reset.innerText()).trim() === 'All time', `reset reads "${await reset.innerText()}"`);
+  await reset.click();
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] === n, [all], { timeout: 10_000 });
+  assert(await reset.isDisabled(), 'reset stays enabled at all time');
+  // Play steps from the first day on; a second press pauses.
+  const playBtn = page.locator('#time-play');
+  await playBtn.click();
+  await page.waitForFunction(() => /^up to/.test(document.querySelector('#time-label').textContent), null, { timeout: 5_000 });
+  await page.waitForTimeout(800);
+  await playBtn.click();
+  assert((await playBtn.getAttribute('aria-pressed')) === 'false' && (await playBtn.innerText()).trim() === 'Play', 'the second press did not pause');
+  await reset.click();
+  await page.waitForFunction(([n]) => window.bscTest.loaded['posko-covid'] === n, [all], { timeout: 10_000 });
+  // Off again: the slider goes.
+  await showLayer(page, 'posko-covid', false);
+  await control.waitFor({ state: 'hidden' });
+
+  // A layer drawn from vector tiles (its lines have dates in 2023): the
+  // tiles' features are filtered where they are drawn.
+  let tiled = 'no dense layer';
+  if (DENSE_LAYER) {
+    const p = await t.page();
+    await ready(p, `${BASE}/#map=12/-8.62/115.17&layers=${DENSE_LAYER}`);
+    await p.waitForFunction((l) => window.bscTest.tiled[l] > 0, DENSE_LAYER, { timeout: 15_000 });
+    await settle(p);
+    const kept = () => p.evaluate((l) => window.bscTest.tileKept[l] || 0, DENSE_LAYER);
+    const whole = await kept();
+    const r = p.locator('#time-range');
+    await p.locator('#time-control').waitFor({ state: 'visible' });
+    await r.fill(String(Math.round(Number(await r.getAttribute('max')) / 2)));
+    await p.waitForFunction((l) => /^s\.d\./.test(document.querySelector('#time-label').textContent) && window.bscTest.tileKept[l] > 0, DENSE_LAYER, { timeout: 10_000 });
+    await settle(p);
+    const part = await kept();
+    assert(part > 0 && part < whole * 0.75, `tiles drew ${part} of ${whole} features after the slider moved to the middle of 2023`);
+    assert((await p.evaluate((l) => !window.bscTest.loaded[l], DENSE_LAYER)), 'the dense layer loaded GeoJSON below zoom 15');
+    tiled = `tiles: ${part} of ${whole} features kept mid-2023`;
+  }
+
+  // A phone, opened from a permalink with the day: the posts load filtered
+  // at once; the slider fits the screen and its range is big enough to drag.
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  const phoneAsked = [];
+  phone.on('request', (r) => { if (r.url().includes('/api/layers/posko-covid/features')) phoneAsked.push(r.url()); });
+  await ready(phone, `${BASE}/#layers=posko-covid&time=${dayAt(mid)}`);
+  await waitDrawn(phone, 'posko-covid');
+  await settle(phone);
+  assert(phoneAsked.length > 0 && phoneAsked.every((u) => u.includes(`datetime=..%2F${dayAt(mid)}`)), `a load without the day: ${phoneAsked.join(' ')}`);
+  assert(Number(await phone.locator('#time-range').inputValue()) === mid, 'the range is not at the linked day');
+  assert(/^s\.d\./.test(await phone.locator('#time-label').innerText()), 'the label does not say the linked day');
+  const box = await phone.locator('#time-control').boundingBox();
+  assert(box && box.x >= 0 && box.x + box.width <= PHONE.width && box.y + box.height <= PHONE.height, `the slider does not fit the phone: ${JSON.stringify(box)}`);
+  const rbox = await phone.locator('#time-range').boundingBox();
+  assert(rbox.height >= 24 && rbox.width >= 200, `the range is ${rbox.width}x${rbox.height} px`);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  await screenshot(phone, 'time-phone.png');
+  return `posko-covid: ${all} posts, ${half} up to ${dayAt(mid)} (as the API counts), ${first} on the first day; keyboard Home/End, English label, reset, play, permalink; fits 390 px; ${tiled}`;
+});
+
 test('about: "Tentang lapisan ini" tells a layer\'s story, source, licence and how to take the data, in both languages', async (t) => {
   const page = await t.page();
   await ready(page);

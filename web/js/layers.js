@@ -12,6 +12,7 @@ import { OUTLINES, colourOf, kindOf, setRowBusy, setRowNote, noteOf, renderPanel
 import { openPopup, featureName } from './popup.js';
 import { testHooks } from './hooks.js';
 import { colourFor, sizesOf } from './style.js';
+import { timeParam, tileKeeps, hasDates } from './time.js';
 
 const L = window.L;
 // VectorGrid 1.3.0 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed;
@@ -38,6 +39,7 @@ export class LayerView {
     this.pending = null;
     this.loadedBbox = null;
     this.complete = false;
+    this.stale = false; // loaded for another time filter: cleared on the next load
     this.matched = 0;
     const meta = store.layers.get(id);
     this.tiled = !outline && !version && (meta ? meta.feature_count : 0) > TILED_FROM;
@@ -143,11 +145,19 @@ export class LayerView {
     if (!whole) q.set('bbox', bbox.join(','));
     q.set('limit', String(Math.min(LOAD_LIMIT, (store.config && store.config.max_limit) || LOAD_LIMIT)));
     if (this.version) q.set('version', String(this.version));
+    const datetime = whole ? null : timeParam(this.id);
+    if (datetime) q.set('datetime', datetime);
     setRowBusy(this.id, true);
     const job = (async () => {
       try {
         const fc = await api(`/api/layers/${encodeURIComponent(this.id)}/features?${q}`, { signal: controller.signal });
         if (controller !== this.controller) return;
+        if (this.stale) {
+          // The time filter changed: what was drawn before may not match.
+          this.stale = false;
+          this.group.clearLayers();
+          this.drawn.clear();
+        }
         this.draw(fc.features || []);
         this.loadedBbox = whole ? null : bbox;
         this.matched = fc.numberMatched ?? (fc.features || []).length;
@@ -209,6 +219,7 @@ export class LayerView {
     });
     grid.on('click', (e) => this.openTileFeature(e.layer && e.layer.properties, fids, e.latlng));
     this.grid = grid;
+    testHooks.tileKept[this.id] = 0;
     // A failed tile fetch never reports: settle after 15 s whatever happened.
     const loaded = new Promise((resolve) => {
       grid.once('load', resolve);
@@ -232,6 +243,8 @@ export class LayerView {
 
   /** Tile symbols in the colours the GeoJSON of the layer is drawn in. */
   tileStyle(properties) {
+    if (!tileKeeps(this.id, properties)) return [];
+    testHooks.tileKept[this.id] = (testHooks.tileKept[this.id] || 0) + 1;
     const meta = store.layers.get(this.id);
     const colour = colourFor(meta, properties, colourOf(this.id));
     const kind = kindOf(meta);
@@ -354,6 +367,7 @@ export async function loadCatalog() {
   renderPanel();
   renderLegend();
   store.manage.catalogChanged();
+  notify('catalog');
 }
 
 export async function drawOutlines() {
@@ -388,4 +402,22 @@ export function initLayers() {
   }, 250);
   map.on('moveend', refreshAll);
   subscribe('toggle', setActive);
+  subscribe('time', timeChanged);
+}
+
+/** The time slider moved: dated layers load again (or redraw their tiles). */
+function timeChanged() {
+  for (const [key, view] of store.views) {
+    if (key.startsWith('outline:') || view.version || !hasDates(view.id)) continue;
+    if (view.tiles) {
+      // Tiles carry the properties: the grid draws again, hiding later features.
+      testHooks.tileKept[view.id] = 0;
+      if (view.grid) view.grid.redraw();
+      continue;
+    }
+    view.stale = true;
+    view.complete = false;
+    view.loadedBbox = null;
+    view.refresh().catch(() => {});
+  }
 }

@@ -17,9 +17,11 @@
 //   dashboard.js the leaders' dashboard: figures per kecamatan, choropleth, chart, CSV
 //   share.js     "Bagikan" in popups: link, WhatsApp, QR code
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
+//   time.js      the time slider of layers with dates (datetime=../DAY)
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
 //
-// The permalink also names the feature whose popup is open
+// The permalink also names the time slider's day (&time=YYYY-MM-DD) and
+// the feature whose popup is open
 // (#map=…&layers=…&feature=LAYER/FID, each part percent-encoded); a link
 // with feature= opens the map at that feature with its popup, as do the
 // share pages /p/LAYER/FID the server renders. #laporan=CODE opens the
@@ -33,6 +35,7 @@ import { $, toast, showError, initSheets } from './ui.js';
 import { setActive, loadCatalog, drawOutlines, initLayers } from './layers.js';
 import { renderOpenPopup, openedFeature, showFeature } from './popup.js';
 import { initControls } from './controls.js';
+import { initTime, setTime } from './time.js';
 import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
 import { renderUser, initLogin, initStaffTools } from './session.js';
@@ -57,6 +60,8 @@ function readHash() {
     } catch { /* a malformed escape: no feature */ }
   }
   if (params.get('laporan')) out.laporan = params.get('laporan');
+  const day = params.get('time') || '';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(day)) out.time = day;
   return out;
 }
 
@@ -81,6 +86,7 @@ function writeHash() {
   const params = new URLSearchParams();
   params.set('map', `${z}/${c.lat.toFixed(d)}/${c.lng.toFixed(d)}`);
   params.set('layers', [...store.active].join(','));
+  if (store.time) params.set('time', store.time);
   let hash = `#${params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
   const open = openedFeature();
   if (open) hash += `&feature=${encodeURIComponent(open.layerId)}/${encodeURIComponent(open.fid)}`;
@@ -97,6 +103,7 @@ function applyHash() {
   const hs = readHash();
   if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
   const jobs = [];
+  setTime(hs.time || null);
   if (hs.layers) {
     const want = new Set(hs.layers.filter((id) => store.layers.has(id)));
     for (const id of [...store.active]) if (!want.has(id)) setActive(id, false);
@@ -109,6 +116,7 @@ function applyHash() {
 
 window.addEventListener('hashchange', () => { if (!writingHash && store.ready) applyHash(); });
 subscribe('view', writeHash);
+subscribe('time', writeHash);
 
 // ---------- language ----------
 
@@ -149,10 +157,13 @@ async function start() {
   renderUser();
   setUpMap();
   initControls();
+  initTime();
   initReports(writeHash);
   await loadCatalog().catch((e) => showError(t('panel.title'), e));
   const hs = readHash();
   if (hs.view) map.setView([hs.view.lat, hs.view.lng], hs.view.zoom, { animate: false });
+  // Set before the layers load, so dated ones load filtered at once.
+  store.time = hs.time || null;
   const first = hs.layers || (store.config.default_layers || []);
   const jobs = [drawOutlines()];
   for (const id of first) if (store.layers.has(id)) jobs.push(setActive(id, true));

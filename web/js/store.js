@@ -2,6 +2,8 @@
 // "up" the module tree (a module never imports one that imports it).
 //   'toggle' (id, on)  switch a layer on or off (layers.js listens)
 //   'view'             the view or the layers shown changed (main.js writes the permalink)
+//   'time'             the time slider's day changed (layers.js reloads dated layers)
+//   'catalog'          /api/layers was loaded again (time.js updates the slider)
 
 export const store = {
   config: null,
@@ -10,6 +12,7 @@ export const store = {
   layers: new Map(), // id -> layer metadata from /api/layers
   active: new Set(), // ids of layers switched on
   views: new Map(), // id -> LayerView
+  time: null, // the time slider's day (YYYY-MM-DD): dated layers show features up to it; null: all
   user: null,
   ready: false,
   manage: null, // the OPD staff tools (manage.js), once hooked up

@@ -463,6 +463,9 @@ fn round7(v: f64) -> f64 {
 /// layers in all 14 categories (two of them internal).
 pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
     let mut g = Generator::new(seed);
+    // The COVID posts' opening dates come from their own stream, so the
+    // other layers' features stay as they were before the posts had dates.
+    let mut dates = Rng(seed ^ OPENING_DATES_STREAM);
     let mut out = vec![
         real(
             "batas-kabupaten",
@@ -509,6 +512,10 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
                 // The field's area, from its polygon (no draw from the RNG).
                 properties.insert("luas_ha".into(), json!(hectares(&geometry)));
             }
+            if l.id == "posko-covid" {
+                // The demo's time layer: each post's opening date.
+                properties.insert("tanggal".into(), json!(opening_date(&mut dates)));
+            }
             feats.push(json!({"type": "Feature", "id": i + 1, "properties": properties, "geometry": geometry}));
         }
         let landmarks = LANDMARKS.iter().filter(|(layer, ..)| *layer == l.id);
@@ -537,6 +544,26 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
         });
     }
     out
+}
+
+/// Mixed into the seed for the stream of the COVID posts' opening dates.
+const OPENING_DATES_STREAM: u64 = 0x7461_6E67_6761_6C00;
+
+/// The first and last day a demo COVID post opened: from Indonesia's first
+/// cases to the end of 2022.
+const FIRST_OPENING: jiff::civil::Date = jiff::civil::Date::constant(2020, 3, 2);
+const LAST_OPENING: jiff::civil::Date = jiff::civil::Date::constant(2022, 12, 31);
+
+/// An opening date (`YYYY-MM-DD`) uniformly in `FIRST_OPENING..=LAST_OPENING`.
+fn opening_date(rng: &mut Rng) -> String {
+    let days = FIRST_OPENING
+        .until(LAST_OPENING)
+        .map_or(0, |s| usize::try_from(s.get_days()).unwrap_or(0));
+    let day = i64::try_from(rng.range(0, days)).unwrap_or(0);
+    FIRST_OPENING
+        .checked_add(jiff::Span::new().days(day))
+        .unwrap_or(FIRST_OPENING)
+        .to_string()
 }
 
 /// The area of a GeoJSON polygon in hectares, to 0.1.
@@ -813,6 +840,31 @@ mod tests {
             a.iter()
                 .any(|l| l.spec.visibility == Some(Visibility::Internal))
         );
+    }
+
+    #[test]
+    fn covid_posts_have_opening_dates_and_other_layers_none() {
+        let layers = generate(2000, 7);
+        let mut dates = Vec::new();
+        for l in &layers {
+            let fc: Value = serde_json::from_str(&l.geojson).unwrap();
+            for f in fc["features"].as_array().unwrap() {
+                let d = f["properties"].get("tanggal").and_then(Value::as_str);
+                if l.spec.id == "posko-covid" {
+                    dates.push(d.unwrap().to_owned());
+                } else {
+                    assert_eq!(d, None, "{}", l.spec.id);
+                }
+            }
+        }
+        assert_eq!(dates.len(), 40);
+        for d in &dates {
+            let day: jiff::civil::Date = d.parse().unwrap();
+            assert!((FIRST_OPENING..=LAST_OPENING).contains(&day), "{d}");
+        }
+        dates.sort_unstable();
+        dates.dedup();
+        assert!(dates.len() > 30, "spread over many days: {dates:?}");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 use jiff::civil::Date;
 use serde_json::Value;
 
+use crate::index::LayerData;
+
 /// How a layer's time property holds its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeKind {
@@ -18,10 +20,13 @@ pub enum TimeKind {
 }
 
 /// Property names taken as a layer's time, in order of preference, with
-/// the TileJSON type they must have.
+/// the TileJSON type they must have: `datetime`, `tanggal`, `dilaporkan`
+/// (when a citizen's report came in), `date`, `waktu`, `timestamp`, `updated`, `updated_at`, `tanggal_update`
+/// as text, then `tahun_data`, `tahun` as a year.
 pub const TIME_PROPERTIES: &[(&str, &str, TimeKind)] = &[
     ("datetime", "String", TimeKind::Text),
     ("tanggal", "String", TimeKind::Text),
+    ("dilaporkan", "String", TimeKind::Text),
     ("date", "String", TimeKind::Text),
     ("waktu", "String", TimeKind::Text),
     ("timestamp", "String", TimeKind::Text),
@@ -91,6 +96,53 @@ pub fn time_property(fields: &serde_json::Map<String, Value>) -> Option<(&'stati
         .iter()
         .find(|(name, ty, _)| fields.get(*name).and_then(Value::as_str) == Some(*ty))
         .map(|(name, _, kind)| (*name, *kind))
+}
+
+/// A layer version's time: its time property and the interval its values
+/// span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Temporal {
+    /// The layer's time property.
+    pub property: &'static str,
+    /// How that property holds its values.
+    pub kind: TimeKind,
+    /// The earliest start and the latest end (Unix seconds) of the
+    /// features' values; `None` when no feature has a readable one.
+    pub extent: Option<[i64; 2]>,
+}
+
+/// The time of layer version `data`, when it has a time property. Made on
+/// first use and kept with the version ([`LayerData::derived`]), so it is
+/// read once per version, not per request.
+pub fn temporal(data: &LayerData) -> Option<Temporal> {
+    *data.derived(Temporal::of)
+}
+
+impl Temporal {
+    /// Reads every feature's time value: O(features).
+    fn of(data: &LayerData) -> Option<Temporal> {
+        let (property, kind) = time_property(data.fields())?;
+        let mut extent: Option<[i64; 2]> = None;
+        for i in 0..u32::try_from(data.len()).unwrap_or(u32::MAX) {
+            let Ok(Some(props)) = serde_json::from_slice::<Option<serde_json::Map<String, Value>>>(
+                data.properties_bytes(i),
+            ) else {
+                continue;
+            };
+            let Some((a, b)) = props.get(property).and_then(|v| of_value(v, kind)) else {
+                continue;
+            };
+            extent = Some(match extent {
+                None => [a, b],
+                Some([lo, hi]) => [lo.min(a), hi.max(b)],
+            });
+        }
+        Some(Temporal {
+            property,
+            kind,
+            extent,
+        })
+    }
 }
 
 /// Seconds from 1970-01-01T00:00:00Z to the start of `date` (UTC).
@@ -282,5 +334,81 @@ mod tests {
         assert!(!d.matches(props(serde_json::json!({"tahun": 2020})).as_ref()));
         assert!(!d.matches(props(serde_json::json!({"tahun": "2021"})).as_ref()));
         assert!(!d.matches(None));
+    }
+
+    /// A layer of points with these properties and fields.
+    fn layer(props: &[&str], fields: &[(&str, &str)]) -> LayerData {
+        use crate::index::build::LayerBuilder;
+        use crate::model::{FeatureRow, VersionInfo};
+        let mut b = LayerBuilder::new(VersionInfo {
+            id: 1,
+            version: 1,
+            feature_count: 0,
+            geometry_types: vec![],
+            bbox: None,
+            created_at: String::new(),
+            photos_rev: 0,
+        });
+        for (n, p) in props.iter().enumerate() {
+            b.push(FeatureRow {
+                fid: (n + 1).to_string(),
+                fid_json: (n + 1).to_string(),
+                geometry: Some(r#"{"type":"Point","coordinates":[115.1,-8.5]}"#.to_owned()),
+                properties: (*p).to_owned(),
+                name: None,
+                bbox: Some([115.1, -8.5, 115.1, -8.5]),
+            })
+            .unwrap();
+        }
+        b.set_fields(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+                .collect(),
+        );
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn a_versions_temporal_extent_spans_its_readable_values() {
+        let l = layer(
+            &[
+                r#"{"tanggal":"2021-03-12","tahun_data":2019}"#,
+                r#"{"tanggal":"2020-03-02T10:00:00+08:00"}"#,
+                r#"{"tanggal":"not a date"}"#,
+                r#"{"tanggal":null}"#,
+                "null",
+                r#"{"tanggal":"2022-12-20"}"#,
+            ],
+            &[("tanggal", "String"), ("tahun_data", "Number")],
+        );
+        let t = temporal(&l).unwrap();
+        assert_eq!((t.property, t.kind), ("tanggal", TimeKind::Text));
+        let [a, b] = t.extent.unwrap();
+        assert_eq!(format(a), "2020-03-02T02:00:00Z");
+        assert_eq!(format(b), "2022-12-20T23:59:59Z");
+        // Kept with the version: the second call reads no feature.
+        assert_eq!(temporal(&l), Some(t));
+
+        let years = layer(
+            &[r#"{"tahun_data":2019}"#, r#"{"tahun_data":2024}"#],
+            &[("tahun_data", "Number")],
+        );
+        let t = temporal(&years).unwrap();
+        assert_eq!(t.kind, TimeKind::Year);
+        assert_eq!(
+            t.extent.map(|[a, b]| (format(a), format(b))),
+            Some((
+                "2019-01-01T00:00:00Z".to_owned(),
+                "2024-12-31T23:59:59Z".to_owned()
+            ))
+        );
+
+        let unreadable = layer(
+            &[r#"{"dilaporkan":"kemarin"}"#],
+            &[("dilaporkan", "String")],
+        );
+        assert_eq!(temporal(&unreadable).unwrap().extent, None);
+        assert_eq!(temporal(&layer(&["{}"], &[("nama", "String")])), None);
     }
 }

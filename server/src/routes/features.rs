@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use layers::Bbox;
+use layers::query::datetime::Datetime;
 use layers::query::{Query, select_page};
 use serde::Deserialize;
 
@@ -24,6 +25,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct FeatureParams {
     bbox: Option<String>,
+    datetime: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
     q: Option<String>,
@@ -72,7 +74,8 @@ async fn layer_version(
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// `GET /api/layers/{id}/features`: a GeoJSON FeatureCollection page with
-/// `numberMatched`, `numberReturned` and `next`/`prev` links.
+/// `numberMatched`, `numberReturned` and `next`/`prev` links, selected by
+/// `bbox`, `q` (name contains) and `datetime` (as OGC items read it).
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
@@ -107,6 +110,11 @@ pub async fn list(
         }
         Some(q) => Some(q.to_owned()),
     };
+    // As OGC items read it: the same parser, the same 400s.
+    let datetime = match p.datetime.as_deref() {
+        None => None,
+        Some(s) => Some(Datetime::parse(s, layer.data.fields(), &layer.meta.id)?),
+    };
     let caching = Caching::new(&layer_tag(&layer, &who), who.is_anonymous());
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);
@@ -115,6 +123,7 @@ pub async fn list(
     let query = Query {
         bbox,
         name_contains: q.clone(),
+        datetime,
         limit,
         offset,
         ..Query::default()
@@ -139,6 +148,9 @@ pub async fn list(
         }
         if let Some(q) = &q {
             qs.append_pair("q", q);
+        }
+        if let Some(d) = &p.datetime {
+            qs.append_pair("datetime", d);
         }
         if p.version.is_some() {
             qs.append_pair("version", &layer.data.version.version.to_string());

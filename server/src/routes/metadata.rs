@@ -68,7 +68,39 @@ pub struct LayerOut<'a> {
     about: Option<&'a layers::model::about::LayerAbout>,
     #[serde(skip_serializing_if = "Option::is_none")]
     style: Option<&'a layers::model::style::LayerStyle>,
+    /// The time property and the dates its values span, when the layer
+    /// has one with readable values (what `datetime` filters by).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<TimeOut>,
     links: [Link; 2],
+}
+
+/// A layer's time: `{"property": "tanggal", "kind": "date", "extent":
+/// ["2020-03-02", "2022-12-31"]}`. The extent's ends are the days (UTC) of
+/// the earliest start and the latest end; `kind` is `date` for text dates
+/// and date-times, `year` for year numbers.
+#[derive(Serialize)]
+struct TimeOut {
+    property: &'static str,
+    kind: &'static str,
+    extent: [String; 2],
+}
+
+impl TimeOut {
+    fn of(l: &LayerIndex) -> Option<TimeOut> {
+        use layers::query::datetime::{TimeKind, format, temporal};
+        let t = temporal(&l.data)?;
+        let [a, b] = t.extent?;
+        let day = |secs: i64| format(secs).get(..10).unwrap_or_default().to_owned();
+        Some(TimeOut {
+            property: t.property,
+            kind: match t.kind {
+                TimeKind::Text => "date",
+                TimeKind::Year => "year",
+            },
+            extent: [day(a), day(b)],
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -103,6 +135,7 @@ impl<'a> LayerOut<'a> {
             updated_at: &l.meta.updated_at,
             about: l.meta.about.as_ref(),
             style: l.meta.style.as_ref(),
+            time: TimeOut::of(l),
             links: [
                 Link {
                     rel: "self",

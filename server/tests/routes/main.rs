@@ -25,6 +25,7 @@ mod share;
 mod stats;
 mod styles;
 mod tiles;
+mod time;
 mod uploads;
 mod visibility;
 mod write_rules;

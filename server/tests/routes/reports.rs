@@ -251,6 +251,21 @@ async fn the_whole_flow_from_report_to_public_layer_rating_and_figures() {
     assert_eq!(p["kategori"], "infrastructure");
     assert_eq!(p["kecamatan"], "Kuta");
     assert_eq!(p["catatan"], "Sudah dicek petugas");
+    // Its time is the day the report came in: the slider's and `datetime`'s.
+    let day = &p["dilaporkan"].as_str().unwrap()[..10];
+    let time = &w.json("/api/layers/laporan-warga").await["time"];
+    assert_eq!(
+        *time,
+        json!({"property": "dilaporkan", "kind": "date", "extent": [day, day]})
+    );
+    for (datetime, n) in [(format!("../{day}"), 1), ("../1999-12-31".to_owned(), 0)] {
+        let page = w
+            .json(&format!(
+                "/api/layers/laporan-warga/features?datetime={datetime}"
+            ))
+            .await;
+        assert_eq!(page["numberMatched"], n, "{datetime}");
+    }
     let plain = fc.to_string();
     assert!(
         !plain.contains(&code) && !plain.contains(&code.replace('-', "")),

@@ -302,42 +302,15 @@ pub fn queryables_of(layer: &LayerIndex) -> &cql::Queryables {
     layer.data.fields()
 }
 
-/// The temporal extent of a layer's time property (min start, max end), cached per version.
-fn temporal_extent(state: &AppState, layer: &LayerIndex) -> Option<(String, [i64; 2])> {
-    let (name, kind) = time::time_property(layer.data.fields())?;
-    let key = (layer.data.version.id, layer.data.version.photos_rev);
-    let data = layer.data.clone();
-    let extent = state.ogc.temporal(key, move || {
-        #[derive(Deserialize)]
-        struct Props {
-            #[serde(default)]
-            properties: Option<serde_json::Map<String, Value>>,
-        }
-        let mut ext: Option<[i64; 2]> = None;
-        for i in 0..data.len() as u32 {
-            let Ok(p) = serde_json::from_slice::<Props>(data.feature_bytes(i)) else {
-                continue;
-            };
-            let Some(t) = p
-                .properties
-                .as_ref()
-                .and_then(|p| p.get(name))
-                .and_then(|v| time::of_value(v, kind))
-            else {
-                continue;
-            };
-            ext = Some(match ext {
-                None => [t.0, t.1],
-                Some([a, b]) => [a.min(t.0), b.max(t.1)],
-            });
-        }
-        ext
-    })?;
-    Some((name.to_owned(), extent))
+/// The time property of a layer and the extent of its values (min start,
+/// max end), kept with the version.
+fn temporal_extent(layer: &LayerIndex) -> Option<(String, [i64; 2])> {
+    let t = time::temporal(&layer.data)?;
+    Some((t.property.to_owned(), t.extent?))
 }
 
 /// The collection document of one layer.
-fn collection_doc(state: &AppState, layer: &LayerIndex, base: &str) -> Value {
+fn collection_doc(layer: &LayerIndex, base: &str) -> Value {
     let id = &layer.meta.id;
     let title = if layer.meta.title_en.is_empty() {
         &layer.meta.title_id
@@ -374,7 +347,7 @@ fn collection_doc(state: &AppState, layer: &LayerIndex, base: &str) -> Value {
         );
     }
     let mut time_prop = Value::Null;
-    if let Some((name, [a, b])) = temporal_extent(state, layer) {
+    if let Some((name, [a, b])) = temporal_extent(layer) {
         extent.insert(
             "temporal".into(),
             json!({
@@ -448,10 +421,7 @@ pub async fn collections(
     }
     let base = base_url(&state, &headers);
     let layers: Vec<Arc<LayerIndex>> = visible_layers(&snapshot, &who).cloned().collect();
-    let docs: Vec<Value> = layers
-        .iter()
-        .map(|l| collection_doc(&state, l, &base))
-        .collect();
+    let docs: Vec<Value> = layers.iter().map(|l| collection_doc(l, &base)).collect();
     let doc = json!({
         "links": [
             link("self", "application/json", format!("{base}/ogc/collections"), "this document"),
@@ -502,7 +472,7 @@ pub async fn collection(
         Ok(found) => found,
         Err(not_modified) => return Ok(not_modified),
     };
-    let doc = collection_doc(&state, &layer, &base_url(&state, &headers));
+    let doc = collection_doc(&layer, &base_url(&state, &headers));
     Ok(match f {
         Format::Html => html_body(html::collection(&doc), &caching),
         _ => json_body(&doc, "application/json", &caching),
