@@ -41,7 +41,7 @@ use crate::store::{Backend, Store, Tx};
 pub const CHANNEL: &str = "bsc_layers";
 
 /// The key of the advisory lock that orders change events on PostgreSQL.
-const EVENTS_LOCK: i64 = 0x6273_635f_6368_67; // "bsc_chg"
+const EVENTS_LOCK: i64 = 0x0062_7363_5f63_6867; // "bsc_chg"
 
 /// Most events one [`Store::changes_after`] call returns.
 pub const MAX_EVENTS: i64 = 500;
@@ -98,7 +98,7 @@ pub(crate) async fn announce(backend: Backend, tx: &mut Tx, change: Change<'_>) 
             version,
             was,
         } => {
-            let now = owner_in(&mut **tx, layer).await?;
+            let now = owner_in(tx, layer).await?;
             let audience = audience_of(kind, now.as_ref(), was);
             let agency = now.and_then(|o| o.agency);
             (
