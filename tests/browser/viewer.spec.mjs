@@ -1065,11 +1065,14 @@ test('staff: upload through the page, see the report, publish; the layer appears
     && about.about.description_id.startsWith('Taman kota untuk uji.'), `about after publishing: ${JSON.stringify(about.about)}`);
   await page.locator(`#my-layers [data-manage-layer="taman-kota"]`).waitFor({ state: 'attached' });
   await poll(async () => (await api('/api/layers/taman-kota')).version === 1, 'taman-kota v1 is not served');
-  // The public sees it too.
+  // The public sees it too; this page is a command-centre screen that
+  // follows the change feed (?live=1) and redraws what changes by itself.
   const anon = await t.page();
-  await ready(anon);
+  await ready(anon, BASE + '/?live=1');
   await showLayer(anon, 'taman-kota', true);
   const n = await waitDrawn(anon, 'taman-kota');
+  // (the third lies far outside the view)
+  assert(n === 2, `the public draws ${n} of the 2 features in view`);
 
   // A second version, dropped on the form, published, then rolled back.
   await form.locator('select[name=target]').selectOption('taman-kota');
@@ -1087,10 +1090,16 @@ test('staff: upload through the page, see the report, publish; the layer appears
   await page.locator('#upload-report').filter({ hasText: 'taman-v2.geojson' }).or(page.locator('#publish-btn:enabled')).first().waitFor();
   await page.locator('#publish-btn:enabled').click();
   await poll(async () => (await api('/api/layers/taman-kota')).version === 2, 'taman-kota v2 was not published');
+  // The screen follows without a reload: v2 has one feature.
+  await anon.waitForFunction(() => window.bscTest.live >= 1 && window.bscTest.loaded['taman-kota'] === 1, null, { timeout: 10_000 });
+  const note = await anon.locator('#toast').innerText();
+  assert(/Diperbarui: Taman kota \(uji\)/.test(note), `the screen's note: "${note}"`);
   await page.locator('#my-layers [data-manage-layer="taman-kota"] button').first().click();
   await page.locator('#rollback-btn:enabled').click();
   await poll(async () => (await api('/api/layers/taman-kota')).version === 1, 'rollback to v1 did not happen');
-  return `rejected upload reported ("${errText.slice(0, 60)}"), valid one with a warning, published, the public draws ${n} features; v2 dropped on the form, published, rolled back to v1`;
+  await anon.waitForFunction((k) => window.bscTest.loaded['taman-kota'] === k, n, { timeout: 10_000 });
+  const reloads = await anon.evaluate(() => window.bscTest.live);
+  return `rejected upload reported ("${errText.slice(0, 60)}"), valid one with a warning, published, the public draws ${n} features; v2 dropped on the form, published, rolled back to v1; the ?live=1 screen followed both by the change feed (${reloads} reloads)`;
 });
 
 test('phone: the layer panel and map fit a 390 px screen; controls are labelled', async (t) => {

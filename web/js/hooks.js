@@ -4,7 +4,8 @@
 //   loaded       layer id (`id@version` for a preview) -> features drawn as GeoJSON
 //   tiled        layer id -> features drawn from vector tiles so far
 //   tileKept     layer id -> tile features styled and kept by the time slider since the tiles were last drawn
+//   live         layer reloads made because the change feed said a layer changed
 //   openFeature  (layerId, fid): fetches a feature, zooms to it, opens its popup
 
-export const testHooks = { map: null, loaded: {}, tiled: {}, tileKept: {}, openFeature: null };
+export const testHooks = { map: null, loaded: {}, tiled: {}, tileKept: {}, live: 0, openFeature: null };
 window.bscTest = testHooks;

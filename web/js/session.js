@@ -10,6 +10,7 @@ import { $, toast, showError, openSheet } from './ui.js';
 import { LayerView, setActive, reloadLayers } from './layers.js';
 import { openPopup } from './popup.js';
 import { reportsUserChanged } from './reports.js';
+import { followChanges } from './live.js';
 
 export function renderUser() {
   const u = store.user;
@@ -24,6 +25,7 @@ export function renderUser() {
   $('#overview-open').hidden = !(u && (u.role === 'leader' || u.role === 'admin'));
   $('#dashboard-open').hidden = $('#overview-open').hidden;
   reportsUserChanged();
+  followChanges();
   if (!u) {
     $('#manage-panel').hidden = true;
     $('#overview-panel').hidden = true;

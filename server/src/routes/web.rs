@@ -67,6 +67,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/about.js", JS),
     asset!("js/style.js", JS),
     asset!("js/controls.js", JS),
+    asset!("js/live.js", JS),
     asset!("js/time.js", JS),
     asset!("i18n.js", JS),
     asset!("manage.js", JS),
