@@ -435,7 +435,7 @@ fn geojson_cases(w: &mut World) {
         ),
         &[422],
         // The message ("invalid type: sequence, expected a map") does not say which member.
-        &["feature 0", "expected a map"],
+        &["feature 1", "expected a map"],
     );
     w.refuse(
         "GeoJSON unknown geometry type",

@@ -123,12 +123,12 @@ fn invalid_input_changes_nothing_and_names_each_problem() {
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 7, "{err}");
     for (line, want) in lines.iter().zip([
-        "feature 1: ",
-        "feature 2: LineString has 1 position(s)",
-        "feature 3: Polygon ring 0 is not closed",
-        "feature 4: Point position [500000, 9000000] is outside",
-        "feature 5: ",
+        "feature 2: ",
+        "feature 3: LineString has 1 position(s)",
+        "feature 4: Polygon ring 1 is not closed",
+        "feature 5: Point position [500000, 9000000] is outside",
         "feature 6: ",
+        "feature 7: ",
     ]) {
         assert!(
             line.contains(&format!("bad.geojson: {want}")),
@@ -142,6 +142,26 @@ fn invalid_input_changes_nothing_and_names_each_problem() {
         lines[6]
     );
     assert_eq!(dump(&ws), before, "the database must be exactly as it was");
+
+    // In Indonesian when the terminal is (LANG=id_ID.UTF-8): features
+    // counted from 1, rings too, and what to do.
+    let out = ws.import_in(
+        "id_ID.UTF-8",
+        &ws.path("bad.geojson"),
+        "tetap",
+        "health",
+        &[],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.geojson: objek no. 4: Cincin ke-1 poligon tidak tertutup: titik awal [0.0, 0.0] dan titik akhir [0.0, 1.0] harus sama; ulangi titik awal di akhir cincin."),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: ") && err.contains("bad.geojson: 6 masalah, tidak ada yang diimpor"),
+        "{err}"
+    );
+    assert_eq!(dump(&ws), before);
 
     // A new layer that fails leaves no trace either.
     let out = ws.import(&ws.path("bad.geojson"), "baru", "health", &[]);
@@ -182,7 +202,7 @@ fn hostile_and_broken_files_fail_cleanly() {
         ("utm.geojson", r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32750"}},"features":[]}"#.into(), "not WGS 84"),
         ("array.geojson", "[]".into(), "GeoJSON object"),
         ("dupe.geojson", r#"{"type":"Feature","id":"x","properties":{},"geometry":null}
-{"type":"Feature","id":"x","properties":{},"geometry":null}"#.into(), "duplicate id \"x\""),
+{"type":"Feature","id":"x","properties":{},"geometry":null}"#.into(), "Duplicate id \"x\""),
     ];
     for (name, body, want) in cases {
         let out = ws.import(&ws.write(name, &body), "rusak", "general", &[]);

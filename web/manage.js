@@ -3,7 +3,7 @@
 // publish and roll back.
 
 import { h, replace } from './dom.js';
-import { title, num, when } from './i18n.js';
+import { title, num, when, lang } from './i18n.js';
 
 // The upload form's fields of what a layer is about (see web/js/about.js).
 const ABOUT_FIELDS = ['description_id', 'description_en', 'source', 'licence', 'contact_unit', 'contact_email', 'update_frequency', 'keywords', 'data_date'];
@@ -281,8 +281,16 @@ export function initManage(ctx) {
     ].filter(([, v]) => v != null && v !== '');
     const parts = [h('h3', { text: t('report.title') }),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', { text: t(k) }), h('dd', { text: String(v) })]))];
-    const problem = (p, cls) => h('li', { class: cls },
-      p.feature != null ? h('strong', { text: `${t('report.feature', { i: p.feature })}: ` }) : null, p.message);
+    // Features counted from 1, named by id and name; the message in the
+    // page's language (reports stored before both languages were kept
+    // have English only, and 0-based indexes in `feature`).
+    const problem = (p, cls) => {
+      const n = p.number != null ? p.number : (p.feature != null ? p.feature + 1 : null);
+      const label = [p.fid != null ? `id ${p.fid}` : null, p.name || null].filter(Boolean).join(', ');
+      const head = n != null ? `${t('report.feature', { i: num(n) })}${label ? ` (${label})` : ''}: ` : null;
+      const text = lang() === 'id' && p.message_id ? p.message_id : p.message;
+      return h('li', { class: cls }, head ? h('strong', { text: head }) : null, text);
+    };
     if (r.error_count) {
       parts.push(h('h4', { class: 'errors', text: t('report.errors', { n: num(r.error_count) }) }),
         h('ul', { class: 'problems' }, (r.errors || []).map((p) => problem(p, 'report-error')),

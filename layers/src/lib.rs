@@ -44,6 +44,7 @@ pub mod search;
 pub mod staging;
 pub mod stats;
 pub mod store;
+pub mod text;
 pub mod token;
 pub mod totp;
 

@@ -195,7 +195,7 @@ impl Default for WriteConfig {
                 // a plain one is bounded by max_bytes already.
                 max_read_bytes: 1 << 30,
                 max_features: MAX_UPLOAD_FEATURES,
-                extent: Some(layers::model::REGENCY_EXTENT),
+                regency: true,
                 ..Limits::default()
             },
             max_photo_bytes: MAX_PHOTO_BYTES,

@@ -1041,7 +1041,8 @@ test('staff: upload through the page, see the report, publish; the layer appears
   await fill('taman-rusak', 'rusak.geojson', BAD_UPLOAD);
   await page.locator('#upload-report .report-error').first().waitFor({ state: 'visible' });
   const errText = await page.locator('#upload-report .report-error').first().innerText();
-  assert(/ring|closed|tertutup/i.test(errText), `error report: "${errText}"`);
+  // In the page's language, the feature counted from 1 with its name, and what to do.
+  assert(/^objek no\. 1 \(id 1, Cincin terbuka\): Cincin ke-1 poligon tidak tertutup: .*ulangi titik awal/.test(errText), `error report: "${errText}"`);
   assert(!(await page.locator('#publish-btn').isEnabled().catch(() => false)) || !(await page.locator('#publish-btn').isVisible()), 'publish offered for a rejected upload');
   // A good file with a warning, and a word about the layer.
   await form.locator('#upload-about summary').click();
@@ -1052,6 +1053,9 @@ test('staff: upload through the page, see the report, publish; the layer appears
   await page.locator('#upload-report .report-warning').first().waitFor({ state: 'visible' });
   const report = await page.locator('#upload-report').innerText();
   assert(/3/.test(report), `report does not count the 3 features: ${report.slice(0, 300)}`);
+  // The one in Lombok is outside the regency's real boundary.
+  const warnText = await page.locator('#upload-report .report-warning').first().innerText();
+  assert(/^objek no\. 3 \(id 3, Taman Jauh\): Titik \[116\.5, -8\.6\] berada di luar Kabupaten Badung/.test(warnText), `warning: "${warnText}"`);
   assert((await page.locator('#upload-report .report-error').count()) === 0, 'errors reported for a valid upload');
   const progress = await page.locator('#upload-progress').evaluate((el) => ({ value: el.value, max: el.max }));
   assert(progress.value > 0, `#upload-progress did not move: ${JSON.stringify(progress)}`);

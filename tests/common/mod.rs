@@ -104,9 +104,26 @@ impl Workspace {
         p
     }
 
-    /// Runs `bsc import FILE --layer L --category C EXTRA...` on this database.
+    /// Runs `bsc import FILE --layer L --category C EXTRA...` on this
+    /// database, in English (`LANG=C.UTF-8`) whatever the machine's locale.
     pub fn import(&self, file: &Path, layer: &str, category: &str, extra: &[&str]) -> Output {
+        self.import_in("C.UTF-8", file, layer, category, extra)
+    }
+
+    /// [`Workspace::import`] with `LANG=lang` (and no `LC_ALL` or
+    /// `LC_MESSAGES` overriding it).
+    pub fn import_in(
+        &self,
+        lang: &str,
+        file: &Path,
+        layer: &str,
+        category: &str,
+        extra: &[&str],
+    ) -> Output {
         Command::new(BSC)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", lang)
             .arg("import")
             .arg(file)
             .args([

@@ -15,6 +15,7 @@ use super::name_field::{Column, NameKeys, TextStats, detect, name_key, name_of};
 use super::validate::check_geometry;
 use super::{Limits, Overrun, ParsedFeature, Problem};
 use crate::bbox::Bbox;
+use crate::text::Text;
 
 /// Distinct property names described in a report's schema; more are counted
 /// in [`Report::schema_truncated`] but not described.
@@ -101,6 +102,8 @@ pub struct Collector<'a, F, E> {
     fields: HashMap<String, usize>,
     report: Report,
     aborted: bool,
+    /// The feature being checked: its index, id and name, for messages.
+    label: Option<(usize, Option<String>, Option<String>)>,
 }
 
 impl<'a, F, E> Collector<'a, F, E>
@@ -116,6 +119,7 @@ where
             index: 0,
             seen: HashMap::new(),
             fields: HashMap::new(),
+            label: None,
             report: Report {
                 format: format.to_owned(),
                 ..Report::default()
@@ -137,9 +141,10 @@ where
         }
         let index = self.index;
         if index >= self.limits.max_features {
-            self.fatal(format!(
-                "input has more than {} features (limit max_features)",
-                self.limits.max_features
+            let m = self.limits.max_features;
+            self.fatal(Text::new(
+                format!("Berkas berisi lebih dari {m} objek (batas max_features); pecah menjadi beberapa lapisan atau hubungi admin."),
+                format!("The input has more than {m} features (limit max_features); split it into several layers or ask an administrator."),
             ));
             return ControlFlow::Break(());
         }
@@ -153,30 +158,44 @@ where
         self.aborted
     }
 
-    /// Records an error, in feature `index` or in the whole input.
-    pub fn error(&mut self, index: Option<usize>, message: impl Into<String>) {
+    /// Records an error, in feature `index` or in the whole input. A
+    /// `String` is a reader's technical detail, in English only.
+    pub fn error(&mut self, index: Option<usize>, message: impl Into<Text>) {
         self.report.error_count += 1;
         if self.report.errors.len() < self.limits.max_problems {
-            self.report.errors.push(Problem {
-                feature: index,
-                message: message.into(),
-            });
+            let p = self.problem(index, message.into());
+            self.report.errors.push(p);
         }
     }
 
     /// Records a warning for feature `index`.
-    pub fn warning(&mut self, index: Option<usize>, message: impl Into<String>) {
+    pub fn warning(&mut self, index: Option<usize>, message: impl Into<Text>) {
         self.report.warning_count += 1;
         if self.report.warnings.len() < self.limits.max_problems {
-            self.report.warnings.push(Problem {
-                feature: index,
-                message: message.into(),
-            });
+            let p = self.problem(index, message.into());
+            self.report.warnings.push(p);
+        }
+    }
+
+    /// A problem of feature `index`, with its id and name when it is the
+    /// feature being checked.
+    fn problem(&self, index: Option<usize>, text: Text) -> Problem {
+        let (fid, name) = match (&self.label, index) {
+            (Some((i, fid, name)), Some(j)) if *i == j => (fid.clone(), name.clone()),
+            _ => (None, None),
+        };
+        Problem {
+            feature: index,
+            number: index.map(|i| i + 1),
+            fid,
+            name,
+            message: text.en,
+            message_id: text.id,
         }
     }
 
     /// Records an error that ends reading (syntax, size, I/O, limits).
-    pub fn fatal(&mut self, message: impl Into<String>) {
+    pub fn fatal(&mut self, message: impl Into<Text>) {
         self.error(None, message);
         self.aborted = true;
     }
@@ -195,14 +214,22 @@ where
 
     /// Validates feature `index` and passes it on when valid.
     pub fn feature(&mut self, index: usize, f: geojson::Feature) {
+        self.label = Some((
+            index,
+            id_of(&f),
+            f.properties.as_ref().and_then(|p| name_of(p, name_key(p))),
+        ));
         let parsed = match convert(index, f, self.limits) {
             Ok(p) => p,
             Err(message) => return self.error(Some(index), message),
         };
         if let Some(first) = self.seen.get(&parsed.feature.fid) {
-            let msg = format!(
-                "duplicate id {} (first used by feature {first})",
-                parsed.feature.fid_json
+            let (id, n) = (&parsed.feature.fid_json, first + 1);
+            let msg = Text::new(
+                format!("Id {id} sudah dipakai objek no. {n}; setiap objek perlu id yang berbeda."),
+                format!(
+                    "Duplicate id {id} (first used by feature {n}); every feature needs its own id."
+                ),
             );
             return self.error(Some(index), msg);
         }
@@ -215,8 +242,28 @@ where
         {
             self.warning(
                 Some(index),
-                format!(
-                    "lies outside the expected extent {extent:?} (extent of the feature {b:?}); is it in the right place?"
+                Text::new(
+                    format!(
+                        "Berada di luar wilayah yang diharapkan {extent:?} (batas objek {b:?}); apakah letaknya benar?"
+                    ),
+                    format!(
+                        "lies outside the expected extent {extent:?} (extent of the feature {b:?}); is it in the right place?"
+                    ),
+                ),
+            );
+        }
+        if self.limits.regency
+            && let Some([x, y]) = parsed.outside_regency
+        {
+            self.warning(
+                Some(index),
+                Text::new(
+                    format!(
+                        "Titik [{x}, {y}] berada di luar Kabupaten Badung (batas wilayah yang sebenarnya, dengan toleransi beberapa ratus meter); periksa apakah letak objek ini benar, atau bujur dan lintangnya tertukar."
+                    ),
+                    format!(
+                        "Position [{x}, {y}] lies outside Badung Regency (its real boundary, with a tolerance of a few hundred metres); check that the feature is in the right place, or whether longitude and latitude are swapped."
+                    ),
                 ),
             );
         }
@@ -316,8 +363,16 @@ where
 
 /// Text may not hold U+0000: PostgreSQL can store it neither in text nor
 /// in jsonb, and a file that SQLite took must move to PostgreSQL intact.
-const NUL_MESSAGE: &str =
-    "{} contains the character U+0000 (NUL), which cannot be stored; remove it from the file";
+fn nul_message(id: &str, en: &str) -> Text {
+    Text::new(
+        format!(
+            "{id} berisi karakter U+0000 (NUL) yang tidak dapat disimpan; hapus karakter itu dari berkas."
+        ),
+        format!(
+            "{en} contains the character U+0000 (NUL), which cannot be stored; remove it from the file."
+        ),
+    )
+}
 
 /// Whether a property's key or value holds U+0000 anywhere, nested too.
 fn has_nul(key: &str, value: &Value) -> bool {
@@ -336,13 +391,49 @@ struct Converted {
     feature: ParsedFeature,
     props: Map<String, Value>,
     /// Why the geometry is not valid in the OGC sense, when it is not.
-    invalid: Option<String>,
+    invalid: Option<Text>,
+    /// The first position outside the regency, when [`Limits::regency`]
+    /// asks and there is one.
+    outside_regency: Option<[f64; 2]>,
 }
 
-fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Converted, String> {
+/// The id of a feature as read, for messages.
+fn id_of(f: &geojson::Feature) -> Option<String> {
+    match &f.id {
+        Some(Id::String(s)) => Some(s.clone()),
+        Some(Id::Number(n)) => Some(n.to_string()),
+        None => None,
+    }
+}
+
+/// The first position of `value` not in or near Badung Regency.
+fn outside_regency(value: &geojson::GeometryValue) -> Option<[f64; 2]> {
+    use geojson::GeometryValue as G;
+    fn first(ps: &[geojson::Position]) -> Option<[f64; 2]> {
+        ps.iter()
+            .map(|p| [p[0], p[1]])
+            .find(|[x, y]| !crate::regency::near_regency(*x, *y))
+    }
+    match value {
+        G::Point { coordinates } => first(std::slice::from_ref(coordinates)),
+        G::MultiPoint { coordinates } | G::LineString { coordinates } => first(coordinates),
+        G::MultiLineString { coordinates } | G::Polygon { coordinates } => {
+            coordinates.iter().find_map(|l| first(l))
+        }
+        G::MultiPolygon { coordinates } => coordinates
+            .iter()
+            .flat_map(|p| p.iter())
+            .find_map(|l| first(l)),
+        G::GeometryCollection { geometries } => {
+            geometries.iter().find_map(|g| outside_regency(&g.value))
+        }
+    }
+}
+
+fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Converted, Text> {
     let (fid, fid_json) = match f.id {
         Some(Id::String(s)) => {
-            let json = serde_json::to_string(&s).map_err(|e| e.to_string())?;
+            let json = serde_json::to_string(&s).map_err(|e| Text::from(e.to_string()))?;
             (s, json)
         }
         Some(Id::Number(n)) => (n.to_string(), n.to_string()),
@@ -352,44 +443,55 @@ fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Convert
         }
     };
     if fid.contains('\0') {
-        return Err(NUL_MESSAGE.replace("{}", "the id"));
+        return Err(nul_message("id", "the id"));
     }
     if fid.is_empty() || fid.len() > 256 {
-        return Err(format!(
-            "id must be 1 to 256 characters long, got {}",
-            fid.len()
+        let n = fid.len();
+        return Err(Text::new(
+            format!("Id harus 1 sampai 256 karakter, bukan {n}."),
+            format!("The id must be 1 to 256 characters long, got {n}."),
         ));
     }
-    let (geometry, geometry_type, bbox, invalid) = match f.geometry {
-        None => (None, None, None, None),
+    let (geometry, geometry_type, bbox, invalid, outside) = match f.geometry {
+        None => (None, None, None, None, None),
         Some(g) => {
             let bbox = check_geometry(&g.value, limits.max_vertices)?;
             let kind = g.value.type_name();
             let invalid = ogc_invalidity(&g.value);
+            let outside = if limits.regency {
+                outside_regency(&g.value)
+            } else {
+                None
+            };
             // Only `type` and `coordinates`/`geometries` are kept: a foreign
             // bbox could disagree with the coordinates.
             let json = serde_json::to_string(&geojson::Geometry::new(g.value))
-                .map_err(|e| e.to_string())?;
-            (Some(json), Some(kind), bbox, invalid)
+                .map_err(|e| Text::from(e.to_string()))?;
+            (Some(json), Some(kind), bbox, invalid, outside)
         }
     };
     let props = f.properties.unwrap_or_default();
     if props.len() > limits.max_properties {
-        return Err(format!(
-            "{} properties, more than {} (limit max_properties)",
-            props.len(),
-            limits.max_properties
+        let (n, m) = (props.len(), limits.max_properties);
+        return Err(Text::new(
+            format!("Objek ini punya {n} atribut, lebih dari {m} (batas max_properties)."),
+            format!("{n} properties, more than {m} (limit max_properties)."),
         ));
     }
     if let Some(key) = props.iter().find_map(|(k, v)| has_nul(k, v).then_some(k)) {
-        return Err(NUL_MESSAGE.replace("{}", &format!("property {key:?}")));
+        return Err(nul_message(
+            &format!("atribut {key:?}"),
+            &format!("property {key:?}"),
+        ));
     }
-    let properties = serde_json::to_string(&props).map_err(|e| e.to_string())?;
+    let properties = serde_json::to_string(&props).map_err(|e| Text::from(e.to_string()))?;
     if properties.len() > limits.max_properties_bytes {
-        return Err(format!(
-            "properties take {} bytes, more than {} (limit max_properties_bytes)",
-            properties.len(),
-            limits.max_properties_bytes
+        let (n, m) = (properties.len(), limits.max_properties_bytes);
+        return Err(Text::new(
+            format!(
+                "Atribut objek ini berukuran {n} byte, lebih dari {m} (batas max_properties_bytes)."
+            ),
+            format!("The properties take {n} bytes, more than {m} (limit max_properties_bytes)."),
         ));
     }
     Ok(Converted {
@@ -404,12 +506,13 @@ fn convert(index: usize, f: geojson::Feature, limits: &Limits) -> Result<Convert
         },
         props,
         invalid,
+        outside_regency: outside,
     })
 }
 
 /// Self-intersections and other OGC validity problems of polygons: maps
 /// drawn by hand often have them and renderers cope, so they are warnings.
-fn ogc_invalidity(value: &geojson::GeometryValue) -> Option<String> {
+fn ogc_invalidity(value: &geojson::GeometryValue) -> Option<Text> {
     use geojson::GeometryValue as G;
     if !matches!(value, G::Polygon { .. } | G::MultiPolygon { .. }) {
         return None;
@@ -420,9 +523,15 @@ fn ogc_invalidity(value: &geojson::GeometryValue) -> Option<String> {
         geo::Geometry::MultiPolygon(m) => super::validity::check_multi_polygon(m),
         _ => Ok(()),
     };
-    checked
-        .err()
-        .map(|e| format!("geometry is not valid (OGC simple features): {e}"))
+    checked.err().map(|e| {
+        Text::new(
+            format!(
+                "Geometri tidak sah menurut OGC simple features: {} Peta tetap menampilkannya, tetapi perhitungan luas dan irisan bisa keliru; perbaiki bentuknya bila sempat.",
+                e.id
+            ),
+            format!("geometry is not valid (OGC simple features): {}", e.en),
+        )
+    })
 }
 
 #[cfg(test)]

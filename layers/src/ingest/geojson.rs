@@ -209,8 +209,13 @@ where
             if !present {
                 self.c.warning(
                     Some(index),
-                    format!(
-                        "Feature has no \"{member}\" member, which GeoJSON requires (RFC 7946 §3.2); read as if it were null; write {fix}"
+                    crate::text::Text::new(
+                        format!(
+                            "Objek tidak punya anggota \"{member}\" yang diwajibkan GeoJSON (RFC 7946 §3.2); dibaca seolah-olah null; tuliskan {fix}."
+                        ),
+                        format!(
+                            "Feature has no \"{member}\" member, which GeoJSON requires (RFC 7946 §3.2); read as if it were null; write {fix}"
+                        ),
                     ),
                 );
             }
@@ -475,18 +480,21 @@ mod tests {
         let m = messages(&input);
         assert_eq!(m.len(), 5, "{m:#?}");
         assert!(
-            m[0].starts_with("feature 1: Point position [500, 1] is outside"),
+            m[0].starts_with("feature 2: Point position [500, 1] is outside"),
             "{}",
             m[0]
         );
-        assert!(m[1].starts_with("feature 2: "), "{}", m[1]);
+        assert!(m[1].starts_with("feature 3: "), "{}", m[1]);
         assert!(
-            m[2].starts_with("feature 3: Polygon ring 0 is not closed"),
+            m[2].starts_with("feature 4: Polygon ring 1 is not closed"),
             "{}",
             m[2]
         );
-        assert_eq!(m[3], "feature 4: duplicate id 1 (first used by feature 0)");
-        assert!(m[4].starts_with("feature 5: "), "{}", m[4]);
+        assert_eq!(
+            m[3],
+            "feature 5 (id 1): Duplicate id 1 (first used by feature 1); every feature needs its own id."
+        );
+        assert!(m[4].starts_with("feature 6: "), "{}", m[4]);
     }
 
     /// RFC 7946 §3.2: a Feature has a `geometry` and a `properties`
@@ -506,13 +514,13 @@ mod tests {
         let got: Vec<String> = r.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(got.len(), 4, "{got:#?}");
         assert!(
-            got[0].starts_with(r#"feature 0: Feature has no "geometry" member"#),
+            got[0].starts_with(r#"feature 1: Feature has no "geometry" member"#),
             "{}",
             got[0]
         );
-        assert!(got[1].starts_with(r#"feature 1: Feature has no "properties" member"#));
+        assert!(got[1].starts_with(r#"feature 2: Feature has no "properties" member"#));
         assert!(got[2].contains("\"geometry\"") && got[3].contains("\"properties\""));
-        assert!(got[3].starts_with("feature 2: "), "{}", got[3]);
+        assert!(got[3].starts_with("feature 3: "), "{}", got[3]);
         // A lone Feature too.
         let (_, r) = read_all(r#"{"type":"Feature","geometry":null}"#, &Limits::default());
         assert_eq!(r.warning_count, 1, "{:?}", r.warnings);

@@ -32,6 +32,8 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use crate::text::Lang;
+
 /// Bounds on what one input may hold. Exceeding one is a problem naming it.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -60,6 +62,9 @@ pub struct Limits {
     /// The area the data is expected in (`[minx, miny, maxx, maxy]`); a
     /// feature not inside it gets a warning.
     pub extent: Option<[f64; 4]>,
+    /// Whether a feature with a position outside Badung Regency (its real
+    /// boundary, with [`crate::regency::TOLERANCE_DEG`]) gets a warning.
+    pub regency: bool,
     /// Entries in one zip archive (zipped shapefile, KMZ).
     pub max_zip_entries: usize,
     /// Bytes decompressed from one zip archive in all, counted while
@@ -86,6 +91,7 @@ impl Default for Limits {
             max_read_bytes: 8 << 30,
             max_problems: 20,
             extent: None,
+            regency: false,
             max_zip_entries: 1_000,
             max_uncompressed_bytes: 1 << 30,
             max_compression_ratio: 100,
@@ -158,21 +164,62 @@ impl Budget {
     }
 }
 
-/// One thing wrong with the input.
+/// One thing wrong with the input, said to people in both languages about
+/// the feature by its number (from 1), id and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Problem {
-    /// Zero-based index of the feature in the input, when the problem is in one.
+    /// Zero-based index of the feature in the input, when the problem is in
+    /// one (for programs; people are shown [`Problem::number`]).
     pub feature: Option<usize>,
-    /// What is wrong, in words.
+    /// The feature's number in the input, counted from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<usize>,
+    /// The feature's id, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid: Option<String>,
+    /// The feature's name, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What is wrong and what to do, in English.
     pub message: String,
+    /// The same in Indonesian.
+    #[serde(default)]
+    pub message_id: String,
+}
+
+impl Problem {
+    /// The problem in `lang`, naming its feature: "objek no. 4 (id 17,
+    /// Pura Dalem): …" / "feature 4 (id 17, Pura Dalem): …".
+    pub fn said(&self, lang: Lang) -> String {
+        let message = match lang {
+            Lang::Id if !self.message_id.is_empty() => &self.message_id,
+            _ => &self.message,
+        };
+        let Some(n) = self.number.or(self.feature.map(|i| i + 1)) else {
+            return message.clone();
+        };
+        let word = match lang {
+            Lang::Id => format!("objek no. {n}"),
+            Lang::En => format!("feature {n}"),
+        };
+        let label: Vec<String> = [
+            self.fid.as_ref().map(|f| format!("id {f}")),
+            self.name.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if label.is_empty() {
+            format!("{word}: {message}")
+        } else {
+            format!("{word} ({}): {message}", label.join(", "))
+        }
+    }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.feature {
-            Some(i) => write!(f, "feature {i}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
+        f.write_str(&self.said(Lang::En))
     }
 }
 

@@ -3,12 +3,16 @@
 
 use geojson::{GeometryValue, Position};
 
+use crate::text::Text;
+
 /// Checks one geometry and returns its extent (`None` when empty).
 /// `max_vertices` bounds the positions counted across the whole geometry.
+/// Problems are said in both languages, rings, lines and parts counted
+/// from 1, with what to do about them.
 pub fn check_geometry(
     value: &GeometryValue,
     max_vertices: usize,
-) -> Result<Option<[f64; 4]>, String> {
+) -> Result<Option<[f64; 4]>, Text> {
     let mut acc = Extent {
         bbox: None,
         vertices: 0,
@@ -24,31 +28,68 @@ struct Extent {
     max_vertices: usize,
 }
 
+/// What part of a geometry a message is about, in both languages.
+struct Part {
+    id: String,
+    en: String,
+}
+
+impl Part {
+    fn new(id: impl Into<String>, en: impl Into<String>) -> Part {
+        Part {
+            id: id.into(),
+            en: en.into(),
+        }
+    }
+}
+
 /// GeometryCollections may nest; deeper than this is refused (RFC 7946
 /// §3.1.8 says they SHOULD NOT nest at all).
 const MAX_COLLECTION_DEPTH: usize = 8;
 
 impl Extent {
-    fn geometry(&mut self, value: &GeometryValue, depth: usize) -> Result<(), String> {
+    fn geometry(&mut self, value: &GeometryValue, depth: usize) -> Result<(), Text> {
         match value {
-            GeometryValue::Point { coordinates } => self.position(coordinates, "Point"),
-            GeometryValue::MultiPoint { coordinates } => coordinates
-                .iter()
-                .try_for_each(|p| self.position(p, "MultiPoint")),
-            GeometryValue::LineString { coordinates } => self.line(coordinates, "LineString"),
-            GeometryValue::MultiLineString { coordinates } => coordinates
-                .iter()
-                .enumerate()
-                .try_for_each(|(i, l)| self.line(l, &format!("MultiLineString line {i}"))),
-            GeometryValue::Polygon { coordinates } => self.polygon(coordinates, "Polygon"),
-            GeometryValue::MultiPolygon { coordinates } => coordinates
-                .iter()
-                .enumerate()
-                .try_for_each(|(i, p)| self.polygon(p, &format!("MultiPolygon polygon {i}"))),
+            GeometryValue::Point { coordinates } => {
+                self.position(coordinates, &Part::new("titik (Point)", "Point"))
+            }
+            GeometryValue::MultiPoint { coordinates } => {
+                let what = Part::new("titik ganda (MultiPoint)", "MultiPoint");
+                coordinates.iter().try_for_each(|p| self.position(p, &what))
+            }
+            GeometryValue::LineString { coordinates } => {
+                self.line(coordinates, &Part::new("garis (LineString)", "LineString"))
+            }
+            GeometryValue::MultiLineString { coordinates } => {
+                coordinates.iter().enumerate().try_for_each(|(i, l)| {
+                    let what = Part::new(
+                        format!("garis ke-{} (MultiLineString)", i + 1),
+                        format!("MultiLineString line {}", i + 1),
+                    );
+                    self.line(l, &what)
+                })
+            }
+            GeometryValue::Polygon { coordinates } => {
+                self.polygon(coordinates, &Part::new("poligon", "Polygon"))
+            }
+            GeometryValue::MultiPolygon { coordinates } => {
+                coordinates.iter().enumerate().try_for_each(|(i, p)| {
+                    let what = Part::new(
+                        format!("poligon ke-{} (MultiPolygon)", i + 1),
+                        format!("MultiPolygon polygon {}", i + 1),
+                    );
+                    self.polygon(p, &what)
+                })
+            }
             GeometryValue::GeometryCollection { geometries } => {
                 if depth >= MAX_COLLECTION_DEPTH {
-                    return Err(format!(
-                        "GeometryCollection nested deeper than {MAX_COLLECTION_DEPTH} levels"
+                    return Err(Text::new(
+                        format!(
+                            "GeometryCollection bersarang lebih dari {MAX_COLLECTION_DEPTH} tingkat; ratakan menjadi satu tingkat."
+                        ),
+                        format!(
+                            "GeometryCollection nested deeper than {MAX_COLLECTION_DEPTH} levels; flatten it to one level."
+                        ),
                     ));
                 }
                 geometries
@@ -58,20 +99,34 @@ impl Extent {
         }
     }
 
-    fn polygon(&mut self, rings: &[Vec<Position>], what: &str) -> Result<(), String> {
+    fn polygon(&mut self, rings: &[Vec<Position>], what: &Part) -> Result<(), Text> {
         for (i, ring) in rings.iter().enumerate() {
+            let k = i + 1;
             if ring.len() < 4 {
-                return Err(format!(
-                    "{what} ring {i} has {} position(s), a linear ring needs at least 4",
-                    ring.len()
+                let n = ring.len();
+                return Err(Text::new(
+                    format!(
+                        "Cincin ke-{k} {} hanya punya {n} titik; cincin poligon perlu sedikitnya 4 titik (yang terakhir sama dengan yang pertama).",
+                        what.id
+                    ),
+                    format!(
+                        "{} ring {k} has {n} position(s); a polygon ring needs at least 4 (the last repeating the first).",
+                        what.en
+                    ),
                 ));
             }
             let (first, last) = (&ring[0], &ring[ring.len() - 1]);
             if first.as_slice()[..2] != last.as_slice()[..2] {
-                return Err(format!(
-                    "{what} ring {i} is not closed: first position {:?} differs from last {:?}",
-                    first.as_slice(),
-                    last.as_slice()
+                let (a, b) = (first.as_slice(), last.as_slice());
+                return Err(Text::new(
+                    format!(
+                        "Cincin ke-{k} {} tidak tertutup: titik awal {a:?} dan titik akhir {b:?} harus sama; ulangi titik awal di akhir cincin.",
+                        what.id
+                    ),
+                    format!(
+                        "{} ring {k} is not closed: its first position {a:?} and last {b:?} must be the same; repeat the first position at its end.",
+                        what.en
+                    ),
                 ));
             }
             ring.iter().try_for_each(|p| self.position(p, what))?;
@@ -79,38 +134,67 @@ impl Extent {
         Ok(())
     }
 
-    fn line(&mut self, line: &[Position], what: &str) -> Result<(), String> {
+    fn line(&mut self, line: &[Position], what: &Part) -> Result<(), Text> {
         if line.len() < 2 {
-            return Err(format!(
-                "{what} has {} position(s), needs at least 2",
-                line.len()
+            let n = line.len();
+            return Err(Text::new(
+                format!(
+                    "{} hanya punya {n} titik; garis perlu sedikitnya 2 titik.",
+                    capitalised(&what.id)
+                ),
+                format!("{} has {n} position(s); a line needs at least 2.", what.en),
             ));
         }
         line.iter().try_for_each(|p| self.position(p, what))
     }
 
-    fn position(&mut self, p: &Position, what: &str) -> Result<(), String> {
+    fn position(&mut self, p: &Position, what: &Part) -> Result<(), Text> {
         self.vertices += 1;
         if self.vertices > self.max_vertices {
-            return Err(format!(
-                "geometry has more than {} positions (limit max_vertices)",
-                self.max_vertices
+            let m = self.max_vertices;
+            return Err(Text::new(
+                format!(
+                    "Geometri punya lebih dari {m} titik (batas max_vertices); sederhanakan atau pecah objek ini."
+                ),
+                format!(
+                    "The geometry has more than {m} positions (limit max_vertices); simplify or split this feature."
+                ),
             ));
         }
         let c = p.as_slice();
         if c.len() != 2 && c.len() != 3 {
-            return Err(format!(
-                "{what} position {c:?} has {} values, expected 2 or 3 (lon, lat[, height])",
-                c.len()
+            let n = c.len();
+            return Err(Text::new(
+                format!(
+                    "Koordinat {c:?} pada {} punya {n} nilai; harus 2 atau 3 (bujur, lintang[, tinggi]).",
+                    what.id
+                ),
+                format!(
+                    "{} position {c:?} has {n} values; expected 2 or 3 (lon, lat[, height]).",
+                    what.en
+                ),
             ));
         }
         let (x, y) = (c[0], c[1]);
         if !c.iter().all(|v| v.is_finite()) {
-            return Err(format!("{what} position {c:?} is not finite"));
+            return Err(Text::new(
+                format!(
+                    "Koordinat {c:?} pada {} bukan angka yang terhingga.",
+                    what.id
+                ),
+                format!("{} position {c:?} is not finite.", what.en),
+            ));
         }
         if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-            return Err(format!(
-                "{what} position [{x}, {y}] is outside WGS 84 longitude -180..180 / latitude -90..90 (is it in a projected CRS or lat/lon swapped?)"
+            return Err(Text::new(
+                format!(
+                    "Koordinat [{x}, {y}] pada {} di luar WGS 84 (bujur -180..180, lintang -90..90): apakah berkasnya memakai proyeksi lain (misalnya UTM), atau bujur dan lintang tertukar?",
+                    what.id
+                ),
+                format!(
+                    "{} position [{x}, {y}] is outside WGS 84 longitude -180..180 / latitude -90..90: is the file in a projected CRS (such as UTM), or are longitude and latitude swapped?",
+                    what.en
+                ),
             ));
         }
         self.bbox = Some(match self.bbox {
@@ -121,6 +205,14 @@ impl Extent {
     }
 }
 
+/// `s` with its first letter in upper case.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +220,7 @@ mod tests {
 
     fn check(json: &str) -> Result<Option<[f64; 4]>, String> {
         let g: Geometry = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        check_geometry(&g.value, 100)
+        check_geometry(&g.value, 100).map_err(|t| format!("{} | {}", t.id, t.en))
     }
 
     #[test]
@@ -174,13 +266,26 @@ mod tests {
             ),
             (
                 r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[0,0],[1,0],[1,1],[2,2]]]]}"#,
-                "polygon 1 ring 0 is not closed",
+                "polygon 2 ring 1 is not closed",
             ),
         ];
         for (json, want) in cases {
             let err = check(json).expect_err(json);
             assert!(err.contains(want), "{json}: {err}");
         }
+        // The example the OPD staff see, in Indonesian, counted from 1.
+        let err =
+            check(r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}"#).unwrap_err();
+        assert!(
+            err.starts_with("Cincin ke-1 poligon tidak tertutup: titik awal [0.0, 0.0] dan titik akhir [0.0, 1.0] harus sama"),
+            "{err}"
+        );
+        let err = check(r#"{"type":"MultiLineString","coordinates":[[[0,0],[1,1]],[[0,0]]]}"#)
+            .unwrap_err();
+        assert!(
+            err.starts_with("Garis ke-2 (MultiLineString) hanya punya 1 titik"),
+            "{err}"
+        );
     }
 
     #[test]

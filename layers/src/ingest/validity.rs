@@ -22,6 +22,8 @@ use geo::line_intersection::{LineIntersection, line_intersection};
 use geo::{Coord, Intersects, Line, MultiPolygon, Polygon};
 use rstar::{AABB, RTree, RTreeObject};
 
+use crate::text::Text;
+
 /// Candidate edge pairs examined per edge (plus a constant) before the
 /// check gives up: ordinary boundaries need a handful; only pathological
 /// ones (thousands of long edges whose extents all overlap) come near.
@@ -29,7 +31,7 @@ const PAIRS_PER_EDGE: usize = 200;
 const PAIRS_BASE: usize = 1_000_000;
 
 /// Checks a polygon; `Err` says, in words, the first problem found.
-pub fn check_polygon(polygon: &Polygon<f64>) -> Result<(), String> {
+pub fn check_polygon(polygon: &Polygon<f64>) -> Result<(), Text> {
     let mut c = Checker::new(false);
     c.add(0, polygon);
     c.run()
@@ -37,7 +39,7 @@ pub fn check_polygon(polygon: &Polygon<f64>) -> Result<(), String> {
 
 /// Checks a multipolygon, each part and the parts against each other;
 /// `Err` says, in words, the first problem found.
-pub fn check_multi_polygon(multi: &MultiPolygon<f64>) -> Result<(), String> {
+pub fn check_multi_polygon(multi: &MultiPolygon<f64>) -> Result<(), Text> {
     let mut c = Checker::new(true);
     for (i, p) in multi.0.iter().enumerate() {
         c.add(i, p);
@@ -113,38 +115,50 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The ring in words, numbers one-based.
-    fn name(&self, ring: usize) -> String {
+    /// The ring in words (Indonesian, English), numbers one-based.
+    fn name(&self, ring: usize) -> (String, String) {
         let r = &self.rings[ring];
-        let what = match r.hole {
-            None => "exterior ring".to_owned(),
-            Some(h) => format!("interior ring {}", h + 1),
+        let (id, en) = match r.hole {
+            None => ("cincin luar".to_owned(), "exterior ring".to_owned()),
+            Some(h) => (
+                format!("cincin dalam (lubang) ke-{}", h + 1),
+                format!("interior ring {}", h + 1),
+            ),
         };
         if self.multi {
-            format!("{what} of part {}", self.numbers[r.part] + 1)
+            let n = self.numbers[r.part] + 1;
+            (format!("{id} bagian ke-{n}"), format!("{en} of part {n}"))
         } else {
-            what
+            (id, en)
         }
     }
 
-    fn run(&self) -> Result<(), String> {
+    fn run(&self) -> Result<(), Text> {
         for (i, r) in self.rings.iter().enumerate() {
             if let Some(k) = r
                 .coords
                 .iter()
                 .position(|c| !(c.x.is_finite() && c.y.is_finite()))
             {
-                return Err(format!(
-                    "{} has a non-finite coordinate at position {}",
-                    self.name(i),
-                    k + 1
+                let (id, en) = self.name(i);
+                let k = k + 1;
+                return Err(Text::new(
+                    format!(
+                        "{} punya koordinat yang bukan angka terhingga pada titik ke-{k}.",
+                        upper(&id)
+                    ),
+                    format!("{en} has a non-finite coordinate at position {k}"),
                 ));
             }
             let distinct = 1 + r.coords.windows(2).filter(|w| w[0] != w[1]).count();
             if distinct < 4 {
-                return Err(format!(
-                    "{} must have at least 3 distinct points",
-                    self.name(i)
+                let (id, en) = self.name(i);
+                return Err(Text::new(
+                    format!(
+                        "{} harus punya sedikitnya 3 titik yang berbeda.",
+                        upper(&id)
+                    ),
+                    format!("{en} must have at least 3 distinct points"),
                 ));
             }
         }
@@ -152,8 +166,10 @@ impl<'a> Checker<'a> {
         for (i, r) in self.rings.iter().enumerate() {
             for w in r.coords.windows(2) {
                 if w[0] != w[1] {
-                    let id = u32::try_from(edges.len()).map_err(|_| "too many edges")?;
-                    let ring = u32::try_from(i).map_err(|_| "too many rings")?;
+                    let id = u32::try_from(edges.len())
+                        .map_err(|_| Text::new("Terlalu banyak sisi.", "too many edges"))?;
+                    let ring = u32::try_from(i)
+                        .map_err(|_| Text::new("Terlalu banyak cincin.", "too many rings"))?;
                     edges.push(Edge {
                         line: Line::new(w[0], w[1]),
                         ring,
@@ -170,9 +186,14 @@ impl<'a> Checker<'a> {
             .enumerate()
         {
             if n > budget {
-                return Err(format!(
-                    "its {} edges are too entangled to check in reasonable time (validity not checked)",
-                    tree.size()
+                let n = tree.size();
+                return Err(Text::new(
+                    format!(
+                        "{n} sisinya terlalu kusut untuk diperiksa dalam waktu wajar (keabsahan tidak diperiksa)."
+                    ),
+                    format!(
+                        "its {n} edges are too entangled to check in reasonable time (validity not checked)"
+                    ),
                 ));
             }
             if a.id < b.id {
@@ -219,15 +240,19 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks two edges whose extents overlap.
-    fn pair(&self, a: &Edge, b: &Edge, touching: &mut [bool]) -> Result<(), String> {
+    fn pair(&self, a: &Edge, b: &Edge, touching: &mut [bool]) -> Result<(), Text> {
         let (p, q) = (a.line, b.line);
         if a.ring == b.ring {
             // geo's rule: edges meet only where one ends and the next begins.
             if p.intersects(&q) && p.start != q.end && p.end != q.start {
-                return Err(format!(
-                    "{} has a self-intersection at {}",
-                    self.name(a.ring as usize),
-                    at(p, q)
+                let (id, en) = self.name(a.ring as usize);
+                let at = at(p, q);
+                return Err(Text::new(
+                    format!(
+                        "{} berpotongan dengan dirinya sendiri di {at}; perbaiki bentuknya agar garis batasnya tidak menyilang.",
+                        upper(&id)
+                    ),
+                    format!("{en} has a self-intersection at {at}"),
                 ));
             }
             return Ok(());
@@ -238,19 +263,23 @@ impl<'a> Checker<'a> {
             Some(LineIntersection::SinglePoint {
                 intersection,
                 is_proper: true,
-            }) => Err(format!(
-                "{} and {} cross at {}",
-                self.name(ra),
-                self.name(rb),
-                show(intersection)
-            )),
+            }) => {
+                let ((ia, ea), (ib, eb)) = (self.name(ra), self.name(rb));
+                let at = show(intersection);
+                Err(Text::new(
+                    format!("{} dan {ib} bersilangan di {at}.", upper(&ia)),
+                    format!("{ea} and {eb} cross at {at}"),
+                ))
+            }
             Some(LineIntersection::Collinear { intersection: l }) if l.start != l.end => {
-                Err(format!(
-                    "{} and {} intersect on a line from {} to {}",
-                    self.name(ra),
-                    self.name(rb),
-                    show(l.start),
-                    show(l.end)
+                let ((ia, ea), (ib, eb)) = (self.name(ra), self.name(rb));
+                let (from, to) = (show(l.start), show(l.end));
+                Err(Text::new(
+                    format!(
+                        "{} dan {ib} berimpit sepanjang garis dari {from} ke {to}.",
+                        upper(&ia)
+                    ),
+                    format!("{ea} and {eb} intersect on a line from {from} to {to}"),
                 ))
             }
             Some(_) => {
@@ -263,7 +292,7 @@ impl<'a> Checker<'a> {
 
     /// Checks where a point of ring `i` lies, given the rings it is inside
     /// (`inside`, sorted, every ring listed as often as the ray crossed it).
-    fn placed(&self, i: usize, inside: &[u32]) -> Result<(), String> {
+    fn placed(&self, i: usize, inside: &[u32]) -> Result<(), Text> {
         let r = &self.rings[i];
         let within = inside
             .chunk_by(|a, b| a == b)
@@ -277,22 +306,32 @@ impl<'a> Checker<'a> {
                     if j == shell {
                         in_shell = true;
                     } else if self.rings[j].part == r.part {
-                        return Err(format!("{} is inside {}", self.name(i), self.name(j)));
+                        let ((ii, ei), (ij, ej)) = (self.name(i), self.name(j));
+                        return Err(Text::new(
+                            format!("{} berada di dalam {ij}.", upper(&ii)),
+                            format!("{ei} is inside {ej}"),
+                        ));
                     }
                 }
                 if !in_shell {
-                    return Err(format!("{} is not inside the exterior ring", self.name(i)));
+                    let (id, en) = self.name(i);
+                    return Err(Text::new(
+                        format!("{} tidak berada di dalam cincin luar.", upper(&id)),
+                        format!("{en} is not inside the exterior ring"),
+                    ));
                 }
             }
             None => {
                 // Rings are listed part by part, so are the ones in `within`.
                 let mut current: Option<(usize, bool)> = None;
                 let verdict = |c: Option<(usize, bool)>| match c {
-                    Some((part, true)) => Err(format!(
-                        "part {} lies inside part {}",
-                        self.numbers[r.part] + 1,
-                        self.numbers[part] + 1
-                    )),
+                    Some((part, true)) => {
+                        let (a, b) = (self.numbers[r.part] + 1, self.numbers[part] + 1);
+                        Err(Text::new(
+                            format!("Bagian ke-{a} berada di dalam bagian ke-{b}."),
+                            format!("part {a} lies inside part {b}"),
+                        ))
+                    }
                     _ => Ok(()),
                 };
                 for j in within {
@@ -367,6 +406,14 @@ fn at(p: Line<f64>, q: Line<f64>) -> String {
         Some(LineIntersection::Collinear { intersection }) => show(intersection.start),
         None => show(p.start),
     }
+}
+
+/// `s` with its first letter in upper case.
+fn upper(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn show(c: Coord<f64>) -> String {

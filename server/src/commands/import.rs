@@ -83,16 +83,26 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(layers::Error::Invalid { problems, count }) => {
+            // In the terminal's language (LANG), English by default.
+            let lang = layers::text::Lang::from_env();
             for p in &problems {
-                eprintln!("{shown}: {p}");
+                eprintln!("{shown}: {}", p.said(lang));
             }
-            if count > problems.len() {
-                eprintln!(
-                    "{shown}: ... and {} more problem(s)",
-                    count - problems.len()
-                );
+            let more = count.saturating_sub(problems.len());
+            match lang {
+                layers::text::Lang::Id => {
+                    if more > 0 {
+                        eprintln!("{shown}: ... dan {more} masalah lagi");
+                    }
+                    eprintln!("error: {shown}: {count} masalah, tidak ada yang diimpor");
+                }
+                layers::text::Lang::En => {
+                    if more > 0 {
+                        eprintln!("{shown}: ... and {more} more problem(s)");
+                    }
+                    eprintln!("error: {shown}: {count} problem(s), nothing imported");
+                }
             }
-            eprintln!("error: {shown}: {count} problem(s), nothing imported");
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(anyhow::anyhow!("{shown}: {e}")),

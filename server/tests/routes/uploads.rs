@@ -265,6 +265,23 @@ async fn draft_publish_rollback_delete_restore() {
     assert_eq!(p["version"], 3);
     assert_eq!(p["report"]["error_count"], 1);
     assert_eq!(p["report"]["errors"][0]["feature"], 1);
+    // People read the problem counted from 1, in both languages.
+    let e = &p["report"]["errors"][0];
+    assert_eq!(e["number"], 2);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Point position [500000, 9000000] is outside WGS 84"),
+        "{e}"
+    );
+    assert!(
+        e["message_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("Koordinat [500000, 9000000] pada titik (Point) di luar WGS 84"),
+        "{e}"
+    );
     assert_eq!(served(&anon).await.len(), 3);
     let (_, versions) = get_as(s, &w.pupr, "/api/layers/jalan/versions").await;
     let statuses: Vec<(i64, &str, bool)> = versions["versions"]
@@ -351,6 +368,66 @@ async fn draft_publish_rollback_delete_restore() {
     assert_eq!(find("upload_rejected")["to_version"], 3);
     assert_eq!(find("delete")["layer"], "jalan");
     assert_eq!(find("restore")["actor"], "admin");
+}
+
+#[tokio::test]
+async fn places_outside_the_real_regency_boundary_are_warned_about() {
+    let w = world().await;
+    let s = &w.s;
+    // Denpasar lies inside Badung's bounding box but not in Badung; Kuta
+    // beach's waterline a hundred metres off the coast is in, by the
+    // tolerance; Lombok is far out.
+    let body = br#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","id":"kuta","properties":{"nama":"Pantai Kuta"},"geometry":{"type":"Point","coordinates":[115.1660,-8.7190]}},
+        {"type":"Feature","id":"dps","properties":{"nama":"Lapangan Puputan"},"geometry":{"type":"Point","coordinates":[115.2167,-8.6705]}},
+        {"type":"Feature","id":"jalan","properties":{"nama":"Jalan ke Denpasar"},"geometry":{"type":"LineString","coordinates":[[115.17,-8.65],[115.2625,-8.65]]}},
+        {"type":"Feature","id":"lombok","properties":{"nama":"Taman Jauh"},"geometry":{"type":"Point","coordinates":[116.5,-8.6]}}]}"#;
+    let (st, v) = upload(
+        s,
+        &w.pupr,
+        "/api/layers",
+        "id=batas-uji&category=general&filename=batas.geojson",
+        body.to_vec(),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let r = &v["report"];
+    assert_eq!(r["warning_count"], 3, "{r}");
+    let warned: Vec<(i64, &str, &str)> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["number"].as_i64().unwrap(),
+                p["fid"].as_str().unwrap(),
+                p["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (2, "dps", "Lapangan Puputan"),
+            (3, "jalan", "Jalan ke Denpasar"),
+            (4, "lombok", "Taman Jauh")
+        ]
+    );
+    let first = &r["warnings"][0];
+    assert!(
+        first["message_id"]
+            .as_str()
+            .unwrap()
+            .contains("di luar Kabupaten Badung"),
+        "{first}"
+    );
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside Badung Regency"),
+        "{first}"
+    );
 }
 
 #[tokio::test]
