@@ -1029,17 +1029,27 @@ test('style: staff edit a style with a live preview, save it as a draft and publ
   await ed.scrollIntoViewIfNeeded();
   await screenshot(page, 'style-editor-desktop.png');
   // On a phone, nothing of the editor is wider than the screen.
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(200);
-  const wide = await page.evaluate(() => {
-    const sheet = document.querySelector('#manage-panel');
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  await ready(phone);
+  await signIn(phone, STAFF);
+  await phone.locator('#manage-open').tap();
+  await phone.locator(`#my-layers [data-style-edit="${STYLE_LAYER}"]`).tap();
+  await phone.locator('#style-editor select[name=kind]').selectOption('categories');
+  await phone.locator('#style-editor select[name=property]').selectOption('jenis');
+  await poll(async () => (await phone.locator('#style-editor .style-legend li').count()) === 4, 'phone: no categories in the legend');
+  const wide = await phone.evaluate(() => {
+    const sheet = document.querySelector('#manage-panel').getBoundingClientRect();
     // Leaflet's panes reach past the map on purpose; the map box itself counts.
     return [...document.querySelectorAll('#style-editor *')].filter((el) => !el.closest('.style-map > *'))
-      .filter((el) => el.getBoundingClientRect().right > sheet.getBoundingClientRect().right + 1).map((el) => `${el.tagName}.${el.className}`).slice(0, 5);
+      .filter((el) => el.getBoundingClientRect().right > Math.min(sheet.right, window.innerWidth) + 1)
+      .map((el) => `${el.tagName}.${el.className}`).slice(0, 5);
   });
   assert(!wide.length, `wider than a 390 px screen: ${wide}`);
-  await screenshot(page, 'style-editor-phone.png');
-  await page.setViewportSize(DESKTOP);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the style editor is ${overflow} px wider than the phone`);
+  await phone.locator('#style-editor .style-map').scrollIntoViewIfNeeded();
+  await phone.waitForTimeout(200);
+  await screenshot(phone, 'style-editor-phone.png');
   // Saved as a draft: the message names its version; publishing as today.
   const was = (await api(`/api/layers/${STYLE_LAYER}`)).version;
   await ed.locator(`[data-style-save="${STYLE_LAYER}"]`).click();

@@ -11,6 +11,7 @@
 import { h, replace } from '../dom.js';
 import { t, num, title } from '../i18n.js';
 import { colourFor, sizesOf, classesOf } from './style.js';
+import { colourOf } from './panel.js';
 
 const L = window.L;
 /** Features the preview loads (the server's default page limit). */
@@ -21,6 +22,8 @@ const MAX_CATEGORIES = 30;
 const MAX_TEXT = 200;
 /** Features labelled in the preview, at most. */
 const MAX_LABELS = 200;
+/** The preview map of the editor open now, removed when another opens. */
+let openMap = null;
 
 /** Qualitative colours for categories (ColorBrewer Set1 and Dark2, Cynthia Brewer, Apache-2.0). */
 const QUALITATIVE = [
@@ -117,6 +120,7 @@ export function distinctValues(features, property) {
 export async function openStyleEditor(ctx, id, box, onSaved) {
   const { api } = ctx;
   const enc = encodeURIComponent(id);
+  if (openMap) { openMap.remove(); openMap = null; }
   const status = h('p', { class: 'style-status', role: 'status', text: t('style.loading') });
   replace(box, h('h3', { text: t('style.title', { layer: id }) }), status);
   box.hidden = false;
@@ -143,7 +147,7 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
   }
   const texts = schema.filter((f) => f.type === 'string').map((f) => f.name);
   const numbers = schema.filter((f) => f.type === 'integer' || f.type === 'number').map((f) => f.name);
-  const fallback = (meta.style && meta.style.color) || '#3388ff';
+  const fallback = (meta.style && meta.style.color) || colourOf(id);
 
   // The style being edited, starting from the layer's.
   const s = {
@@ -196,8 +200,10 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
     replace(property, names.length
       ? names.map((n) => h('option', { value: n, text: n }))
       : h('option', { value: '', text: t('style.property.none') }));
+    const before = s.property;
     if (!names.includes(s.property)) s.property = names[0];
     property.value = s.property || '';
+    return s.property !== before;
   }
 
   // Categories or classes anew from the data, for the current kind and property.
@@ -253,6 +259,7 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
 
   // ----- the preview map and its legend -----
   const preview = L.map(mapBox, { zoomControl: true, attributionControl: false, scrollWheelZoom: false });
+  openMap = preview;
   let drawn = null;
 
   function legendSymbol(colour) {
@@ -294,7 +301,7 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
     if (s.type === 'single') {
       delete s.property; delete s.categories; delete s.classes; delete s.method;
     } else {
-      fillProperties();
+      if (fillProperties()) recompute = true;
       if (recompute || (s.type === 'categories' && !(s.categories || []).length) || (s.type === 'classes' && !(s.classes || []).length)) compute();
     }
     renderRows();
@@ -318,7 +325,12 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
     if (labelField.value) s.label_field = labelField.value; else delete s.label_field;
     redraw();
   });
-  close.addEventListener('click', () => { preview.remove(); box.replaceChildren(); box.hidden = true; });
+  close.addEventListener('click', () => {
+    preview.remove();
+    if (openMap === preview) openMap = null;
+    box.replaceChildren();
+    box.hidden = true;
+  });
 
   save.addEventListener('click', async () => {
     save.disabled = true;
