@@ -1023,6 +1023,11 @@ test('style: staff edit a style with a live preview, save it as a draft and publ
   assert(JSON.stringify(numeric) === '["luas"]', `properties offered for classes: ${numeric}`);
   await ed.locator('select[name=classes]').selectOption('4');
   await poll(async () => (await legend.count()) === 5, 'four classes and "other" are not in the legend');
+  // luas is 250, 500, … 1500: four equal intervals as LayerStyle::graduated cuts them.
+  const cuts = (await legend.allInnerTexts()).slice(0, 4).map((x) => x.trim());
+  assert(JSON.stringify(cuts) === JSON.stringify(['250 – 562.5', '562.5 – 875', '875 – 1187.5', '1187.5 – 1500']), `equal intervals: ${cuts}`);
+  await ed.locator('select[name=method]').selectOption('quantile');
+  await poll(async () => (await legend.allInnerTexts())[0].trim() === '250 – 500', 'quantiles: the first class is not 250 – 500');
   await kind.selectOption('categories');
   await ed.locator('select[name=property]').selectOption('jenis');
   await poll(async () => (await legend.allInnerTexts()).some((x) => x.includes('Sawah padi')), 'the edited categories were lost');

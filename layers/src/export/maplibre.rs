@@ -160,7 +160,9 @@ fn style_layers(l: &StyledLayer<'_>) -> Vec<Value> {
             out.push(json!({
                 "id": format!("{}-fill{sfx}", l.id), "type": "fill", "source": l.id, "source-layer": l.id,
                 "filter": filter(&["Polygon"], f), "metadata": meta,
-                "paint": { "fill-color": c, "fill-opacity": s.fill_opacity }
+                // The outline again as the fill's: QGIS draws polygons'
+                // strokes from it (its import puts `line` layers on lines only).
+                "paint": { "fill-color": c, "fill-opacity": s.fill_opacity, "fill-outline-color": c }
             }));
             out.push(json!({
                 "id": format!("{}-outline{sfx}", l.id), "type": "line", "source": l.id, "source-layer": l.id,
