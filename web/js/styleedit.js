@@ -159,6 +159,8 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
   // Categories already chosen per property, so switching back keeps edits.
   const categoriesOf = new Map();
   if (s.type === 'categories' && s.property) categoriesOf.set(s.property, s.categories || []);
+  // The property last chosen for categories and for classes.
+  const lastProperty = { [s.type]: s.property };
 
   const uid = `style-${Math.random().toString(36).slice(2, 8)}`;
   const field = (key, control) => h('label', { class: 'field', for: control.id }, h('span', { text: t(key) }), control);
@@ -201,7 +203,8 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
       ? names.map((n) => h('option', { value: n, text: n }))
       : h('option', { value: '', text: t('style.property.none') }));
     const before = s.property;
-    if (!names.includes(s.property)) s.property = names[0];
+    if (!names.includes(s.property)) s.property = names.includes(lastProperty[s.type]) ? lastProperty[s.type] : names[0];
+    lastProperty[s.type] = s.property;
     property.value = s.property || '';
     return s.property !== before;
   }
@@ -258,7 +261,10 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
   }
 
   // ----- the preview map and its legend -----
-  const preview = L.map(mapBox, { zoomControl: true, attributionControl: false, scrollWheelZoom: false });
+  // SVG for a few features (each its own element), canvas for many.
+  const preview = L.map(mapBox, {
+    zoomControl: true, attributionControl: false, scrollWheelZoom: false, preferCanvas: features.length > 1000,
+  });
   openMap = preview;
   let drawn = null;
 
@@ -313,7 +319,11 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
     if (kind.value === 'classes') s.classes = [];
     changed({ recompute: true });
   });
-  property.addEventListener('change', () => { s.property = property.value; changed({ recompute: true }); });
+  property.addEventListener('change', () => {
+    s.property = property.value;
+    lastProperty[s.type] = s.property;
+    changed({ recompute: true });
+  });
   method.addEventListener('change', () => changed({ recompute: true }));
   classCount.addEventListener('change', () => { count = Number(classCount.value); changed({ recompute: true }); });
   rampSel.addEventListener('change', () => { ramp = rampSel.value; changed({ recompute: true }); });
