@@ -7,7 +7,8 @@ the value (category) or label (class) of each part of LAYER's style and its
 colour. The script converts BASE/styles/LAYER.json and BASE/styles/bsc.json
 with QgsMapBoxGlStyleConverter, checks that each expected part became a
 QGIS vector tile style with a filter on the property and that colour, then
-loads LAYER's vector tiles from its TileJSON as a QgsVectorTileLayer with
+loads LAYER's vector tiles from the absolute address its TileJSON gives as
+a QgsVectorTileLayer with
 that renderer, renders its extent to OUT_DIR/LAYER.png with
 QgsMapRendererParallelJob and counts the pixels of each colour. Prints one
 JSON object (tests/qgis.rs reads it); exits 1 on a failed check.
@@ -16,7 +17,6 @@ JSON object (tests/qgis.rs reads it); exits 1 on a failed check.
 import json
 import os
 import sys
-import urllib.parse
 import urllib.request
 
 from qgis.core import (
@@ -123,7 +123,10 @@ def main():
     tilejson = fetch(doc["sources"][layer]["url"])
     uri = QgsDataSourceUri()
     uri.setParam("type", "xyz")
-    uri.setParam("url", urllib.parse.urljoin(doc["sources"][layer]["url"], tilejson["tiles"][0]))
+    tiles = tilejson["tiles"][0]
+    if not tiles.startswith(("http://", "https://")):
+        problems.append(f"TileJSON's tile address is not absolute: {tiles}")
+    uri.setParam("url", tiles)
     uri.setParam("zmin", str(tilejson.get("minzoom", 0)))
     uri.setParam("zmax", str(tilejson.get("maxzoom", 14)))
     vt = QgsVectorTileLayer(bytes(uri.encodedUri()).decode(), layer)
