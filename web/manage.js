@@ -4,7 +4,7 @@
 
 import { h, replace } from './dom.js';
 import { title, num, when } from './i18n.js';
-import { openStyleEditor } from './js/styleedit.js';
+import { openStyleEditor, relabelStyleEditor } from './js/styleedit.js';
 
 // The upload form's fields of what a layer is about (see web/js/about.js).
 const ABOUT_FIELDS = ['description_id', 'description_en', 'source', 'licence', 'contact_unit', 'contact_email', 'update_frequency', 'keywords', 'data_date'];
@@ -432,6 +432,7 @@ export function initManage(ctx) {
       renderTargets();
       if (selected) renderDetail();
       if (lastReport) renderReport(lastReport.r, lastReport.status);
+      relabelStyleEditor();
       if (staged) publishBtn.textContent = t('manage.publish.version', { v: staged.version });
     },
   };

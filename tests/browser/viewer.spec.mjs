@@ -1031,6 +1031,13 @@ test('style: staff edit a style with a live preview, save it as a draft and publ
   await kind.selectOption('categories');
   await ed.locator('select[name=property]').selectOption('jenis');
   await poll(async () => (await legend.allInnerTexts()).some((x) => x.includes('Sawah padi')), 'the edited categories were lost');
+  // Another language relabels the editor and keeps the edits.
+  await page.locator('#lang-toggle').click();
+  await poll(async () => (await ed.locator('[data-style-save]').innerText()) === 'Save as draft', 'the editor did not switch to English');
+  await poll(async () => (await legend.allInnerTexts()).some((x) => x.includes('Sawah padi')), 'the edits were lost in English');
+  await page.locator('#lang-toggle').click();
+  await poll(async () => (await ed.locator('[data-style-save]').innerText()) === 'Simpan sebagai draf', 'the editor did not switch back');
+  await poll(async () => (await legend.count()) === 4, 'the categories were lost switching back');
   await ed.scrollIntoViewIfNeeded();
   await screenshot(page, 'style-editor-desktop.png');
   // On a phone, nothing of the editor is wider than the screen.

@@ -24,6 +24,8 @@ const MAX_TEXT = 200;
 const MAX_LABELS = 200;
 /** The preview map of the editor open now, removed when another opens. */
 let openMap = null;
+/** The editor open now: what reopens it in another language with its edits. */
+let openNow = null;
 
 /** Qualitative colours for categories (ColorBrewer Set1 and Dark2, Cynthia Brewer, Apache-2.0). */
 const QUALITATIVE = [
@@ -117,7 +119,7 @@ export function distinctValues(features, property) {
  * Opens the style editor of layer `id` in `box`. `ctx` is the staff page's
  * (api, toast, t); `onSaved(version)` is called once a draft holds the style.
  */
-export async function openStyleEditor(ctx, id, box, onSaved) {
+export async function openStyleEditor(ctx, id, box, onSaved, editing = null) {
   const { api } = ctx;
   const enc = encodeURIComponent(id);
   if (openMap) { openMap.remove(); openMap = null; }
@@ -152,7 +154,7 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
   // The style being edited, starting from the layer's.
   const s = {
     type: 'single', color: fallback, stroke_width: 2, point_radius: 6, fill_opacity: 0.45,
-    ...(meta.style ? JSON.parse(JSON.stringify(meta.style)) : {}),
+    ...JSON.parse(JSON.stringify(editing || meta.style || {})),
   };
   let ramp = 'ylorrd';
   let count = s.classes && s.classes.length ? s.classes.length : 5;
@@ -266,6 +268,7 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
     zoomControl: true, attributionControl: false, scrollWheelZoom: false, preferCanvas: features.length > 1000,
   });
   openMap = preview;
+  openNow = { ctx, id, box, onSaved, style: s };
   let drawn = null;
 
   function legendSymbol(colour) {
@@ -337,7 +340,7 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
   });
   close.addEventListener('click', () => {
     preview.remove();
-    if (openMap === preview) openMap = null;
+    if (openMap === preview) { openMap = null; openNow = null; }
     box.replaceChildren();
     box.hidden = true;
   });
@@ -381,4 +384,11 @@ export async function openStyleEditor(ctx, id, box, onSaved) {
   if (bounds && bounds.isValid()) preview.fitBounds(bounds, { maxZoom: 16, padding: [12, 12] });
   else preview.setView([-8.6, 115.18], 11);
   box.scrollIntoView({ block: 'start' });
+}
+
+/** Draws the open editor again in the current language, keeping its edits. */
+export function relabelStyleEditor() {
+  if (!openNow || openNow.box.hidden) return;
+  const { ctx, id, box, onSaved, style } = openNow;
+  openStyleEditor(ctx, id, box, onSaved, style);
 }
