@@ -27,6 +27,7 @@ from qgis.core import (
     QgsMapBoxGlStyleConverter,
     QgsMapRendererParallelJob,
     QgsMapSettings,
+    QgsPointXY,
     QgsProject,
     QgsRectangle,
     QgsVectorTileLayer,
@@ -137,8 +138,10 @@ def main():
     mercator = QgsCoordinateReferenceSystem("EPSG:3857")
     w, s, e, n = tilejson["bounds"]
     to_mercator = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), mercator, QgsProject.instance())
-    extent = to_mercator.transformBoundingBox(QgsRectangle(w, s, e, n))
-    extent.scale(1.2)
+    # The corners, not transformBoundingBox, which loses a box without height.
+    extent = QgsRectangle(to_mercator.transform(QgsPointXY(w, s)), to_mercator.transform(QgsPointXY(e, n)))
+    # A margin, also around points in a row (an extent without height).
+    extent.grow(max(extent.width(), extent.height()) * 0.1 + 200)
     settings = QgsMapSettings()
     settings.setLayers([vt])
     settings.setDestinationCrs(mercator)
