@@ -123,6 +123,7 @@ export async function openStyleEditor(ctx, id, box, onSaved, editing = null) {
   const { api } = ctx;
   const enc = encodeURIComponent(id);
   if (openMap) { openMap.remove(); openMap = null; }
+  openNow = null;
   const status = h('p', { class: 'style-status', role: 'status', text: t('style.loading') });
   replace(box, h('h3', { text: t('style.title', { layer: id }) }), status);
   box.hidden = false;
@@ -165,7 +166,16 @@ export async function openStyleEditor(ctx, id, box, onSaved, editing = null) {
   const lastProperty = { [s.type]: s.property };
 
   const uid = `style-${Math.random().toString(36).slice(2, 8)}`;
-  const field = (key, control) => h('label', { class: 'field', for: control.id }, h('span', { text: t(key) }), control);
+  const field = (key, control, readout = null) => h('label', { class: 'field', for: control.id },
+    h('span', {}, t(key), readout ? ' ' : null, readout), control);
+  // A range's value beside its name.
+  const readoutOf = (input, unit) => {
+    const out = h('output', { for: input.id, class: 'muted' });
+    const show = () => { out.textContent = `${num(Number(input.value))}${unit}`; };
+    input.addEventListener('input', show);
+    show();
+    return out;
+  };
   const select = (name, options, value) => {
     const el = h('select', { id: `${uid}-${name}`, name },
       options.map(([v, label]) => h('option', { value: v, text: label })));
@@ -371,7 +381,8 @@ export async function openStyleEditor(ctx, id, box, onSaved, editing = null) {
         field('style.kind', kind), propertyRow, classOptions,
         field('style.color.base', baseColour),
         rows, note,
-        h('div', { class: 'style-sizes' }, field('style.width', width), field('style.radius', radius), field('style.opacity', opacity)),
+        h('div', { class: 'style-sizes' }, field('style.width', width, readoutOf(width, ' px')),
+          field('style.radius', radius, readoutOf(radius, ' px')), field('style.opacity', opacity, readoutOf(opacity, ''))),
         field('style.labelfield', labelField)),
       h('div', { class: 'style-preview' },
         h('h4', { text: t('style.preview') }), mapBox,
