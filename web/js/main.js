@@ -18,6 +18,8 @@
 //   share.js     "Bagikan" in popups: link, WhatsApp, QR code
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
+//   style.js     a feature's colour and the legend's classes from its layer's style
+//   styleedit.js the staff's style editor ("Ubah gaya"), with a preview map
 //
 // The permalink also names the feature whose popup is open
 // (#map=…&layers=…&feature=LAYER/FID, each part percent-encoded); a link
