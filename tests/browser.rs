@@ -6,7 +6,8 @@
 //! database (once with `--basemap-url none`, once with the default basemap),
 //! creates a leader and two OPD staff accounts (one of Dinas PUPR, where
 //! damaged roads are reported to), publishes a layer whose
-//! properties hold script payloads and one too dense to load whole, and runs `tests/browser/viewer.spec.mjs`,
+//! properties hold script payloads, one too dense to load whole and one
+//! whose style the staff edit, and runs `tests/browser/viewer.spec.mjs`,
 //! which prints one line per check and closes with `N passed, N failed`.
 //!
 //! Without Chromium, Node.js or `tests/browser/node_modules` it prints a
@@ -42,6 +43,8 @@ const XSS_LAYER: &str = "uji-xss";
 const DENSE_LAYER: &str = "uji-padat";
 /// Its size: above the viewer's `TILED_FROM` (5,000).
 const DENSE_FEATURES: usize = 6_000;
+/// The layer whose style the staff edit in the page.
+const STYLE_LAYER: &str = "uji-gaya";
 /// The whole node run may take this long before it is killed.
 const NODE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -129,6 +132,24 @@ fn dense_layer() -> Vec<u8> {
                            "tanggal": format!("2023-{:02}-{:02}", id * 7 % 12 + 1, id % 28 + 1)}}));
     }
     serde_json::to_vec(&json!({"type": "FeatureCollection", "features": features})).unwrap()
+}
+
+/// Six points with a text `jenis` (three values) and a number `luas`.
+fn style_layer() -> Vec<u8> {
+    let kinds = ["sawah", "hutan", "taman", "sawah", "hutan", "taman"];
+    let features: Vec<_> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            json!({
+                "type": "Feature",
+                "id": i + 1,
+                "properties": { "nama": format!("Titik {}", i + 1), "jenis": k, "luas": (i as f64 + 1.0) * 250.0 },
+                "geometry": { "type": "Point", "coordinates": [115.16 + 0.01 * i as f64, -8.58] }
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "type": "FeatureCollection", "features": features })).unwrap()
 }
 
 /// Uploads a public layer as the staff user and publishes it.
@@ -333,6 +354,13 @@ fn the_web_map_in_a_real_browser() {
         ("Uji jalan padat", "Dense road test"),
         dense_layer(),
     );
+    publish(
+        &s,
+        &cookie,
+        STYLE_LAYER,
+        ("Uji gaya", "Style test"),
+        style_layer(),
+    );
     // The second server picks the new layers up within its sync interval.
     with_basemap.eventually(10, |b| {
         [XSS_LAYER, DENSE_LAYER]
@@ -362,6 +390,7 @@ fn the_web_map_in_a_real_browser() {
         ("BSC_PUPR", format!("{}:{}", PUPR.0, PUPR.1)),
         ("BSC_XSS_LAYER", XSS_LAYER.to_owned()),
         ("BSC_DENSE_LAYER", DENSE_LAYER.to_owned()),
+        ("BSC_STYLE_LAYER", STYLE_LAYER.to_owned()),
     ];
     if let Ok(only) = std::env::var("BSC_BROWSER_ONLY") {
         envs.push(("BSC_BROWSER_ONLY", only));

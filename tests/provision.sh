@@ -10,13 +10,15 @@
 #   Python tools          python3 -m venv, pip from PyPI     tests/ogc.rs, tests/schemathesis.rs
 #                         (openapi-spec-validator, schemathesis, rdflib)
 #   PostgreSQL + PostGIS  postgresql-15-postgis-3, a cluster tests/replicas.rs, the PostgreSQL pass
+#   QGIS                  python3-qgis for /usr/bin/python3  tests/qgis.rs
+#                         (195 MB download, 890 MB installed, 168 packages; 70 s)
 #
 # Debian packages are installed only as root (apt-get), and only those whose
 # command is missing; BSC_PROVISION=no installs and starts nothing. A part
 # that cannot be provided is left out: the tests that need it say SKIPPED,
 # unless it is required (BSC_BROWSER_TESTS, BSC_GDAL_TESTS,
-# BSC_OPENAPI_VALIDATOR, BSC_POSTGRES_TESTS set to `required`, as .ci/run
-# sets them all), when this script fails.
+# BSC_OPENAPI_VALIDATOR, BSC_POSTGRES_TESTS, BSC_QGIS_TESTS set to
+# `required`, as .ci/run sets them all), when this script fails.
 #
 # Exports BSC_PYTHON (the tests' virtual environment, unless already set),
 # BSC_TEST_POSTGRES and BSC_POSTGRES_READY (`yes`, or why the PostgreSQL
@@ -57,6 +59,11 @@ _bsc_can_install() {
   [[ "${BSC_PROVISION:-yes}" != no && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1
 }
 
+# PyQGIS for Debian's python3 (tests/qgis.rs runs /usr/bin/python3).
+_bsc_have_qgis() {
+  QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1
+}
+
 _bsc_have_postgres_server() {
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null &&
     compgen -G '/usr/share/postgresql/*/extension/postgis.control' >/dev/null
@@ -74,13 +81,22 @@ _bsc_apt() {
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
   _bsc_have_postgres_server || need+=(postgresql-15-postgis-3)
   command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
-  [[ ${#need[@]} -gt 0 ]] || return 0
+  # QGIS without its recommends (no desktop application): 195 MB to download.
+  local qgis=()
+  _bsc_have_qgis || qgis+=(python3-qgis)
+  [[ ${#need[@]} -gt 0 || ${#qgis[@]} -gt 0 ]] || return 0
   if ! _bsc_can_install; then
     return 0 # the parts below see what is missing and say so
   fi
   _bsc_quiet apt-get update -qq || _bsc_die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive _bsc_quiet apt-get install -y -qq "${need[@]}" ||
-    _bsc_die "apt-get install ${need[*]} failed"
+  if [[ ${#need[@]} -gt 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive _bsc_quiet apt-get install -y -qq "${need[@]}" ||
+      _bsc_die "apt-get install ${need[*]} failed"
+  fi
+  if [[ ${#qgis[@]} -gt 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive _bsc_quiet apt-get install -y -qq --no-install-recommends "${qgis[@]}" ||
+      _bsc_die "apt-get install ${qgis[*]} failed"
+  fi
 }
 
 # --- Browser: playwright-core and the MapLibre style validator, as package-lock.json pins them
@@ -197,12 +213,15 @@ if _bsc_required BSC_BROWSER_TESTS; then
   [[ -f "$_bsc_root/tests/browser/node_modules/playwright-core/package.json" ]] ||
     _bsc_die "playwright-core is not installed in tests/browser"
 fi
+if _bsc_required BSC_QGIS_TESTS && ! _bsc_have_qgis; then
+  _bsc_die "PyQGIS does not import in /usr/bin/python3 (apt-get install python3-qgis)"
+fi
 if _bsc_required BSC_GDAL_TESTS; then
   if ! command -v ogrinfo >/dev/null 2>&1 || ! command -v ogr2ogr >/dev/null 2>&1; then
     _bsc_die "GDAL's ogrinfo/ogr2ogr not found (apt-get install gdal-bin)"
   fi
 fi
 rm -f "$_bsc_log"
-unset -f _bsc_die _bsc_required _bsc_quiet _bsc_can_install _bsc_have_postgres_server \
+unset -f _bsc_die _bsc_required _bsc_quiet _bsc_can_install _bsc_have_postgres_server _bsc_have_qgis \
   _bsc_apt _bsc_browser _bsc_python _bsc_postgres_problem _bsc_postgres
 unset _bsc_root _bsc_log _bsc_default_pg

@@ -1,9 +1,10 @@
 // The OPD staff panel: my layers with their versions, upload with
 // drag-and-drop and progress, the validation report, preview on the map,
-// publish and roll back.
+// publish and roll back; the style editor (web/js/styleedit.js).
 
 import { h, replace } from './dom.js';
 import { title, num, when, lang } from './i18n.js';
+import { openStyleEditor, relabelStyleEditor } from './js/styleedit.js';
 
 // The upload form's fields of what a layer is about (see web/js/about.js).
 const ABOUT_FIELDS = ['description_id', 'description_en', 'source', 'licence', 'contact_unit', 'contact_email', 'update_frequency', 'keywords', 'data_date'];
@@ -50,7 +51,11 @@ export function initManage(ctx) {
       h('td', { class: 'num', text: l.current_version == null ? '—' : `v${l.current_version}` }),
       h('td', {}, l.latest_version == null ? '—' : `v${l.latest_version} `, l.latest_status ? statusBadge(l.latest_status) : null),
       h('td', { text: when(l.updated_at) }),
-      h('td', {}, h('button', { type: 'button', class: 'btn small', text: t('manage.versions'), onclick: () => select(l.id) }))));
+      h('td', { class: 'row-buttons' },
+        h('button', { type: 'button', class: 'btn small', text: t('manage.versions'), onclick: () => select(l.id) }),
+        l.current_version != null
+          ? h('button', { type: 'button', class: 'btn small', dataset: { styleEdit: l.id }, text: t('style.edit'), onclick: () => editStyle(l.id) })
+          : null)));
     replace(box, h('div', { class: 'table-wrap' }, h('table', { class: 'manage-table' }, head, h('tbody', {}, rows))));
   }
 
@@ -140,6 +145,16 @@ export function initManage(ctx) {
     }
     show();
     return box;
+  }
+
+  // The style editor of layer `id` (web/js/styleedit.js): the saved draft
+  // shows in the layer's versions with its publish button.
+  async function editStyle(id) {
+    await select(id);
+    await openStyleEditor(ctx, id, $('#style-editor'), async (version) => {
+      await select(id);
+      message.textContent = t('style.saved', { layer: id, v: version });
+    });
   }
 
   function renderTargets() {
@@ -408,6 +423,8 @@ export function initManage(ctx) {
         clearPreview();
         renderReport(null);
         $('#layer-detail').replaceChildren();
+        $('#style-editor').replaceChildren();
+        $('#style-editor').hidden = true;
         renderMyLayers();
         return;
       }
@@ -423,6 +440,7 @@ export function initManage(ctx) {
       renderTargets();
       if (selected) renderDetail();
       if (lastReport) renderReport(lastReport.r, lastReport.status);
+      relabelStyleEditor();
       if (staged) publishBtn.textContent = t('manage.publish.version', { v: staged.version });
     },
   };

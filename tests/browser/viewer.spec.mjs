@@ -12,6 +12,9 @@
 //   BSC_XSS_LAYER     a published public layer whose texts are script payloads
 //   BSC_DENSE_LAYER   a published public layer of 6,000 lines; feature 1 runs
 //                     along latitude -8.62 from 115.08 to 115.26, alone there
+//   BSC_STYLE_LAYER   a published public layer of BSC_STAFF's agency, one
+//                     symbol, whose points have a text `jenis` (sawah,
+//                     hutan, taman) and a number `luas`
 //   BSC_CHROMIUM      the browser (default /usr/bin/chromium)
 //   BSC_BROWSER_ONLY  a regular expression: run only the checks it matches
 //   BSC_BROWSER_TRACE set: print timed steps of some checks
@@ -36,6 +39,7 @@ const STAFF = cred(env.BSC_STAFF);
 const PUPR = cred(env.BSC_PUPR);
 const XSS_LAYER = env.BSC_XSS_LAYER || '';
 const DENSE_LAYER = env.BSC_DENSE_LAYER || '';
+const STYLE_LAYER = env.BSC_STYLE_LAYER || '';
 const ONLY = env.BSC_BROWSER_ONLY ? new RegExp(env.BSC_BROWSER_ONLY) : null;
 const T0 = Date.now();
 const trace = env.BSC_BROWSER_TRACE ? (m) => console.log(`     [${((Date.now() - T0) / 1000).toFixed(2)} s] ${m}`) : () => {};
@@ -1104,6 +1108,103 @@ test('staff: upload through the page, see the report, publish; the layer appears
   await anon.waitForFunction((k) => window.bscTest.loaded['taman-kota'] === k, n, { timeout: 10_000 });
   const reloads = await anon.evaluate(() => window.bscTest.live);
   return `rejected upload reported ("${errText.slice(0, 60)}"), valid one with a warning, published, the public draws ${n} features; v2 dropped on the form, published, rolled back to v1; the ?live=1 screen followed both by the change feed (${reloads} reloads)`;
+});
+
+test('style: staff edit a style with a live preview, save it as a draft and publish it; /styles/{layer}.json has the categories', async (t) => {
+  assert(STAFF && STYLE_LAYER, 'BSC_STAFF or BSC_STYLE_LAYER is not set');
+  const page = await t.page();
+  await ready(page);
+  await signIn(page, STAFF);
+  await page.locator('#manage-open').click();
+  await page.locator(`#my-layers [data-style-edit="${STYLE_LAYER}"]`).click();
+  const ed = page.locator('#style-editor');
+  const kind = ed.locator('select[name=kind]');
+  await kind.waitFor({ state: 'visible' });
+  const legend = ed.locator('.style-legend li');
+  await poll(async () => (await legend.count()) === 1, 'one symbol: the preview legend has not one entry');
+  const before = await page.evaluate(() => document.querySelectorAll('#style-editor .style-map path.leaflet-interactive').length);
+  assert(before === 6, `the preview draws ${before} features, not 6`);
+  // Categories by a text property: the property list offers only texts.
+  await kind.selectOption('categories');
+  const offered = await ed.locator('select[name=property] option').evaluateAll((os) => os.map((o) => o.value));
+  assert(offered.includes('jenis') && !offered.includes('luas'), `properties offered for categories: ${offered}`);
+  await ed.locator('select[name=property]').selectOption('jenis');
+  await poll(async () => (await legend.count()) === 4, 'the preview legend does not list 3 categories and "other"');
+  const values = await ed.locator('tr[data-category]').evaluateAll((rs) => rs.map((r) => r.dataset.category));
+  assert(JSON.stringify([...values].sort()) === '["hutan","sawah","taman"]', `categories from the data: ${values}`);
+  // A label and a colour edited: the legend and the preview follow at once.
+  await ed.locator('tr[data-category="sawah"] input[name=category-label]').fill('Sawah padi');
+  await ed.locator('tr[data-category="sawah"] input[type=color]').evaluate((el) => {
+    el.value = '#00ff00';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await poll(async () => (await legend.allInnerTexts()).some((x) => x.includes('Sawah padi')), 'the legend does not show the new label');
+  const fills = await page.evaluate(() => [...document.querySelectorAll('#style-editor .style-map path.leaflet-interactive')].map((p) => p.getAttribute('fill')));
+  assert(fills.filter((f) => f === '#00ff00').length === 2 && new Set(fills).size === 3, `preview fills: ${fills}`);
+  // Classes offer only numbers; then back to the categories as edited.
+  await kind.selectOption('classes');
+  const numeric = await ed.locator('select[name=property] option').evaluateAll((os) => os.map((o) => o.value));
+  assert(JSON.stringify(numeric) === '["luas"]', `properties offered for classes: ${numeric}`);
+  await ed.locator('select[name=classes]').selectOption('4');
+  await poll(async () => (await legend.count()) === 5, 'four classes and "other" are not in the legend');
+  // luas is 250, 500, … 1500: four equal intervals as LayerStyle::graduated cuts them.
+  const cuts = (await legend.allInnerTexts()).slice(0, 4).map((x) => x.trim());
+  assert(JSON.stringify(cuts) === JSON.stringify(['250 – 562.5', '562.5 – 875', '875 – 1187.5', '1187.5 – 1500']), `equal intervals: ${cuts}`);
+  await ed.locator('select[name=method]').selectOption('quantile');
+  await poll(async () => (await legend.allInnerTexts())[0].trim() === '250 – 500', 'quantiles: the first class is not 250 – 500');
+  await kind.selectOption('categories');
+  await ed.locator('select[name=property]').selectOption('jenis');
+  await poll(async () => (await legend.allInnerTexts()).some((x) => x.includes('Sawah padi')), 'the edited categories were lost');
+  // Another language relabels the editor and keeps the edits.
+  await page.locator('#lang-toggle').click();
+  await poll(async () => (await ed.locator('[data-style-save]').innerText()) === 'Save as draft', 'the editor did not switch to English');
+  await poll(async () => (await legend.allInnerTexts()).some((x) => x.includes('Sawah padi')), 'the edits were lost in English');
+  await page.locator('#lang-toggle').click();
+  await poll(async () => (await ed.locator('[data-style-save]').innerText()) === 'Simpan sebagai draf', 'the editor did not switch back');
+  await poll(async () => (await legend.count()) === 4, 'the categories were lost switching back');
+  await ed.scrollIntoViewIfNeeded();
+  await screenshot(page, 'style-editor-desktop.png');
+  // On a phone, nothing of the editor is wider than the screen.
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  await ready(phone);
+  await signIn(phone, STAFF);
+  await phone.locator('#manage-open').tap();
+  await phone.locator(`#my-layers [data-style-edit="${STYLE_LAYER}"]`).tap();
+  await phone.locator('#style-editor select[name=kind]').selectOption('categories');
+  await phone.locator('#style-editor select[name=property]').selectOption('jenis');
+  await poll(async () => (await phone.locator('#style-editor .style-legend li').count()) === 4, 'phone: no categories in the legend');
+  const wide = await phone.evaluate(() => {
+    const sheet = document.querySelector('#manage-panel').getBoundingClientRect();
+    // Leaflet's panes reach past the map on purpose; the map box itself counts.
+    return [...document.querySelectorAll('#style-editor *')].filter((el) => !el.closest('.style-map > *'))
+      .filter((el) => el.getBoundingClientRect().right > Math.min(sheet.right, window.innerWidth) + 1)
+      .map((el) => `${el.tagName}.${el.className}`).slice(0, 5);
+  });
+  assert(!wide.length, `wider than a 390 px screen: ${wide}`);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the style editor is ${overflow} px wider than the phone`);
+  await phone.locator('#style-editor .style-map').scrollIntoViewIfNeeded();
+  await phone.waitForTimeout(200);
+  await screenshot(phone, 'style-editor-phone.png');
+  // Saved as a draft: the message names its version; publishing as today.
+  const was = (await api(`/api/layers/${STYLE_LAYER}`)).version;
+  await ed.locator(`[data-style-save="${STYLE_LAYER}"]`).click();
+  const v = was + 1;
+  await ed.locator('.style-status').filter({ hasText: `versi ${v}` }).waitFor();
+  const said = await ed.locator('.style-status').innerText();
+  assert(/Terbitkan/.test(said), `the save message does not say to publish: "${said}"`);
+  assert((await api(`/api/layers/${STYLE_LAYER}`)).version === was, 'saving published the style');
+  await page.locator(`#layer-detail li[data-version="${v}"] button.primary`).click();
+  await poll(async () => (await api(`/api/layers/${STYLE_LAYER}`)).version === v, `v${v} of ${STYLE_LAYER} was not published`);
+  const doc = await api(`/styles/${STYLE_LAYER}.json`);
+  // One circle layer per category (a filter and a colour), one for the rest.
+  const circles = doc.layers.filter((l) => l.source === STYLE_LAYER && l.type === 'circle');
+  const sawah = circles.find((l) => l.metadata['bsc:class'] === 'Sawah padi');
+  assert(circles.length === 4 && sawah && sawah.paint['circle-color'] === '#00ff00' && JSON.stringify(sawah.filter).includes('"sawah"'),
+    `circle layers of /styles/${STYLE_LAYER}.json: ${JSON.stringify(circles.map((l) => [l.id, l.filter, l.paint['circle-color']]))}`);
+  const served = (await api(`/api/layers/${STYLE_LAYER}`)).style;
+  assert(served.type === 'categories' && served.categories.find((c) => c.value === 'sawah').label === 'Sawah padi', `served style: ${JSON.stringify(served)}`);
+  return `preview: 6 features, legend 1 → 4 entries; classes offered only luas; draft v${v} saved, published; /styles/${STYLE_LAYER}.json draws 3 categories and the rest`;
 });
 
 test('phone: the layer panel and map fit a 390 px screen; controls are labelled', async (t) => {

@@ -19,6 +19,8 @@
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
 //   time.js      the time slider of layers with dates (datetime=../DAY)
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
+//   style.js     a feature's colour and the legend's classes from its layer's style
+//   styleedit.js the staff's style editor ("Ubah gaya"), with a preview map
 //
 // The permalink also names the time slider's day (&time=YYYY-MM-DD) and
 // the feature whose popup is open

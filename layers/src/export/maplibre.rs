@@ -1,9 +1,10 @@
 //! Layers' styles as a MapLibre style document (style specification v8):
 //! one vector source per layer pointing at its TileJSON, and per layer a
 //! `fill` and outline `line` for areas, a `line` for lines and a `circle`
-//! for points, coloured by the layer's [`LayerStyle`] with `match`
-//! (categories) and `step` (classes) expressions. Opens in MapLibre GL JS
-//! and QGIS (which imports MapLibre styles for vector tile layers).
+//! for points, repeated per category or class of the layer's
+//! [`LayerStyle`] with a filter and a constant colour. Opens in MapLibre
+//! GL JS and QGIS (which imports MapLibre styles for vector tile layers;
+//! `tests/qgis.rs` checks it).
 //! Labels are left out: a `symbol` layer needs a glyph server.
 
 use serde_json::{Value, json};
@@ -25,91 +26,168 @@ pub struct StyledLayer<'a> {
     pub fallback_color: &'a str,
 }
 
-/// The colour expression of `style`.
-fn colour(style: &LayerStyle) -> Value {
-    let Some(property) = style.property.as_deref() else {
-        return json!(style.color);
+/// One part of a style: the features it draws (`None`: all), their
+/// colour, the legend's label, and the suffix of its style layers' ids.
+struct Part<'s> {
+    suffix: String,
+    filter: Option<Value>,
+    colour: &'s str,
+    label: &'s str,
+}
+
+/// The parts of `style`, drawn in this order: values no category or class
+/// names first (under the others), then each category or class.
+///
+/// Each part is a filter and a constant colour rather than one `match` or
+/// `step` expression in the paint: QGIS's MapLibre import (3.22, Debian 12)
+/// skips `step`, `case` and data-driven `circle-color`, but keeps filters
+/// of `==`, `!=`, `has`, `<`, `>=`, `all` and `any`.
+fn parts(style: &LayerStyle) -> Vec<Part<'_>> {
+    let single = |colour| {
+        vec![Part {
+            suffix: String::new(),
+            filter: None,
+            colour,
+            label: "",
+        }]
+    };
+    let Some(p) = style.property.as_deref() else {
+        return single(&style.color);
+    };
+    let other = |filter| Part {
+        suffix: "-other".to_owned(),
+        filter: Some(filter),
+        colour: &style.color,
+        label: "",
     };
     match style.kind {
-        Kind::Single => json!(style.color),
+        Kind::Single => single(&style.color),
         Kind::Categories => {
-            let mut e = vec![json!("match"), json!(["to-string", ["get", property]])];
-            for c in &style.categories {
-                e.push(json!(c.value));
-                e.push(json!(c.color));
-            }
-            e.push(json!(style.color));
-            Value::Array(e)
+            let text = json!(["to-string", ["get", p]]);
+            let mut none = vec![json!("all")];
+            none.extend(
+                style
+                    .categories
+                    .iter()
+                    .map(|c| json!(["!=", text, c.value])),
+            );
+            let mut out = vec![other(Value::Array(none))];
+            out.extend(style.categories.iter().enumerate().map(|(i, c)| Part {
+                suffix: format!("-{i}"),
+                filter: Some(json!(["==", text, c.value])),
+                colour: &c.color,
+                label: &c.label,
+            }));
+            out
         }
         Kind::Classes => {
             let (Some(first), Some(last)) = (style.classes.first(), style.classes.last()) else {
-                return json!(style.color);
+                return single(&style.color);
             };
-            let x = json!(["to-number", ["get", property]]);
-            let mut step = vec![json!("step"), x.clone(), json!(first.color)];
-            for c in &style.classes[1..] {
-                step.push(json!(c.min));
-                step.push(json!(c.color));
-            }
-            json!([
-                "case",
-                ["!", ["has", property]],
-                style.color,
-                ["<", x, first.min],
-                style.color,
-                [">", x, last.max],
-                style.color,
-                Value::Array(step)
-            ])
+            let x = json!(["to-number", ["get", p]]);
+            let n = style.classes.len();
+            // Outside every class: missing, below, above, or in a gap.
+            let mut outside = vec![
+                json!("any"),
+                json!(["!", ["has", p]]),
+                json!(["<", x, first.min]),
+                json!([">", x, last.max]),
+            ];
+            outside.extend(
+                style
+                    .classes
+                    .windows(2)
+                    .filter(|w| w[0].max < w[1].min)
+                    .map(|w| json!(["all", [">", x, w[0].max], ["<", x, w[1].min]])),
+            );
+            let mut out = vec![other(Value::Array(outside))];
+            out.extend(style.classes.iter().enumerate().map(|(i, c)| {
+                let upper = if i + 1 == n { "<=" } else { "<" };
+                Part {
+                    suffix: format!("-{i}"),
+                    filter: Some(json!([
+                        "all",
+                        ["has", p],
+                        [">=", x, c.min],
+                        [upper, x, c.max]
+                    ])),
+                    colour: &c.color,
+                    label: &c.label,
+                }
+            }));
+            out
         }
     }
 }
 
+/// Features of the geometry types `kinds` (and their `Multi` forms).
 fn of_kinds(kinds: &[&str]) -> Value {
-    json!(["in", ["geometry-type"], ["literal", kinds]])
+    let mut any = vec![json!("any")];
+    any.extend(
+        kinds
+            .iter()
+            .flat_map(|k| [k.to_string(), format!("Multi{k}")])
+            .map(|k| json!(["==", ["geometry-type"], k])),
+    );
+    Value::Array(any)
+}
+
+/// `kinds` and, when given, `part`.
+fn filter(kinds: &[&str], part: Option<&Value>) -> Value {
+    match part {
+        Some(p) => json!(["all", of_kinds(kinds), p]),
+        None => of_kinds(kinds),
+    }
 }
 
 /// The style layers drawing `l`.
 fn style_layers(l: &StyledLayer<'_>) -> Vec<Value> {
     let fallback = LayerStyle::single(l.fallback_color);
     let s = l.style.unwrap_or(&fallback);
-    let c = colour(s);
     let has = |k: &str| {
         l.geometry_types
             .iter()
             .any(|t| t.trim_start_matches("Multi") == k)
     };
-    let meta = json!({ "bsc:layer": l.id, "bsc:title": l.title });
     let mut out = Vec::new();
-    if has("Polygon") {
-        out.push(json!({
-            "id": format!("{}-fill", l.id), "type": "fill", "source": l.id, "source-layer": l.id,
-            "filter": of_kinds(&["Polygon", "MultiPolygon"]), "metadata": meta,
-            "paint": { "fill-color": c, "fill-opacity": s.fill_opacity }
-        }));
-        out.push(json!({
-            "id": format!("{}-outline", l.id), "type": "line", "source": l.id, "source-layer": l.id,
-            "filter": of_kinds(&["Polygon", "MultiPolygon"]), "metadata": meta,
-            "paint": { "line-color": c, "line-width": (s.stroke_width / 2.0).max(0.5) }
-        }));
-    }
-    if has("LineString") {
-        out.push(json!({
-            "id": format!("{}-line", l.id), "type": "line", "source": l.id, "source-layer": l.id,
-            "filter": of_kinds(&["LineString", "MultiLineString"]), "metadata": meta,
-            "layout": { "line-cap": "round", "line-join": "round" },
-            "paint": { "line-color": c, "line-width": s.stroke_width }
-        }));
-    }
-    if has("Point") {
-        out.push(json!({
-            "id": format!("{}-circle", l.id), "type": "circle", "source": l.id, "source-layer": l.id,
-            "filter": of_kinds(&["Point", "MultiPoint"]), "metadata": meta,
-            "paint": {
-                "circle-color": c, "circle-radius": s.point_radius,
-                "circle-stroke-color": "#ffffff", "circle-stroke-width": 1
-            }
-        }));
+    for part in parts(s) {
+        let (c, sfx, f) = (part.colour, &part.suffix, part.filter.as_ref());
+        let mut meta = json!({ "bsc:layer": l.id, "bsc:title": l.title });
+        if !part.label.is_empty() {
+            meta["bsc:class"] = json!(part.label);
+        }
+        if has("Polygon") {
+            out.push(json!({
+                "id": format!("{}-fill{sfx}", l.id), "type": "fill", "source": l.id, "source-layer": l.id,
+                "filter": filter(&["Polygon"], f), "metadata": meta,
+                // The outline again as the fill's: QGIS draws polygons'
+                // strokes from it (its import puts `line` layers on lines only).
+                "paint": { "fill-color": c, "fill-opacity": s.fill_opacity, "fill-outline-color": c }
+            }));
+            out.push(json!({
+                "id": format!("{}-outline{sfx}", l.id), "type": "line", "source": l.id, "source-layer": l.id,
+                "filter": filter(&["Polygon"], f), "metadata": meta,
+                "paint": { "line-color": c, "line-width": (s.stroke_width / 2.0).max(0.5) }
+            }));
+        }
+        if has("LineString") {
+            out.push(json!({
+                "id": format!("{}-line{sfx}", l.id), "type": "line", "source": l.id, "source-layer": l.id,
+                "filter": filter(&["LineString"], f), "metadata": meta,
+                "layout": { "line-cap": "round", "line-join": "round" },
+                "paint": { "line-color": c, "line-width": s.stroke_width }
+            }));
+        }
+        if has("Point") {
+            out.push(json!({
+                "id": format!("{}-circle{sfx}", l.id), "type": "circle", "source": l.id, "source-layer": l.id,
+                "filter": filter(&["Point"], f), "metadata": meta,
+                "paint": {
+                    "circle-color": c, "circle-radius": s.point_radius,
+                    "circle-stroke-color": "#ffffff", "circle-stroke-width": 1
+                }
+            }));
+        }
     }
     out
 }
@@ -131,7 +209,14 @@ pub fn style(name: &str, base: &str, layers: &[StyledLayer<'_>], center: [f64; 2
         for sl in style_layers(l) {
             let k = match sl["type"].as_str() {
                 Some("fill") => 0,
-                Some("line") if sl["id"].as_str().is_some_and(|i| i.ends_with("-outline")) => 0,
+                Some("line")
+                    if sl["id"]
+                        .as_str()
+                        .and_then(|i| i.strip_prefix(l.id))
+                        .is_some_and(|rest| rest.starts_with("-outline")) =>
+                {
+                    0
+                }
                 Some("line") => 1,
                 _ => 2,
             };
@@ -200,33 +285,67 @@ mod tests {
             ],
             [115.2, -8.6],
         );
-        let ids: Vec<&str> = doc["layers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["id"].as_str().unwrap())
-            .collect();
+        let layers = doc["layers"].as_array().unwrap();
+        let ids: Vec<&str> = layers.iter().map(|l| l["id"].as_str().unwrap()).collect();
         assert_eq!(
             ids,
             [
                 "background",
-                "zona-fill",
-                "zona-outline",
+                "zona-fill-other",
+                "zona-outline-other",
+                "zona-fill-0",
+                "zona-outline-0",
                 "jalan-line",
-                "posko-circle"
+                "posko-circle-other",
+                "posko-circle-0",
+                "posko-circle-1",
+                "posko-circle-2",
             ]
         );
         assert_eq!(
             doc["sources"]["zona"]["url"],
             "https://peta.example/tiles/zona.json"
         );
-        let fill = &doc["layers"][1]["paint"]["fill-color"];
-        assert_eq!(fill[0], "match");
-        assert_eq!(fill[2], "merah");
-        assert_eq!(fill[4], "#999999");
-        let circle = &doc["layers"][4]["paint"]["circle-color"];
-        assert_eq!(circle[0], "case");
-        assert_eq!(circle[7][0], "step");
-        assert_eq!(doc["layers"][3]["paint"]["line-color"], "#123456");
+        let by_id = |id: &str| layers.iter().find(|l| l["id"] == id).unwrap();
+        // A category: its value's filter and colour; the rest: every other value.
+        let merah = by_id("zona-fill-0");
+        assert_eq!(merah["paint"]["fill-color"], "#d7191c");
+        assert_eq!(merah["metadata"]["bsc:class"], "Merah");
+        assert_eq!(
+            merah["filter"][2],
+            json!(["==", ["to-string", ["get", "zona"]], "merah"])
+        );
+        let rest = by_id("zona-fill-other");
+        assert_eq!(rest["paint"]["fill-color"], "#999999");
+        assert_eq!(
+            rest["filter"][2],
+            json!(["all", ["!=", ["to-string", ["get", "zona"]], "merah"]])
+        );
+        // Classes: from min (included) to max (excluded, but for the last).
+        let x = json!(["to-number", ["get", "n"]]);
+        let first = by_id("posko-circle-0");
+        assert_eq!(
+            first["filter"][2],
+            json!(["all", ["has", "n"], [">=", x, 0.0], ["<", x, 10.0]])
+        );
+        assert_eq!(first["paint"]["circle-color"], classes.classes[0].color);
+        assert_eq!(
+            by_id("posko-circle-2")["filter"][2][3],
+            json!(["<=", x, 30.0])
+        );
+        assert_eq!(
+            by_id("posko-circle-other")["filter"][2],
+            json!(["any", ["!", ["has", "n"]], ["<", x, 0.0], [">", x, 30.0]])
+        );
+        let jalan = by_id("jalan-line");
+        assert_eq!(jalan["paint"]["line-color"], "#123456");
+        assert_eq!(
+            jalan["filter"],
+            json!([
+                "any",
+                ["==", ["geometry-type"], "LineString"],
+                ["==", ["geometry-type"], "MultiLineString"]
+            ])
+        );
     }
 }

@@ -357,6 +357,27 @@ mod tests {
         .unwrap();
         q.check().unwrap();
         assert!(LayerStyle::graduated("x", &[], Method::Equal, 3).is_none());
+        // The same cuts as the page's editor (web/js/styleedit.js `graduated`;
+        // tests/browser checks these labels there).
+        let luas = [250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0];
+        let labels = |m| {
+            LayerStyle::graduated("luas", &luas, m, 4)
+                .unwrap()
+                .classes
+                .into_iter()
+                .map(|c| c.label)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(Method::Equal),
+            [
+                "250 – 562.5",
+                "562.5 – 875",
+                "875 – 1187.5",
+                "1187.5 – 1500"
+            ]
+        );
+        assert_eq!(labels(Method::Quantile)[0], "250 – 500");
     }
 
     #[test]

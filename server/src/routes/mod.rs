@@ -99,7 +99,6 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
         .route("/api/config", get(web::config))
-        .route("/tiles/{name}", get(vector_tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(vector_tiles::tile))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -139,9 +138,12 @@ pub fn app(state: AppState) -> Router {
             ogc::host_links,
         ));
     api = api.merge(open_data);
-    // MapLibre styles: their sources are absolute TileJSON addresses.
+    // MapLibre styles: their sources are absolute TileJSON addresses, and
+    // TileJSON's tile addresses absolute too (QGIS and a MapLibre page of
+    // another origin read them as given).
     let styles_api = Router::new()
         .route("/styles/{name}", get(styles::style_json))
+        .route("/tiles/{name}", get(vector_tiles::tilejson))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             ogc::host_links,

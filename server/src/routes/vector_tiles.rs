@@ -117,7 +117,7 @@ pub async fn tilejson(
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);
     }
-    let base = &state.config.public_url;
+    let base = &super::ogc::base_url(&state, &headers);
     let mut bounds: Option<layers::Bbox> = None;
     let vector_layers: Vec<serde_json::Value> = layers
         .iter()

@@ -66,6 +66,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/share.js", JS),
     asset!("js/about.js", JS),
     asset!("js/style.js", JS),
+    asset!("js/styleedit.js", JS),
     asset!("js/controls.js", JS),
     asset!("js/live.js", JS),
     asset!("js/time.js", JS),

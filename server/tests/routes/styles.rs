@@ -56,23 +56,28 @@ async fn demo_styles_export_as_valid_maplibre_styles() {
     let all = w
         .json_as("/styles/bsc.json", crate::support::Auth::Bearer(&leader))
         .await;
-    let zones = all["layers"]
-        .as_array()
-        .unwrap()
+    let layers = all["layers"].as_array().unwrap();
+    let find = |id: &str| layers.iter().find(|l| l["id"] == id).unwrap();
+    // The zones by category: one fill per zone colour, and one for the rest.
+    let merah = layers
         .iter()
-        .find(|l| l["id"] == "zona-covid-fill")
+        .find(|l| {
+            l["source"] == "zona-covid"
+                && l["type"] == "fill"
+                && l["metadata"]["bsc:class"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("Merah"))
+        })
         .unwrap();
-    let fill = &zones["paint"]["fill-color"];
-    assert_eq!(fill[0], "match", "{fill}");
-    assert!(fill.to_string().contains("merah") && fill.to_string().contains("#d7191c"));
+    assert_eq!(merah["paint"]["fill-color"], "#d7191c", "{merah}");
+    assert!(
+        find("zona-covid-fill-other")["filter"]
+            .to_string()
+            .contains("!=")
+    );
     // Subak by graduated classes of its area.
-    let subak = all["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["id"] == "subak-fill")
-        .unwrap();
-    assert!(subak["paint"]["fill-color"].to_string().contains("luas_ha"));
+    let subak = find("subak-fill-0");
+    assert!(subak["filter"].to_string().contains("luas_ha"), "{subak}");
     // Hidden and missing: the same 404.
     let hidden = w.problem("/styles/zona-covid.json", 404).await;
     let missing = w.problem("/styles/tidak-ada.json", 404).await;
@@ -122,7 +127,14 @@ async fn a_style_waits_for_its_version_and_bad_styles_are_400() {
     assert_eq!(served["categories"], style["categories"]);
     assert_eq!(served["point_radius"], 6.0, "defaults filled in");
     let exported = w.json("/styles/posko.json").await;
-    assert_eq!(exported["layers"][1]["paint"]["circle-color"][3], "#ff0000");
+    let posko_a = exported["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "posko-circle-0")
+        .unwrap();
+    assert_eq!(posko_a["paint"]["circle-color"], "#ff0000");
+    assert_eq!(posko_a["metadata"]["bsc:class"], "A");
     validate(&exported, "posko");
 
     // A draft's style is not served until published.
