@@ -68,8 +68,14 @@ export class ApiError extends Error {
 }
 
 /** Fetches JSON from this server (same origin, so the session cookie goes along). */
+/** The page's language (`id` or `en`), for Accept-Language. */
+export function pageLang() {
+  return document.documentElement.lang === 'en' ? 'en' : 'id';
+}
+
 export async function api(path, { method = 'GET', body, signal, json } = {}) {
-  const opts = { method, signal, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  // Problems come back in the page's language (set on <html lang> by i18n.js).
+  const opts = { method, signal, credentials: 'same-origin', headers: { accept: 'application/json', 'accept-language': pageLang() } };
   if (json !== undefined) {
     opts.body = JSON.stringify(json);
     opts.headers['content-type'] = 'application/json';

@@ -2,7 +2,7 @@
 // drag-and-drop and progress, the validation report, preview on the map,
 // publish and roll back; the style editor (web/js/styleedit.js).
 
-import { h, replace } from './dom.js';
+import { h, replace, pageLang } from './dom.js';
 import { title, num, when, lang } from './i18n.js';
 import { openStyleEditor, relabelStyleEditor } from './js/styleedit.js';
 
@@ -331,6 +331,7 @@ export function initManage(ctx) {
       xhr.open('POST', url);
       xhr.responseType = 'text';
       xhr.setRequestHeader('accept', 'application/json');
+      xhr.setRequestHeader('accept-language', pageLang());
       xhr.upload.addEventListener('progress', (e) => {
         if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
       });

@@ -217,13 +217,18 @@ pub fn is_admin(who: &Principal) -> bool {
 pub fn write_guard(who: &Principal) -> impl Fn(&Owner) -> layers::Result<()> + Send + Sync + '_ {
     move |o: &Owner| {
         if !can_see_owner(who, o) {
-            return Err(layers::Error::NotFound(format!("no layer {:?}", o.layer)));
+            return Err(layers::Error::NotFound(format!(
+                "Lapisan {:?} tidak ditemukan. / No layer {:?}.",
+                o.layer, o.layer
+            )));
         }
         if !can_write(who, o.agency.as_deref()) {
             return Err(match who.account() {
-                None => layers::Error::Unauthorized("log in to change layers".to_owned()),
+                None => layers::Error::Unauthorized(
+                    "Masuk dahulu untuk mengubah lapisan. / Log in to change layers.".to_owned(),
+                ),
                 Some(a) => layers::Error::Forbidden(format!(
-                    "{} may not change layer {:?}: only its agency's staff and admins may",
+                    "{0} tidak boleh mengubah lapisan {1:?}: hanya staf OPD pemiliknya dan admin. / {0} may not change layer {1:?}: only its agency's staff and admins may.",
                     a.name, o.layer
                 )),
             });
@@ -246,7 +251,10 @@ pub fn admin_guard(who: &Principal) -> impl Fn(&Owner) -> layers::Result<()> + S
         if is_admin(who) {
             Ok(())
         } else {
-            Err(layers::Error::NotFound(format!("no layer {:?}", o.layer)))
+            Err(layers::Error::NotFound(format!(
+                "Lapisan {:?} tidak ditemukan. / No layer {:?}.",
+                o.layer, o.layer
+            )))
         }
     }
 }
@@ -345,7 +353,7 @@ pub fn visible_layer(
         .get(id)
         .filter(|l| can_see(who, &l.meta))
         .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no layer {id:?}")))
+        .ok_or_else(|| ApiError::no_layer(&id))
 }
 
 /// The layers `who` may see, in display order.

@@ -31,6 +31,37 @@ struct Problem<'a> {
 }
 
 impl ApiError {
+    /// 404 for layer `id`, missing or not visible (never told apart).
+    pub fn no_layer(id: &str) -> Self {
+        ApiError::not_found(format!(
+            "Lapisan {id:?} tidak ditemukan. / No layer {id:?}."
+        ))
+    }
+
+    /// 404 for feature `fid` of layer `id`.
+    pub fn no_feature(id: &str, fid: &str) -> Self {
+        ApiError::not_found(format!(
+            "Lapisan {id:?} tidak punya objek {fid:?}. / Layer {id:?} has no feature {fid:?}."
+        ))
+    }
+
+    /// 404 for version `n` of layer `id`.
+    pub fn no_version(id: &str, n: i64) -> Self {
+        ApiError::not_found(format!(
+            "Lapisan {id:?} tidak punya versi {n}. / Layer {id:?} has no version {n}."
+        ))
+    }
+
+    /// 401: log in to do `what` (`id`: in Indonesian, `en`: in English).
+    pub fn log_in(id: &str, en: &str) -> Self {
+        ApiError::unauthorized(format!("Masuk dahulu untuk {id}. / Log in to {en}."))
+    }
+
+    /// 404 for an address that names nothing.
+    pub fn no_resource() -> Self {
+        ApiError::not_found("Alamat ini tidak ada. / No such resource.")
+    }
+
     /// 400: a parameter or body the client sent is wrong.
     pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
@@ -100,7 +131,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "internal",
-            detail: "the server failed to answer; the error is in its log".into(),
+            detail: "Server gagal menjawab; kesalahannya tercatat di log server. / The server failed to answer; the error is in its log.".into(),
         }
     }
 }
@@ -121,12 +152,14 @@ impl From<layers::Error> for ApiError {
             e @ layers::Error::Throttled { .. } => ApiError::too_many_requests(e.to_string()),
             layers::Error::Database(e) if is_busy(&e) => {
                 tracing::warn!(error = %e, "database busy");
-                ApiError::unavailable("the database is busy with another write; try again shortly")
+                ApiError::unavailable(
+                    "Basis data sedang sibuk dengan penulisan lain; coba lagi sebentar lagi. / The database is busy with another write; try again shortly.",
+                )
             }
             layers::Error::Database(e) if is_unreachable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::unavailable(
-                    "the database is unavailable; what is loaded is still served, changes must wait",
+                    "Basis data tidak dapat dihubungi; data yang sudah dimuat tetap disajikan, perubahan harus menunggu. / The database is unavailable; what is loaded is still served, changes must wait.",
                 )
             }
             other => ApiError::internal(other),
@@ -214,6 +247,36 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `detail` in both languages, `Indonesian. / English.`, as every problem
+/// is sent (and [`crate::language`] cuts to the caller's): as written when
+/// it is, else (a parser's or a library's own words, in English) framed by
+/// what the status means, in Indonesian, before the English.
+pub fn bilingual(status: StatusCode, detail: &str) -> String {
+    if crate::language::in_language(detail, layers::text::Lang::Id).is_some() {
+        return detail.to_owned();
+    }
+    let frame = match status.as_u16() {
+        400 | 422 => "Permintaan tidak dapat diproses",
+        401 => "Masuk dahulu",
+        403 => "Tidak diizinkan",
+        404 => "Tidak ditemukan",
+        405 => "Metode ini tidak diterima di alamat ini",
+        409 => "Bertentangan dengan keadaan sekarang",
+        413 => "Melebihi batas",
+        415 => "Jenis isi tidak didukung",
+        429 => "Terlalu banyak permintaan; coba lagi nanti",
+        503 => "Layanan sedang tidak tersedia; coba lagi sebentar lagi",
+        _ => "Terjadi kesalahan",
+    };
+    let d = detail.trim();
+    let end = if d.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    format!("{frame} (rincian dalam bahasa Inggris): {d}{end} / {d}{end}")
+}
+
 /// A problem JSON response with extension members `extra` (RFC 9457 §3.2),
 /// e.g. the validation report of a rejected upload.
 pub fn problem_response(
@@ -224,11 +287,12 @@ pub fn problem_response(
 ) -> Response {
     {
         let title = status.canonical_reason().unwrap_or("Error");
+        let detail = bilingual(status, detail);
         let body = Problem {
             r#type: format!("urn:bsc:problem:{kind}"),
             title,
             status: status.as_u16(),
-            detail,
+            detail: &detail,
             extra,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod language;
 pub mod listen;
 pub mod metrics;
 pub mod previews;

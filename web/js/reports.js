@@ -7,7 +7,7 @@
 // public note). All of it lives in the sheet #report-panel; every text goes
 // in through textContent.
 
-import { h, replace, api } from '../dom.js';
+import { h, replace, api, pageLang } from '../dom.js';
 import { t, both, lang, num, when, onLang } from '../i18n.js';
 import { store } from './store.js';
 import { map } from './map.js';
@@ -153,7 +153,7 @@ async function submitReport(e) {
   btn.disabled = true;
   btn.setAttribute('aria-busy', 'true');
   try {
-    const res = await fetch('/api/reports', { method: 'POST', body, credentials: 'same-origin', headers: { accept: 'application/json' } });
+    const res = await fetch('/api/reports', { method: 'POST', body, credentials: 'same-origin', headers: { accept: 'application/json', 'accept-language': pageLang() } });
     let data = null;
     try { data = await res.json(); } catch { data = null; }
     if (!res.ok) {

@@ -120,18 +120,17 @@ fn sheet_name(name: &str) -> String {
 /// CPU bound: call it from a blocking thread for large layers.
 pub fn write(data: &LayerData, name: &str) -> Result<Vec<u8>> {
     if data.len() >= MAX_ROWS {
+        let (n, m) = (data.len(), MAX_ROWS - 1);
         return Err(Error::BadRequest(format!(
-            "the layer has {} features and a spreadsheet holds at most {}: download it as CSV",
-            data.len(),
-            MAX_ROWS - 1
+            "Lapisan ini punya {n} objek, sedangkan satu lembar kerja memuat paling banyak {m}: unduh sebagai CSV. / The layer has {n} features and a spreadsheet holds at most {m}: download it as CSV."
         )));
     }
     let cols = table::columns(data)?;
     let header = cols.header();
     if header.len() > MAX_COLUMNS {
+        let n = header.len();
         return Err(Error::BadRequest(format!(
-            "the layer has {} columns and a spreadsheet holds at most {MAX_COLUMNS}: download it as CSV",
-            header.len()
+            "Lapisan ini punya {n} kolom, sedangkan satu lembar kerja memuat paling banyak {MAX_COLUMNS}: unduh sebagai CSV. / The layer has {n} columns and a spreadsheet holds at most {MAX_COLUMNS}: download it as CSV."
         )));
     }
     let mut book = Workbook::new();

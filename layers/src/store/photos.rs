@@ -103,6 +103,11 @@ pub struct PhotoRef {
     pub caption: Option<String>,
 }
 
+/// What a missing photo (or one the caller may not see) is called.
+fn no_photo(id: i64) -> String {
+    format!("Foto {id} tidak ditemukan. / No photo {id}.")
+}
+
 impl Store {
     /// Attaches a photo to feature `fid` of layer `layer`. The feature must
     /// exist in some version of the layer.
@@ -120,7 +125,7 @@ impl Store {
         let caption = caption.map(str::trim).filter(|c| !c.is_empty());
         if caption.is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
             return Err(Error::BadRequest(format!(
-                "caption is longer than {MAX_CAPTION_CHARS} characters"
+                "Keterangan foto lebih dari {MAX_CAPTION_CHARS} karakter; persingkat. / The caption is longer than {MAX_CAPTION_CHARS} characters; shorten it."
             )));
         }
         let mut tx = self.write().await?;
@@ -135,7 +140,7 @@ impl Store {
         .await?;
         if exists.is_none() {
             return Err(Error::NotFound(format!(
-                "layer {layer:?} has no feature {fid:?}"
+                "Lapisan {layer:?} tidak punya objek {fid:?}. / Layer {layer:?} has no feature {fid:?}."
             )));
         }
         let id: i64 = sqlx::query_scalar(
@@ -188,7 +193,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| Error::NotFound(format!("no photo {id}")))?;
+                .ok_or_else(|| Error::NotFound(no_photo(id)))?;
         let layer: String = row.try_get("layer_id")?;
         let fid: String = row.try_get("fid")?;
         // A photo of a layer the caller may not see is as missing as one
@@ -196,7 +201,7 @@ impl Store {
         checked_owner(&mut tx, &layer, guard)
             .await
             .map_err(|e| match e {
-                Error::NotFound(_) => Error::NotFound(format!("no photo {id}")),
+                Error::NotFound(_) => Error::NotFound(no_photo(id)),
                 other => other,
             })?;
         sqlx::query("UPDATE photos SET deleted_at = $1 WHERE id = $2")

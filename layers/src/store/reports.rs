@@ -308,7 +308,11 @@ impl Store {
             .await?
             .into_iter()
             .find(|t| t.id == type_id)
-            .ok_or_else(|| Error::NotFound(format!("no report type {type_id:?}")))
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Jenis laporan {type_id:?} tidak ada. / No report type {type_id:?}."
+                ))
+            })
     }
 
     /// The keyed hash of a client address kept for the rate limit (the

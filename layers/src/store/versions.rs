@@ -149,30 +149,34 @@ impl Store {
         .bind(version)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("layer {id:?} has no version {version}")))?;
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "Lapisan {id:?} tidak punya versi {version}. / Layer {id:?} has no version {version}."
+            ))
+        })?;
         let status = Status::from_str(&row.try_get::<String, _>("status")?)?;
         let before: Option<i64> = row.try_get("current_version")?;
         match (action, status) {
             (_, Status::Rejected) => {
                 return Err(Error::Conflict(format!(
-                    "version {version} was rejected by validation and has no features; upload a corrected file"
+                    "Versi {version} ditolak saat pemeriksaan dan tidak berisi objek; unggah berkas yang sudah diperbaiki. / Version {version} was rejected by validation and has no features; upload a corrected file."
                 )));
             }
             ("publish", Status::Published) => {
                 return Err(Error::Conflict(format!(
-                    "version {version} is already published; use rollback to make it current again"
+                    "Versi {version} sudah pernah diterbitkan; gunakan kembalikan (rollback) untuk menjadikannya versi sekarang lagi. / Version {version} is already published; use rollback to make it current again."
                 )));
             }
             ("rollback", Status::Draft) => {
                 return Err(Error::Conflict(format!(
-                    "version {version} is a draft that was never published; publish it instead"
+                    "Versi {version} adalah draf yang belum pernah diterbitkan; terbitkan saja. / Version {version} is a draft that was never published; publish it instead."
                 )));
             }
             _ => {}
         }
         if before == Some(version) {
             return Err(Error::Conflict(format!(
-                "version {version} is already the current version"
+                "Versi {version} sudah menjadi versi sekarang. / Version {version} is already the current version."
             )));
         }
         sqlx::query(
@@ -477,14 +481,11 @@ impl Store {
         let mut tx = self.write().await?;
         let owner = checked_owner(&mut tx, id, guard).await?;
         if owner.deleted == deleted {
-            return Err(Error::Conflict(format!(
-                "layer {id:?} is {}",
-                if deleted {
-                    "already deleted"
-                } else {
-                    "not deleted"
-                }
-            )));
+            return Err(Error::Conflict(if deleted {
+                format!("Lapisan {id:?} sudah dihapus. / Layer {id:?} is already deleted.")
+            } else {
+                format!("Lapisan {id:?} tidak sedang dihapus. / Layer {id:?} is not deleted.")
+            }));
         }
         sqlx::query(
             "UPDATE layers SET deleted_at = CASE WHEN $2 THEN $1 END,
@@ -556,11 +557,16 @@ pub(crate) async fn apply_version_meta(tx: &mut Tx, id: &str, version: i64) -> R
     Ok(())
 }
 
+/// What a missing layer (or one the caller may not see) is called.
+pub(crate) fn no_layer(id: &str) -> String {
+    format!("Lapisan {id:?} tidak ditemukan. / No layer {id:?}.")
+}
+
 /// Reads the owner of `id` inside `tx` and asks `guard`.
 pub(crate) async fn checked_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
     let owner = owner_in(tx, id)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("no layer {id:?}")))?;
+        .ok_or_else(|| Error::NotFound(no_layer(id)))?;
     guard(&owner)?;
     Ok(owner)
 }

@@ -80,10 +80,9 @@ async fn check_category(tx: &mut Tx, spec: &LayerSpec, mode: WriteMode) -> Resul
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM categories ORDER BY sort_order")
         .fetch_all(&mut **tx)
         .await?;
+    let (c, all) = (&spec.category, ids.join(", "));
     Err(Error::BadRequest(format!(
-        "unknown category {:?}; use one of: {}",
-        spec.category,
-        ids.join(", ")
+        "Kategori {c:?} tidak dikenal; pilih salah satu dari: {all}. / unknown category {c:?}; use one of: {all}"
     )))
 }
 
@@ -125,12 +124,14 @@ fn check_owner(spec: &LayerSpec, opts: &WriteOptions<'_>, existing: Option<&Owne
         (Some(_), WriteMode::Create) => {
             // The same words for every taken id, whether or not the
             // caller may see the layer that holds it.
+            let id = &spec.id;
             Err(Error::Conflict(format!(
-                "the layer id {:?} is not available; choose another id (to replace a layer you manage, upload to /api/layers/ID/versions)",
-                spec.id
+                "Id lapisan {id:?} tidak tersedia; pilih id lain (untuk mengganti lapisan yang Anda kelola, unggah ke /api/layers/ID/versions). / The layer id {id:?} is not available; choose another id (to replace a layer you manage, upload to /api/layers/ID/versions)."
             )))
         }
-        (None, WriteMode::Replace) => Err(Error::NotFound(format!("no layer {:?}", spec.id))),
+        (None, WriteMode::Replace) => {
+            Err(Error::NotFound(crate::store::versions::no_layer(&spec.id)))
+        }
         (Some(owner), _) => match opts.guard {
             Some(guard) => guard(owner),
             None => Ok(()),

@@ -33,7 +33,17 @@ pub async fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each part of the message in the terminal's language (LANG;
+            // English by default) where it is written in both.
+            let lang = layers::text::Lang::from_env();
+            let parts: Vec<String> = e
+                .chain()
+                .map(|c| {
+                    let m = c.to_string();
+                    crate::language::in_language(&m, lang).unwrap_or(m)
+                })
+                .collect();
+            eprintln!("error: {}", parts.join(": "));
             ExitCode::FAILURE
         }
     }

@@ -33,7 +33,7 @@ pub async fn list(
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Response> {
     match who.account() {
-        None => return Err(ApiError::unauthorized("log in to read the audit log")),
+        None => return Err(ApiError::log_in("membaca log audit", "read the audit log")),
         Some(a) if !matches!(a.role, Role::Admin | Role::Leader) => {
             return Err(ApiError::forbidden(
                 "only admins and leaders may read the audit log",

@@ -56,7 +56,7 @@ async fn layer_version(
     {
         return Ok(l);
     }
-    let missing = || ApiError::not_found(format!("no version {n} of layer {id:?}"));
+    let missing = || ApiError::no_version(&id, n);
     let owner = state.store.owner(id).await?.ok_or_else(missing)?;
     if !can_see_history(who, &owner) {
         return Err(missing());
@@ -196,7 +196,7 @@ pub async fn one(
     let index = layer
         .data
         .find(&fid)
-        .ok_or_else(|| ApiError::not_found(format!("layer {id:?} has no feature {fid:?}")))?;
+        .ok_or_else(|| ApiError::no_feature(&id, &fid))?;
     let caching = Caching::new(&layer_tag(&layer, &who), who.is_anonymous());
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);

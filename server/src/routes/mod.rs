@@ -174,6 +174,8 @@ pub fn app(state: AppState) -> Router {
                     header::CONTENT_LENGTH,
                 ]),
         )
+        // Problem details in the caller's language (before compression).
+        .layer(middleware::from_fn(crate::language::problem_language))
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
@@ -186,7 +188,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("no such resource")
+    ApiError::no_resource()
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -29,13 +29,13 @@ pub async fn add(
     req: Request,
 ) -> ApiResult<Response> {
     if who.account().is_none() {
-        return Err(ApiError::unauthorized("log in to attach photos"));
+        return Err(ApiError::log_in("menambahkan foto", "attach photos"));
     }
     // A layer the caller may not see or change is refused before the body
     // is read (and checked again inside the write).
     match state.store.owner(&id).await? {
         Some(owner) => write_guard(&who)(&owner)?,
-        None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
+        None => return Err(ApiError::no_layer(&id)),
     }
     let max = state.writes.max_photo_bytes;
     let too_large = || {
@@ -48,58 +48,59 @@ pub async fn add(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"));
-    let (bytes, caption) =
-        if is_multipart {
-            let mut mp = Multipart::from_request(req, &state)
-                .await
-                .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?;
-            let (mut bytes, mut caption) = (None, None);
-            while let Some(mut field) = mp
-                .next_field()
-                .await
-                .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?
-            {
-                match field.name() {
-                    Some("file") => {
-                        let mut buf = Vec::new();
-                        while let Some(chunk) = field
-                            .chunk()
-                            .await
-                            .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?
-                        {
-                            if buf.len() + chunk.len() > max {
-                                return Err(too_large());
-                            }
-                            buf.extend_from_slice(&chunk);
+    let (bytes, caption) = if is_multipart {
+        let mut mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?;
+        let (mut bytes, mut caption) = (None, None);
+        while let Some(mut field) = mp
+            .next_field()
+            .await
+            .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?
+        {
+            match field.name() {
+                Some("file") => {
+                    let mut buf = Vec::new();
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?
+                    {
+                        if buf.len() + chunk.len() > max {
+                            return Err(too_large());
                         }
-                        bytes = Some(buf);
+                        buf.extend_from_slice(&chunk);
                     }
-                    Some("caption") => {
-                        caption =
-                            Some(field.text().await.map_err(|e| {
-                                ApiError::bad_request("invalid-upload", e.body_text())
-                            })?);
-                    }
-                    _ => {}
+                    bytes = Some(buf);
                 }
+                Some("caption") => {
+                    caption = Some(
+                        field
+                            .text()
+                            .await
+                            .map_err(|e| ApiError::bad_request("invalid-upload", e.body_text()))?,
+                    );
+                }
+                _ => {}
             }
-            (
+        }
+        (
                 bytes.ok_or_else(|| {
-                    ApiError::bad_request("invalid-upload", "the form has no \"file\" part")
+                    ApiError::bad_request("invalid-upload", "Formulir tidak berisi bagian \"file\"; lampirkan berkasnya. / The form has no \"file\" part; attach the file.")
                 })?,
                 caption,
             )
-        } else {
-            let caption = req.uri().query().and_then(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "caption")
-                    .map(|(_, v)| v.into_owned())
-            });
-            let body = axum::body::to_bytes(req.into_body(), max)
-                .await
-                .map_err(|_| too_large())?;
-            (body.to_vec(), caption)
-        };
+    } else {
+        let caption = req.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "caption")
+                .map(|(_, v)| v.into_owned())
+        });
+        let body = axum::body::to_bytes(req.into_body(), max)
+            .await
+            .map_err(|_| too_large())?;
+        (body.to_vec(), caption)
+    };
     let guard = write_guard(&who);
     let photo = state
         .store
@@ -130,7 +131,9 @@ async fn photo_visible(state: &AppState, who: &Principal, layer: &str) -> ApiRes
     }
     match state.store.owner(layer).await? {
         Some(o) if !o.deleted && can_see_drafts(who, o.agency.as_deref()) => Ok(()),
-        _ => Err(ApiError::not_found("no such photo")),
+        _ => Err(ApiError::not_found(
+            "Foto tidak ditemukan. / No such photo.",
+        )),
     }
 }
 
@@ -145,7 +148,7 @@ pub async fn get(
         .store
         .photo(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("no such photo"))?;
+        .ok_or_else(|| ApiError::not_found("Foto tidak ditemukan. / No such photo."))?;
     photo_visible(&state, &who, &photo.layer).await?;
     // A photo's bytes never change: its id names them.
     let caching = Caching::new(&format!("photo-{}", photo.id), who.is_anonymous());
@@ -178,7 +181,7 @@ pub async fn delete(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     if who.account().is_none() {
-        return Err(ApiError::unauthorized("log in to remove photos"));
+        return Err(ApiError::log_in("menghapus foto", "remove photos"));
     }
     let guard = write_guard(&who);
     state

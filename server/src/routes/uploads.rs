@@ -47,7 +47,7 @@ pub async fn create(
         let upload = Upload::read(&state, req).await?;
         let id = upload
             .field("id")
-            .ok_or_else(|| ApiError::bad_request("invalid-request", "the layer needs an id"))?
+            .ok_or_else(|| ApiError::bad_request("invalid-request", "Lapisan perlu id (misalnya ?id=pura-desa). / The layer needs an id (e.g. ?id=pura-desa)."))?
             .to_owned();
         run(&state, &who, &client, id, upload, WriteMode::Create).await
     }
@@ -70,7 +70,7 @@ pub async fn replace(
     // of the body is read (and checked again inside the write).
     match state.store.owner(&id).await? {
         Some(owner) => write_guard(&who)(&owner)?,
-        None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
+        None => return Err(ApiError::no_layer(&id)),
     }
     let watch = Cancelled::log_if_dropped(req.uri().path().to_owned());
     let done = async {
@@ -87,7 +87,7 @@ pub async fn replace(
 /// anonymous client cannot make the server spool hundreds of MiB.
 fn refuse_anonymous(who: &Principal) -> ApiResult<()> {
     match who {
-        Principal::Anonymous => Err(ApiError::unauthorized("log in to upload layers")),
+        Principal::Anonymous => Err(ApiError::log_in("mengunggah lapisan", "upload layers")),
         Principal::User(_) => Ok(()),
     }
 }
@@ -101,7 +101,7 @@ async fn run(
     mode: WriteMode,
 ) -> ApiResult<Response> {
     let Some(account) = who.account() else {
-        return Err(ApiError::unauthorized("log in to upload layers"));
+        return Err(ApiError::log_in("mengunggah lapisan", "upload layers"));
     };
     let visibility = upload
         .field("visibility")
@@ -344,7 +344,7 @@ impl Upload {
                 }
             }
             let (file, head, file_name, content_type) = spooled.ok_or_else(|| {
-                ApiError::bad_request("invalid-upload", "the form has no \"file\" part")
+                ApiError::bad_request("invalid-upload", "Formulir tidak berisi bagian \"file\"; lampirkan berkasnya. / The form has no \"file\" part; attach the file.")
             })?;
             Ok(Upload {
                 file,

@@ -50,7 +50,7 @@ pub(crate) fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<
 async fn history_visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<()> {
     match state.store.owner(id).await? {
         Some(o) if can_see_history(who, &o) => Ok(()),
-        _ => Err(ApiError::not_found(format!("no layer {id:?}"))),
+        _ => Err(ApiError::no_layer(&id)),
     }
 }
 
@@ -77,7 +77,7 @@ pub async fn one(
         .store
         .version(&id, n)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("layer {id:?} has no version {n}")))?;
+        .ok_or_else(|| ApiError::no_version(&id, n))?;
     let report: Value = match report {
         Some(r) => serde_json::from_str(&r).map_err(ApiError::internal)?,
         None => Value::Null,
@@ -237,7 +237,7 @@ pub async fn publish(
             // Check the right to see the layer before telling what its drafts are.
             match state.store.owner(&id).await? {
                 Some(o) => guard(&o)?,
-                None => return Err(ApiError::not_found(format!("no layer {id:?}"))),
+                None => return Err(ApiError::no_layer(&id)),
             }
             newest_draft(&state, &id).await?
         }
@@ -296,7 +296,7 @@ pub async fn restore(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     if who.account().is_none() {
-        return Err(ApiError::unauthorized("log in to restore layers"));
+        return Err(ApiError::log_in("memulihkan lapisan", "restore layers"));
     }
     let guard = admin_guard(&who);
     state
@@ -311,7 +311,7 @@ pub async fn restore(
 /// or not, with their newest version's status (hidden ones for admins).
 pub async fn managed(State(state): State<AppState>, who: Principal) -> ApiResult<Response> {
     if who.account().is_none() {
-        return Err(ApiError::unauthorized("log in to manage layers"));
+        return Err(ApiError::log_in("mengelola lapisan", "manage layers"));
     }
     let admin = is_admin(&who);
     let layers: Vec<_> = state

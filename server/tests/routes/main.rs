@@ -14,6 +14,7 @@ mod caching;
 mod changes;
 mod cors;
 mod features;
+mod language;
 mod name_field;
 mod ogc_documents;
 mod ogc_links;

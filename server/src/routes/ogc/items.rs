@@ -354,7 +354,7 @@ pub async fn item(
     let index = layer
         .data
         .find(&fid)
-        .ok_or_else(|| ApiError::not_found(format!("collection {id:?} has no feature {fid:?}")))?;
+        .ok_or_else(|| ApiError::no_feature(&id, &fid))?;
     let caching = Caching::new(
         &format!("ogc-item-{}-{format:?}", layer_tag(&layer, &who)),
         who.is_anonymous(),
