@@ -593,7 +593,7 @@ test('search: a named feature is found and opening the result shows its popup', 
   await hit2.waitFor({ state: 'visible' });
   await input.press('ArrowDown');
   await input.press('Enter');
-  await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Jimbaran Beach' }).waitFor({ state: 'visible' });
+  await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Pantai Jimbaran' }).waitFor({ state: 'visible' });
   // A typo is forgiven, and the result says its layer and how far it is.
   await input.fill('');
   await input.fill('petitnget');
@@ -610,7 +610,7 @@ test('search: a named feature is found and opening the result shows its popup', 
   assert(first === 'sekolah', `first result is from layer ${first}`);
   await layer.click();
   await page.waitForFunction(() => document.querySelector('input[data-layer="sekolah"]')?.checked, null, { timeout: 10_000 });
-  return 'Petitenget by click, Jimbaran Beach by arrow key and Enter, the map went there; "petitnget" found with its layer and distance; "sekolah" lists the layer first and switches it on';
+  return 'Petitenget by click, Pantai Jimbaran (typed "Jimbaran Beach") by arrow key and Enter, the map went there; "petitnget" found with its layer and distance; "sekolah" lists the layer first and switches it on';
 });
 
 test('time: the COVID posts get a time slider; moving it draws fewer posts, as datetime=../DAY counts; keyboard, English, reset, permalink; tiles; fits a phone', async (t) => {
@@ -1239,7 +1239,7 @@ test('phone: the layer panel and map fit a 390 px screen; controls are labelled'
   const hit = page.locator('#search-results li[data-layer="pantai"]').filter({ hasText: 'Jimbaran' }).first();
   await hit.waitFor({ state: 'visible' });
   await hit.tap();
-  await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Jimbaran Beach' }).waitFor({ state: 'visible' });
+  await page.locator('.leaflet-popup-content .popup-title').filter({ hasText: 'Pantai Jimbaran' }).waitFor({ state: 'visible' });
   const photo = await popupPhoto(page);
   assert(photo.w > 0, 'photo did not load on the phone');
   const popupBox = await page.locator('.leaflet-popup').boundingBox();

@@ -76,7 +76,7 @@ const LAYERS: &[LayerDef] = &[
     def("objek-wisata", "tourism", "Objek wisata", "Tourist attractions", "Dinas Pariwisata", Kind::Point, 0.04, "Objek Wisata"),
     def("akomodasi", "tourism", "Hotel dan akomodasi", "Hotels and lodging", "Dinas Pariwisata", Kind::Point, 0.08, "Hotel"),
     def("subak", "agriculture-plantation", "Subak dan sawah", "Subak rice fields", "Dinas Pertanian", Kind::Polygon, 0.07, "Subak"),
-    def("perikanan", "fisheries-livestock", "Usaha perikanan dan peternakan", "Fisheries and livestock", "Dinas Perikanan", Kind::Point, 0.02, "Kelompok Tani"),
+    def("perikanan", "fisheries-livestock", "Usaha perikanan dan peternakan", "Fisheries and livestock", "Dinas Perikanan", Kind::Point, 0.02, "Kelompok Nelayan"),
     def("simpang-lalu-lintas", "traffic", "Simpang dan CCTV lalu lintas", "Junctions and traffic cameras", "Dinas Perhubungan", Kind::Point, 0.03, "Simpang"),
     def("pasar-umkm", "economy", "Pasar dan UMKM", "Markets and small businesses", "Dinas Koperasi UMKM", Kind::Point, 0.05, "Pasar"),
     def("sekolah", "education", "Sekolah", "Schools", "Dinas Pendidikan", Kind::Point, 0.05, "SD Negeri"),
@@ -388,7 +388,18 @@ impl Generator {
             .map(|(_, d)| *d)
             .unwrap_or(&["Mengwi"]);
         let desa = (*self.rng.pick(desa_list)).to_owned();
-        let name = format!("{} {}", l.prefix, self.word());
+        // A school is named after its level (SD Negeri, SMP Negeri, …): the
+        // level is drawn here, where the other layers draw nothing, and not
+        // again below, so every layer after it stays as it was.
+        let level = (l.id == "sekolah").then(|| *self.rng.pick(&["SD", "SMP", "SMA", "SMK"]));
+        let word = self.word();
+        let name = match (l.id, level) {
+            (_, Some(level)) => format!("{level} Negeri {word}"),
+            // Fisher and fish-farmer groups, by the word (no draw).
+            ("perikanan", _) if word.len() % 2 == 0 => format!("Kelompok Nelayan {word}"),
+            ("perikanan", _) => format!("Kelompok Pembudidaya Ikan {word}"),
+            _ => format!("{} {word}", l.prefix),
+        };
         let street = self.word();
         let mut p = Map::new();
         p.insert("nama".into(), json!(name));
@@ -436,16 +447,15 @@ impl Generator {
                 p.insert("penerima_kk".into(), json!(self.rng.range(5, 300)));
             }
             "akomodasi" | "objek-wisata" | "sanggar-seni" | "pura" => {
-                p.insert(
-                    "rating".into(),
-                    json!((30 + self.rng.range(0, 20)) as f64 / 10.0),
-                );
+                let stars = (30 + self.rng.range(0, 20)) as f64 / 10.0;
+                // Nobody rates a temple with stars: the draw stays, so the
+                // layers after it stay as they were.
+                if l.id != "pura" {
+                    p.insert("rating".into(), json!(stars));
+                }
             }
             "sekolah" => {
-                p.insert(
-                    "jenjang".into(),
-                    json!(*self.rng.pick(&["SD", "SMP", "SMA", "SMK"])),
-                );
+                p.insert("jenjang".into(), json!(level.unwrap_or("SD")));
                 p.insert("jumlah_siswa".into(), json!(self.rng.range(80, 1200)));
             }
             _ => {}
@@ -494,8 +504,8 @@ pub fn generate(features: usize, seed: u64) -> Vec<DemoLayer> {
                 ..real_about(
                     "OpenStreetMap",
                     "ODbL-1.0",
-                    "Tujuh pantai nyata di Badung dari OpenStreetMap, dengan nama seperti tertulis di sana.",
-                    "Seven real beaches of Badung from OpenStreetMap, named as they are there.",
+                    "Tujuh pantai nyata di Badung dari OpenStreetMap, dengan nama Indonesianya (nama di OSM tercatat pada kolom sumber).",
+                    "Seven real beaches of Badung from OpenStreetMap, by their Indonesian names (the name in OSM is kept in the source column).",
                 )
             }),
             geojson: BEACHES_GEOJSON.to_owned(),

@@ -141,13 +141,13 @@ async fn the_quality_set_on_the_demo_data() {
         assert_eq!(got.first().map(String::as_str), Some(top), "{q}: {got:?}");
     }
 
-    // "sekolah": the layer, then schools, though their names say "SD Negeri".
+    // "sekolah": the layer, then schools, though their names say "SD Negeri", "SMP Negeri", ….
     let r = search("sekolah", "&limit=10").await;
     for h in r["results"].as_array().unwrap().iter().skip(1) {
         assert_eq!(h["layer"], "sekolah", "{h}");
     }
     // "pantai": the beaches layer, then beaches: the real ones (the layer
-    // `pantai`, whose names say "Beach") and tourist sites named Pantai;
+    // `pantai`) and tourist sites named Pantai;
     // after all of them, names one typo away ("Panti").
     let r = search("pantai", "&limit=30").await;
     let beach =
