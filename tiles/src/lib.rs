@@ -6,6 +6,7 @@
 //! matters) and the per-tile renderer ([`render`]).
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod clip;
 pub mod encode;
 pub mod options;
