@@ -81,7 +81,7 @@ impl Store {
     pub async fn version_info(&self, id: &str, version: i64) -> Result<Option<VersionInfo>> {
         let row = sqlx::query(
             "SELECT v.id, v.version, v.feature_count, v.geometry_types, v.minx, v.miny, v.maxx, v.maxy,
-                    v.created_at, l.photos_rev
+                    v.created_at, l.photos_rev + v.edits AS photos_rev
              FROM layer_versions v JOIN layers l ON l.id = v.layer_id
              WHERE v.layer_id = $1 AND v.version = $2",
         )
@@ -567,7 +567,7 @@ pub(crate) async fn checked_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Re
 
 /// [`checked_owner`] of a layer that is not deleted: a deleted layer is
 /// restored before it changes.
-async fn live_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
+pub(crate) async fn live_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
     let owner = checked_owner(tx, id, guard).await?;
     if owner.deleted {
         return Err(Error::Conflict(format!(

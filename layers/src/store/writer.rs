@@ -54,7 +54,7 @@ impl Store {
 /// On PostgreSQL, waits for this layer's other writers (on any replica):
 /// they take turns, so two uploads never number their versions alike or
 /// both create the layer. SQLite has one writer anyway.
-async fn take_turn(backend: Backend, tx: &mut Tx, layer: &str) -> Result<()> {
+pub(crate) async fn take_turn(backend: Backend, tx: &mut Tx, layer: &str) -> Result<()> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(layer)
