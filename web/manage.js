@@ -1,9 +1,10 @@
 // The OPD staff panel: my layers with their versions, upload with
 // drag-and-drop and progress, the validation report, preview on the map,
-// publish and roll back.
+// publish and roll back; "Ubah data" opens the draft editor (js/editor.js).
 
 import { h, replace } from './dom.js';
 import { title, num, when } from './i18n.js';
+import { createEditor } from './js/editor.js';
 
 // The upload form's fields of what a layer is about (see web/js/about.js).
 const ABOUT_FIELDS = ['description_id', 'description_en', 'source', 'licence', 'contact_unit', 'contact_email', 'update_frequency', 'keywords', 'data_date'];
@@ -50,7 +51,11 @@ export function initManage(ctx) {
       h('td', { class: 'num', text: l.current_version == null ? '—' : `v${l.current_version}` }),
       h('td', {}, l.latest_version == null ? '—' : `v${l.latest_version} `, l.latest_status ? statusBadge(l.latest_status) : null),
       h('td', { text: when(l.updated_at) }),
-      h('td', {}, h('button', { type: 'button', class: 'btn small', text: t('manage.versions'), onclick: () => select(l.id) }))));
+      h('td', { class: 'row-buttons' },
+        h('button', { type: 'button', class: 'btn small', text: t('manage.versions'), onclick: () => select(l.id) }),
+        l.current_version != null || l.latest_status === 'draft'
+          ? h('button', { type: 'button', class: 'btn small', dataset: { editLayer: l.id }, text: t('manage.edit'), onclick: () => editor.open(l) })
+          : null)));
     replace(box, h('div', { class: 'table-wrap' }, h('table', { class: 'manage-table' }, head, h('tbody', {}, rows))));
   }
 
@@ -225,6 +230,18 @@ export function initManage(ctx) {
 
   publishBtn.addEventListener('click', () => { if (staged) publish(staged.layer, staged.version); });
 
+  // ----- the draft editor -----
+
+  const editor = createEditor({
+    ...ctx,
+    published: async (layer, version) => {
+      ctx.openSheet('manage-panel');
+      selected = layer;
+      await publish(layer, version);
+    },
+    closed: () => refresh(),
+  });
+
   // ----- upload -----
 
   const drop = $('#drop-zone');
@@ -394,6 +411,7 @@ export function initManage(ctx) {
     },
     async userChanged() {
       if (!canWrite()) {
+        editor.close(false);
         managed = [];
         selected = null;
         staged = null;
@@ -411,6 +429,7 @@ export function initManage(ctx) {
       if (!form.elements.category.options.length) renderTargets();
     },
     languageChanged() {
+      editor.languageChanged();
       renderMyLayers();
       renderTargets();
       if (selected) renderDetail();
