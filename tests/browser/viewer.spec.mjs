@@ -1219,6 +1219,28 @@ test('edit: staff fix a typo in a name and move a point in the editor, then publ
     `the move: ${JSON.stringify(edits.slice(1))}`);
   const publishedBy = entries.find((e) => e.action === 'publish' && e.to_version === 2);
   assert(publishedBy && publishedBy.actor === STAFF.name, 'the publish of version 2 is not in the audit log');
+
+  // On a phone: the map above, the editor below, nothing wider than the
+  // screen; a tap picks a well and its table is there to change.
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  await ready(phone);
+  await signIn(phone, STAFF);
+  await phone.locator('#manage-open').tap();
+  await phone.locator('[data-edit-layer="sumur-uji"]').tap();
+  await phone.waitForFunction(() => window.bscTest.editor && window.bscTest.editor.fids.length === 3, null, { timeout: 15_000 });
+  const sheet = await phone.locator('#editor-panel').boundingBox();
+  assert(sheet.y >= PHONE.height * 0.4, `the editor covers the map on a phone (top at ${sheet.y})`);
+  await setView(phone, -8.70051, 115.1712, 17);
+  const well = await editorFeature(phone, 3);
+  assert(well && well.y < sheet.y, `well 3 is not on the visible map: ${JSON.stringify(well)}`);
+  await phone.touchscreen.tap(well.x, well.y);
+  await phone.locator('#editor-form input[name="kedalaman"]').waitFor({ state: 'visible' });
+  const wide = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(wide <= 0, `the editor is ${wide} px wider than the phone`);
+  assert(await phone.locator('.leaflet-pm-toolbar').first().isVisible(), 'no editing tools on the phone');
+  await screenshot(phone, 'editor-phone.png');
+  await phone.locator('#editor-close').tap();
+  await phone.locator('#manage-panel').waitFor({ state: 'visible' });
   return `draft v${version} opened with ${byId.size} features; name fixed and point moved to ${moved.map((v) => v.toFixed(5)).join(', ')} ("${status}"); published; the audit names ${STAFF.name} for ${edits.length} edits`;
 });
 

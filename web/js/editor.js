@@ -263,8 +263,10 @@ export function createEditor(ctx) {
     const f = layer.feature;
     const props = f.properties || {};
     const names = s.schema.map((x) => x.name);
-    for (const k of Object.keys(props)) if (!names.includes(k)) names.push(k);
-    const typeOf = (k) => (s.schema.find((x) => x.name === k) || {}).type || (typeof props[k] === 'number' ? 'number' : 'string');
+    // `photos` is added by the server from the layer's photos, not stored.
+    for (const k of Object.keys(props)) if (!names.includes(k) && k !== 'photos') names.push(k);
+    const kinds = { number: 'number', boolean: 'boolean', object: 'object' };
+    const typeOf = (k) => (s.schema.find((x) => x.name === k) || {}).type || kinds[typeof props[k]] || 'string';
     const rows = names.map((k, i) => input(k, typeOf(k), props[k], i));
     const form = h('form', { id: 'editor-form', class: 'editor-form' },
       h('h3', { text: t('editor.feature', { name: featureName(f), id: String(f.id) }) }),
