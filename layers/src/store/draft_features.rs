@@ -6,7 +6,7 @@
 //! status, the feature checked as an upload checks it
 //! ([`Collector::feature`]: an invalid one is [`Error::Invalid`] and
 //! changes nothing), the row rewritten with the upload's INSERT
-//! ([`insert_features`]), the version's summary and validation report
+//! (`insert_features`), the version's summary and validation report
 //! recomputed from all its features, the audit entry (the feature's id and
 //! the names of the properties that changed, never their values) and the
 //! change notice. The version's `edits` count grows with every edit, so

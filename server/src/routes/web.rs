@@ -92,10 +92,7 @@ static ASSETS: &[Asset] = &[
         JS
     ),
     asset!("vendor/leaflet.vectorgrid/LICENSE", TEXT),
-    asset!(
-        "vendor/leaflet-geoman/leaflet-geoman.min.js",
-        JS
-    ),
+    asset!("vendor/leaflet-geoman/leaflet-geoman.min.js", JS),
     asset!("vendor/leaflet-geoman/leaflet-geoman.css", CSS),
     asset!("vendor/leaflet-geoman/LICENSE", TEXT),
     asset!("vendor/README.md", "text/markdown; charset=utf-8"),
