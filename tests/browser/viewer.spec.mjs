@@ -1126,7 +1126,7 @@ async function editorFeature(page, fid) {
   }, String(fid));
 }
 
-test('edit: staff fix a typo in a name and move a point in the editor, then publish; the new version has exactly that change and the audit says who', async (t) => {
+test('edit: staff fix a typo in a name and move a point in the editor, then publish; the new version has exactly that change and the audit says who; on a phone too, and a refused edit says why', async (t) => {
   assert(STAFF && LEADER, 'BSC_STAFF or BSC_LEADER is not set');
   const page = await t.page();
   await ready(page);
@@ -1239,9 +1239,19 @@ test('edit: staff fix a typo in a name and move a point in the editor, then publ
   assert(wide <= 0, `the editor is ${wide} px wider than the phone`);
   assert(await phone.locator('.leaflet-pm-toolbar').first().isVisible(), 'no editing tools on the phone');
   await screenshot(phone, 'editor-phone.png');
+  // A refused edit says why: the draft was published meanwhile (elsewhere).
+  t.allow(/status of 409/);
+  const v3 = await phone.evaluate(async () => (await fetch(`/api/layers/sumur-uji/publish?version=${window.bscTest.editor.version}`, { method: 'POST' })).status);
+  assert(v3 === 200, `publishing the phone's draft: ${v3}`);
+  await phone.locator('#editor-form input[name="kedalaman"]').fill('16');
+  await phone.locator('#editor-save').tap();
+  const refusal = phone.locator('#editor-errors .report-error').first();
+  await refusal.waitFor({ state: 'visible' });
+  const why = await refusal.innerText();
+  assert(/bukan draf/.test(why), `the refusal says: "${why}"`);
   await phone.locator('#editor-close').tap();
   await phone.locator('#manage-panel').waitFor({ state: 'visible' });
-  return `draft v${version} opened with ${byId.size} features; name fixed and point moved to ${moved.map((v) => v.toFixed(5)).join(', ')} ("${status}"); published; the audit names ${STAFF.name} for ${edits.length} edits`;
+  return `draft v${version} opened with ${byId.size} features; name fixed and point moved to ${moved.map((v) => v.toFixed(5)).join(', ')} ("${status}"); published; the audit names ${STAFF.name} for ${edits.length} edits; on a phone: map above, table below, a refused edit says "${why.slice(0, 60)}"`;
 });
 
 test('phone: the layer panel and map fit a 390 px screen; controls are labelled', async (t) => {
