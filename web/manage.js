@@ -1,10 +1,12 @@
 // The OPD staff panel: my layers with their versions, upload with
 // drag-and-drop and progress, the validation report, preview on the map,
-// publish and roll back; the style editor (web/js/styleedit.js).
+// publish and roll back; the style editor (web/js/styleedit.js); "Ubah
+// data" opens the draft editor (js/editor.js).
 
 import { h, replace, pageLang } from './dom.js';
 import { title, num, when, lang } from './i18n.js';
 import { openStyleEditor, relabelStyleEditor } from './js/styleedit.js';
+import { createEditor } from './js/editor.js';
 
 // The upload form's fields of what a layer is about (see web/js/about.js).
 const ABOUT_FIELDS = ['description_id', 'description_en', 'source', 'licence', 'contact_unit', 'contact_email', 'update_frequency', 'keywords', 'data_date'];
@@ -55,6 +57,9 @@ export function initManage(ctx) {
         h('button', { type: 'button', class: 'btn small', text: t('manage.versions'), onclick: () => select(l.id) }),
         l.current_version != null
           ? h('button', { type: 'button', class: 'btn small', dataset: { styleEdit: l.id }, text: t('style.edit'), onclick: () => editStyle(l.id) })
+          : null,
+        l.current_version != null || l.latest_status === 'draft'
+          ? h('button', { type: 'button', class: 'btn small', dataset: { editLayer: l.id }, text: t('manage.edit'), onclick: () => editor.open(l) })
           : null)));
     replace(box, h('div', { class: 'table-wrap' }, h('table', { class: 'manage-table' }, head, h('tbody', {}, rows))));
   }
@@ -240,6 +245,18 @@ export function initManage(ctx) {
 
   publishBtn.addEventListener('click', () => { if (staged) publish(staged.layer, staged.version); });
 
+  // ----- the draft editor -----
+
+  const editor = createEditor({
+    ...ctx,
+    published: async (layer, version) => {
+      ctx.openSheet('manage-panel');
+      selected = layer;
+      await publish(layer, version);
+    },
+    closed: () => refresh(),
+  });
+
   // ----- upload -----
 
   const drop = $('#drop-zone');
@@ -418,6 +435,7 @@ export function initManage(ctx) {
     },
     async userChanged() {
       if (!canWrite()) {
+        editor.close(false);
         managed = [];
         selected = null;
         staged = null;
@@ -437,6 +455,7 @@ export function initManage(ctx) {
       if (!form.elements.category.options.length) renderTargets();
     },
     languageChanged() {
+      editor.languageChanged();
       renderMyLayers();
       renderTargets();
       if (selected) renderDetail();

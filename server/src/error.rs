@@ -148,6 +148,13 @@ impl From<layers::Error> for ApiError {
                 detail: m,
             },
             layers::Error::Unauthorized(m) => ApiError::unauthorized(m),
+            // Routes that take features answer with the problems listed
+            // (see routes/draft_features.rs); this is the short form.
+            e @ layers::Error::Invalid { .. } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                kind: "invalid-feature",
+                detail: e.to_string(),
+            },
             layers::Error::Report(e) => report_error(e),
             e @ layers::Error::Throttled { .. } => ApiError::too_many_requests(e.to_string()),
             layers::Error::Database(e) if is_busy(&e) => {

@@ -147,7 +147,8 @@ pub fn json_response<T: serde::Serialize>(value: &T, caching: &Caching) -> Respo
     }
 }
 
-/// The entity tag of everything derived from one served layer version.
+/// The entity tag of everything derived from one served layer version
+/// (and its revision: photos, and the edits of a draft being previewed).
 pub fn layer_tag(l: &LayerIndex, who: &Principal) -> String {
     let stamp: String = l
         .meta
@@ -156,9 +157,10 @@ pub fn layer_tag(l: &LayerIndex, who: &Principal) -> String {
         .filter(char::is_ascii_digit)
         .collect();
     format!(
-        "{}-{}-{stamp}-{}",
+        "{}-{}.{}-{stamp}-{}",
         l.meta.id,
         l.data.version.id,
+        l.data.version.photos_rev,
         who.cache_class()
     )
 }

@@ -1110,6 +1110,158 @@ test('staff: upload through the page, see the report, publish; the layer appears
   return `rejected upload reported ("${errText.slice(0, 60)}"), valid one with a warning, published, the public draws ${n} features; v2 dropped on the form, published, rolled back to v1; the ?live=1 screen followed both by the change feed (${reloads} reloads)`;
 });
 
+/** Signs `who` in over the API (no page); returns the session cookie. */
+async function sessionCookie(who) {
+  const r = await fetch(BASE + '/api/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: ORIGIN },
+    body: JSON.stringify({ name: who.name, password: who.password }),
+  });
+  assert(r.ok, `sign-in of ${who.name}: ${r.status}`);
+  return (r.headers.get('set-cookie') || '').split(';')[0];
+}
+
+/** The element of the editor's feature `fid` on the map: its centre. */
+async function editorFeature(page, fid) {
+  return page.evaluate((fid) => {
+    let el = null;
+    window.bscTest.map.eachLayer((l) => {
+      if (!el && l.options && l.options.pmIgnore === false && l.feature && String(l.feature.id) === fid && l.getElement) el = l.getElement();
+    });
+    if (!el) return null;
+    const r = el.getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }, String(fid));
+}
+
+test('edit: staff fix a typo in a name and move a point in the editor, then publish; the new version has exactly that change and the audit says who; on a phone too, and a refused edit says why', async (t) => {
+  assert(STAFF && LEADER, 'BSC_STAFF or BSC_LEADER is not set');
+  const page = await t.page();
+  await ready(page);
+  await signIn(page, STAFF);
+  // A layer of the staff's agency with a misspelt name, published.
+  const original = {
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', id: 1, properties: { nama: 'Sumur Dalme', kedalaman: 12 }, geometry: { type: 'Point', coordinates: [115.1702, -8.7003] } },
+      { type: 'Feature', id: 2, properties: { nama: 'Sumur Desa', kedalaman: 8 }, geometry: { type: 'Point', coordinates: [115.1712, -8.7003] } },
+      { type: 'Feature', id: 3, properties: { nama: 'Sumur Puseh', kedalaman: 15 }, geometry: { type: 'Point', coordinates: [115.1722, -8.7003] } },
+    ],
+  };
+  const made = await page.evaluate(async (json) => {
+    const up = await fetch('/api/layers?id=sumur-uji&category=general&visibility=public&title_id=Sumur%20uji&title_en=Wells%20(test)&filename=sumur.geojson', {
+      method: 'POST', headers: { 'content-type': 'application/geo+json' }, body: json,
+    });
+    const pub = await fetch('/api/layers/sumur-uji/publish', { method: 'POST' });
+    return [up.status, pub.status];
+  }, JSON.stringify(original));
+  assert(made[0] === 201 && made[1] === 200, `upload and publish: ${made}`);
+
+  // Ubah data: a draft of the current version opens on the map.
+  await page.locator('#manage-open').click();
+  await page.locator('[data-edit-layer="sumur-uji"]').click();
+  await page.locator('#editor-panel').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => window.bscTest.editor && window.bscTest.editor.fids.length === 3, null, { timeout: 15_000 })
+    .catch(async (e) => { throw new Error(`${e.message}; the editor says: ${await page.locator('#editor-panel').innerText()}`); });
+  const version = await page.evaluate(() => window.bscTest.editor.version);
+  assert(version === 2, `the editor opened version ${version}`);
+  assert(await page.locator('.leaflet-pm-toolbar').first().isVisible(), 'no editing tools on the map');
+
+  // Close enough to tell the three wells apart.
+  await setView(page, -8.7003, 115.1712, 18);
+  // The typo: pick the feature, change its name in the attribute table.
+  const first = await editorFeature(page, 1);
+  assert(first, 'feature 1 is not on the map');
+  await page.mouse.click(first.x, first.y);
+  const nameInput = page.locator('#editor-form input[name="nama"]');
+  await nameInput.waitFor({ state: 'visible' });
+  assert(await nameInput.inputValue() === 'Sumur Dalme', `the table shows "${await nameInput.inputValue()}"`);
+  const depthType = await page.locator('#editor-form input[name="kedalaman"]').getAttribute('type');
+  assert(depthType === 'number', `kedalaman is edited as ${depthType}`);
+  await nameInput.fill('Sumur Dalem');
+  await page.locator('#editor-save').click();
+  await page.waitForFunction(() => window.bscTest.editor.saved >= 1, null, { timeout: 10_000 })
+    .catch(async (e) => { throw new Error(`${e.message}; the editor says: ${await page.locator('#editor-panel').innerText()}`); });
+
+  // A point moved: drag its marker.
+  const second = await editorFeature(page, 2);
+  assert(second, 'feature 2 is not on the map');
+  await page.mouse.move(second.x, second.y);
+  await page.mouse.down();
+  // (down and to the left: the sheet covers the right of the map)
+  for (let i = 1; i <= 8; i++) await page.mouse.move(second.x - i * 5, second.y + i * 5);
+  await page.mouse.up();
+  await page.waitForFunction(() => window.bscTest.editor.saved >= 2, null, { timeout: 10_000 })
+    .catch(async (e) => { throw new Error(`${e.message} (moving a marker); the editor says: ${await page.locator('#editor-panel').innerText()}`); });
+  await settle(page);
+  const status = await page.locator('#editor-status').innerText();
+  await screenshot(page, 'editor-desktop.png');
+
+  // Terbitkan: version 2 is served.
+  await page.locator('#editor-publish').click();
+  await poll(async () => (await api('/api/layers/sumur-uji')).version === 2, 'the edited draft was not published');
+  const now = await api('/api/layers/sumur-uji/features');
+  const byId = new Map(now.features.map((f) => [String(f.id), f]));
+  assert(now.features.length === 3, `${now.features.length} features after publishing`);
+  for (const f of original.features) {
+    const got = byId.get(String(f.id));
+    const wantProps = f.id === 1 ? { ...f.properties, nama: 'Sumur Dalem' } : f.properties;
+    const props = { ...got.properties };
+    delete props.photos;
+    assert(JSON.stringify(props) === JSON.stringify(wantProps), `feature ${f.id} properties: ${JSON.stringify(props)}`);
+    const same = JSON.stringify(got.geometry.coordinates) === JSON.stringify(f.geometry.coordinates);
+    assert(f.id === 2 ? !same : same, `feature ${f.id} geometry: ${JSON.stringify(got.geometry)}`);
+  }
+  const moved = byId.get('2').geometry.coordinates;
+  assert(moved[0] < 115.1712 && moved[1] < -8.7003, `feature 2 did not move left and down: ${moved}`);
+
+  // The history says who changed what.
+  const cookie = await sessionCookie(LEADER);
+  const r = await fetch(BASE + '/api/audit?layer=sumur-uji', { headers: { cookie } });
+  assert(r.ok, `audit: ${r.status}`);
+  const entries = (await r.json()).entries;
+  const edits = entries.filter((e) => e.action.startsWith('feature_')).reverse();
+  assert(edits.every((e) => e.actor === STAFF.name && e.to_version === 2 && e.action === 'feature_edit'), `edits: ${JSON.stringify(edits)}`);
+  assert(JSON.stringify(edits[0].detail) === JSON.stringify({ fid: '1', properties: ['nama'], geometry: false }), `first edit: ${JSON.stringify(edits[0])}`);
+  assert(edits.slice(1).length >= 1 && edits.slice(1).every((e) => e.detail.fid === '2' && e.detail.geometry === true && e.detail.properties.length === 0),
+    `the move: ${JSON.stringify(edits.slice(1))}`);
+  const publishedBy = entries.find((e) => e.action === 'publish' && e.to_version === 2);
+  assert(publishedBy && publishedBy.actor === STAFF.name, 'the publish of version 2 is not in the audit log');
+
+  // On a phone: the map above, the editor below, nothing wider than the
+  // screen; a tap picks a well and its table is there to change.
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  await ready(phone);
+  await signIn(phone, STAFF);
+  await phone.locator('#manage-open').tap();
+  await phone.locator('[data-edit-layer="sumur-uji"]').tap();
+  await phone.waitForFunction(() => window.bscTest.editor && window.bscTest.editor.fids.length === 3, null, { timeout: 15_000 });
+  const sheet = await phone.locator('#editor-panel').boundingBox();
+  assert(sheet.y >= PHONE.height * 0.4, `the editor covers the map on a phone (top at ${sheet.y})`);
+  await setView(phone, -8.70051, 115.1712, 17);
+  const well = await editorFeature(phone, 3);
+  assert(well && well.y < sheet.y, `well 3 is not on the visible map: ${JSON.stringify(well)}`);
+  await phone.touchscreen.tap(well.x, well.y);
+  await phone.locator('#editor-form input[name="kedalaman"]').waitFor({ state: 'visible' });
+  const wide = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(wide <= 0, `the editor is ${wide} px wider than the phone`);
+  assert(await phone.locator('.leaflet-pm-toolbar').first().isVisible(), 'no editing tools on the phone');
+  await screenshot(phone, 'editor-phone.png');
+  // A refused edit says why: the draft was published meanwhile (elsewhere).
+  t.allow(/status of 409/);
+  const v3 = await phone.evaluate(async () => (await fetch(`/api/layers/sumur-uji/publish?version=${window.bscTest.editor.version}`, { method: 'POST' })).status);
+  assert(v3 === 200, `publishing the phone's draft: ${v3}`);
+  await phone.locator('#editor-form input[name="kedalaman"]').fill('16');
+  await phone.locator('#editor-save').tap();
+  const refusal = phone.locator('#editor-errors .report-error').first();
+  await refusal.waitFor({ state: 'visible' });
+  const why = await refusal.innerText();
+  assert(/bukan draf/.test(why), `the refusal says: "${why}"`);
+  await phone.locator('#editor-close').tap();
+  await phone.locator('#manage-panel').waitFor({ state: 'visible' });
+  return `draft v${version} opened with ${byId.size} features; name fixed and point moved to ${moved.map((v) => v.toFixed(5)).join(', ')} ("${status}"); published; the audit names ${STAFF.name} for ${edits.length} edits; on a phone: map above, table below, a refused edit says "${why.slice(0, 60)}"`;
+});
+
 test('style: staff edit a style with a live preview, save it as a draft and publish it; /styles/{layer}.json has the categories', async (t) => {
   assert(STAFF && STYLE_LAYER, 'BSC_STAFF or BSC_STYLE_LAYER is not set');
   const page = await t.page();

@@ -13,6 +13,7 @@
 //   panel.js     the layer panel and the legend
 //   search.js    search
 //   session.js   sign-in and out, the OPD staff tools (../manage.js)
+//   editor.js    the staff's draft editor (Leaflet-Geoman, loaded when it opens)
 //   overview.js  the leaders' overview
 //   dashboard.js the leaders' dashboard: figures per kecamatan, choropleth, chart, CSV
 //   share.js     "Bagikan" in popups: link, WhatsApp, QR code

@@ -79,7 +79,7 @@ export function initLogin() {
 /** The OPD staff panel: its tools, and the button that opens it. */
 export function initStaffTools() {
   store.manage = initManage({
-    state: store, map, api, toast, t, reloadLayers, setActive, LayerView,
+    state: store, map, api, toast, t, reloadLayers, setActive, LayerView, openSheet,
     openFeaturePopup: openPopup,
   });
   $('#manage-open').addEventListener('click', () => { openSheet('manage-panel'); store.manage.open(); });

@@ -120,8 +120,9 @@ pub struct VersionInfo {
     pub bbox: Option<Bbox>,
     /// When the version was created (RFC 3339, UTC).
     pub created_at: String,
-    /// The layer's photo revision the features were loaded with: photos
-    /// appear in the features' properties, so a change reloads the layer.
+    /// The layer's photo revision plus the version's edits (a draft edited
+    /// in place) the features were loaded with: photos appear in the
+    /// features' properties, so a change of either reloads the layer.
     #[serde(skip)]
     pub photos_rev: i64,
 }

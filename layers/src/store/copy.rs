@@ -125,6 +125,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("name_field", Text),
             ("meta_about", Text),
             ("meta_style", Text),
+            ("edits", Int),
         ],
     ),
     (

@@ -27,7 +27,7 @@ impl Store {
             "SELECT l.id AS layer_id, l.category_id, l.title_id, l.title_en, l.visibility, l.updated_at, l.about, l.style,
                     a.id AS agency_id, a.name AS agency_name,
                     v.id, v.version, v.feature_count, v.geometry_types,
-                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev, v.name_field
+                    v.minx, v.miny, v.maxx, v.maxy, v.created_at, l.photos_rev + v.edits AS photos_rev, v.name_field
              FROM layers l
              JOIN categories c ON c.id = l.category_id
              JOIN layer_versions v ON v.layer_id = l.id AND v.version = l.current_version

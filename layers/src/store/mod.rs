@@ -10,7 +10,8 @@
 //! This module holds the [`Store`] handle: the pool, opening and
 //! migrating, and transactions. Each submodule adds the methods of one
 //! part of the database: [`writer`] writes a new layer version,
-//! [`versions`] lists versions and makes one current, [`features`] reads
+//! [`versions`] lists versions and makes one current, [`draft_features`]
+//! edits a draft feature by feature, [`features`] reads
 //! what the catalog serves and inserts features, [`accounts`], [`photos`],
 //! [`audit`] and [`changes`] keep users, photos, the audit log and change
 //! notices, [`copy`] copies a whole database to another backend, and
@@ -29,6 +30,7 @@ pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod copy;
+pub mod draft_features;
 pub mod features;
 pub mod photos;
 pub mod reports;

@@ -20,7 +20,7 @@ use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
 use crate::store::changes::Change;
 use crate::store::features::{rename_features, schema_names};
-use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, version_info};
+use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, owner_in, version_info};
 use crate::store::{Store, Tx, audit, changes};
 
 const SUMMARY_COLUMNS: &str = "v.version, v.status, v.feature_count, v.geometry_types,
@@ -81,7 +81,7 @@ impl Store {
     pub async fn version_info(&self, id: &str, version: i64) -> Result<Option<VersionInfo>> {
         let row = sqlx::query(
             "SELECT v.id, v.version, v.feature_count, v.geometry_types, v.minx, v.miny, v.maxx, v.maxy,
-                    v.created_at, l.photos_rev
+                    v.created_at, l.photos_rev + v.edits AS photos_rev
              FROM layer_versions v JOIN layers l ON l.id = v.layer_id
              WHERE v.layer_id = $1 AND v.version = $2",
         )
@@ -573,7 +573,7 @@ pub(crate) async fn checked_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Re
 
 /// [`checked_owner`] of a layer that is not deleted: a deleted layer is
 /// restored before it changes.
-async fn live_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
+pub(crate) async fn live_owner(tx: &mut Tx, id: &str, guard: Guard<'_>) -> Result<Owner> {
     let owner = checked_owner(tx, id, guard).await?;
     if owner.deleted {
         return Err(Error::Conflict(format!(
@@ -591,27 +591,6 @@ pub(crate) async fn next_version(tx: &mut Tx, id: &str) -> Result<i64> {
     .bind(id)
     .fetch_one(&mut **tx)
     .await?)
-}
-
-pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Owner>> {
-    let row = sqlx::query(
-        "SELECT agency_id, visibility, current_version, deleted_at FROM layers WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        let visibility: String = r.try_get("visibility")?;
-        let deleted: Option<String> = r.try_get("deleted_at")?;
-        Ok(Owner {
-            layer: id.to_owned(),
-            agency: r.try_get("agency_id")?,
-            visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
-            published: r.try_get::<Option<i64>, _>("current_version")?.is_some(),
-            deleted: deleted.is_some(),
-        })
-    })
-    .transpose()
 }
 
 fn summary(r: &sqlx::any::AnyRow) -> Result<VersionSummary> {

@@ -12,7 +12,8 @@ use crate::model::change::ChangeKind;
 use crate::model::{LayerSpec, Visibility, agency_slug, check_slug};
 use crate::store::changes::Change;
 use crate::store::features::{FeatureRef, insert_features, nullable_floats, rename_features};
-use crate::store::versions::{apply_version_meta, next_version, owner_in};
+use crate::store::rows::owner_in;
+use crate::store::versions::{apply_version_meta, next_version};
 use crate::store::{Backend, Store, Tx, audit, changes};
 
 impl Store {
@@ -54,7 +55,7 @@ impl Store {
 /// On PostgreSQL, waits for this layer's other writers (on any replica):
 /// they take turns, so two uploads never number their versions alike or
 /// both create the layer. SQLite has one writer anyway.
-async fn take_turn(backend: Backend, tx: &mut Tx, layer: &str) -> Result<()> {
+pub(crate) async fn take_turn(backend: Backend, tx: &mut Tx, layer: &str) -> Result<()> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(layer)

@@ -3,6 +3,7 @@
 mod audit;
 mod changes;
 pub mod download;
+mod draft_features;
 mod features;
 mod health;
 mod metadata;
@@ -22,7 +23,7 @@ pub mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Router, middleware};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
@@ -66,6 +67,14 @@ pub fn app(state: AppState) -> Router {
             get(versions::one).patch(versions::patch),
         )
         .route("/api/layers/{id}/drafts", post(versions::draft))
+        .route(
+            "/api/layers/{id}/drafts/{version}/features",
+            post(draft_features::add),
+        )
+        .route(
+            "/api/layers/{id}/drafts/{version}/features/{fid}",
+            patch(draft_features::edit).delete(draft_features::remove),
+        )
         .route("/api/layers/{id}/publish", post(versions::publish))
         .route("/api/layers/{id}/rollback", post(versions::rollback))
         .route("/api/layers/{id}/restore", post(versions::restore))

@@ -47,7 +47,7 @@ pub(crate) fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<
 }
 
 /// Who may list versions: those who may see drafts of the layer.
-async fn history_visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<()> {
+pub(crate) async fn history_visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<()> {
     match state.store.owner(id).await? {
         Some(o) if can_see_history(who, &o) => Ok(()),
         _ => Err(ApiError::no_layer(&id)),
@@ -361,7 +361,7 @@ async fn sync(state: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-fn private_json(v: Value) -> Response {
+pub(crate) fn private_json(v: Value) -> Response {
     let mut res = Json(v).into_response();
     res.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,

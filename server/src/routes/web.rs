@@ -70,6 +70,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/controls.js", JS),
     asset!("js/live.js", JS),
     asset!("js/time.js", JS),
+    asset!("js/editor.js", JS),
     asset!("i18n.js", JS),
     asset!("manage.js", JS),
     asset!("dom.js", JS),
@@ -92,6 +93,9 @@ static ASSETS: &[Asset] = &[
         JS
     ),
     asset!("vendor/leaflet.vectorgrid/LICENSE", TEXT),
+    asset!("vendor/leaflet-geoman/leaflet-geoman.min.js", JS),
+    asset!("vendor/leaflet-geoman/leaflet-geoman.css", CSS),
+    asset!("vendor/leaflet-geoman/LICENSE", TEXT),
     asset!("vendor/README.md", "text/markdown; charset=utf-8"),
 ];
 

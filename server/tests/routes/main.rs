@@ -13,6 +13,7 @@ mod about;
 mod caching;
 mod changes;
 mod cors;
+mod draft_edits;
 mod features;
 mod language;
 mod name_field;

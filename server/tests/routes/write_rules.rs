@@ -185,6 +185,22 @@ async fn write_routes_hide_what_read_routes_hide() {
             "/api/layers/ID/features/1/photos",
             Body::from(vec![0x89, b'P', b'N', b'G']),
         ),
+        (Method::POST, "/api/layers/ID/drafts", Body::empty()),
+        (
+            Method::PATCH,
+            "/api/layers/ID/drafts/1/features/1",
+            Body::from(r#"{"properties": {"nama": "X"}}"#),
+        ),
+        (
+            Method::POST,
+            "/api/layers/ID/drafts/1/features",
+            Body::from(r#"{"type": "Feature", "properties": {}, "geometry": null}"#),
+        ),
+        (
+            Method::DELETE,
+            "/api/layers/ID/drafts/1/features/1",
+            Body::empty(),
+        ),
     ];
     let callers: [(&str, Option<&str>, &[&str]); 3] = [
         ("anonymous", None, &["draf-saja", "internal-pupr"]),

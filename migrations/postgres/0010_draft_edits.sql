@@ -1,0 +1,4 @@
+-- How many times a draft was edited in place, feature by feature (the
+-- page's editor): previews and ETags built from a version change with it.
+-- Mirrored in migrations/sqlite.
+ALTER TABLE layer_versions ADD COLUMN edits BIGINT NOT NULL DEFAULT 0;
