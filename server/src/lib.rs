@@ -18,6 +18,7 @@ pub mod listen;
 pub mod metrics;
 pub mod previews;
 pub mod routes;
+pub mod setup;
 pub mod state;
 
 pub use routes::app;
