@@ -145,10 +145,7 @@ mod tests {
         for _ in 0..MAX_WRONG_TOKENS {
             assert_eq!(link.check("wrong", "mallory"), Check::Invalid);
         }
-        assert!(matches!(
-            link.check(&token, "mallory"),
-            Check::Throttled(_)
-        ));
+        assert!(matches!(link.check(&token, "mallory"), Check::Throttled(_)));
         // Others are not concerned.
         assert_eq!(link.check(&token, "alice"), Check::Valid);
     }

@@ -19,6 +19,7 @@
 //   controls.js  the map's "Lokasi saya" and (phones) "Legenda" buttons
 //   time.js      the time slider of layers with dates (datetime=../DAY)
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
+//   admin.js     administration: users, agencies, tokens, audit log, backups
 //
 // The permalink also names the time slider's day (&time=YYYY-MM-DD) and
 // the feature whose popup is open
@@ -42,6 +43,7 @@ import { renderUser, initLogin, initStaffTools } from './session.js';
 import { renderOverview, initOverview } from './overview.js';
 import { initDashboard } from './dashboard.js';
 import { initReports, openTrack, trackedCode } from './reports.js';
+import { initAdmin, adminLanguageChanged } from './admin.js';
 
 // ---------- permalink ----------
 
@@ -128,6 +130,7 @@ function initLanguage() {
     renderUser();
     if (!$('#overview-panel').hidden) renderOverview();
     store.manage.languageChanged();
+    adminLanguageChanged();
     renderOpenPopup();
   });
 }
@@ -142,6 +145,7 @@ async function start() {
   initLanguage();
   initPanel();
   initOverview();
+  initAdmin();
   initDashboard();
   initSheets();
   initSearch();

@@ -1049,11 +1049,11 @@ impl Store {
 
     /// How many admins may log in (not disabled).
     pub async fn admin_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     /// Creates an agency named `name` (audited as `agency_add`); its slug
@@ -1149,7 +1149,9 @@ impl Store {
 /// An agency name trimmed, or why it cannot be one.
 fn check_agency_name(name: &str) -> Result<&str> {
     let name = name.trim();
-    if agency_slug(name).is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control)
+    if agency_slug(name).is_empty()
+        || name.chars().count() > 200
+        || name.chars().any(char::is_control)
     {
         return Err(Error::BadRequest(
             "Nama perangkat daerah: 1-200 karakter, ada huruf atau angka. / An agency name has 1-200 characters, some of them letters or digits.".into(),
@@ -1726,10 +1728,19 @@ mod tests {
             .set_role("made", Role::OpdStaff, Some("Dinas Sosial P3A"), CLI)
             .await
             .unwrap();
-        assert_eq!((u.role, u.agency.as_deref()), (Role::OpdStaff, Some("dinas-sosial")));
+        assert_eq!(
+            (u.role, u.agency.as_deref()),
+            (Role::OpdStaff, Some("dinas-sosial"))
+        );
         // With a second admin the first may step down.
-        store.set_role("made", Role::Admin, None, CLI).await.unwrap();
-        store.set_role("ayu", Role::Leader, None, CLI).await.unwrap();
+        store
+            .set_role("made", Role::Admin, None, CLI)
+            .await
+            .unwrap();
+        store
+            .set_role("ayu", Role::Leader, None, CLI)
+            .await
+            .unwrap();
         assert_eq!(store.admin_count().await.unwrap(), 1);
 
         // Disabled, then enabled again: logs in with the same password.
@@ -1755,7 +1766,13 @@ mod tests {
             .fetch_all(store.pool())
             .await
             .unwrap();
-        for a in ["agency_add", "agency_rename", "user_role", "user_disable", "user_enable"] {
+        for a in [
+            "agency_add",
+            "agency_rename",
+            "user_role",
+            "user_disable",
+            "user_enable",
+        ] {
             assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
         }
         // Each change once: the second enable changed nothing.

@@ -107,7 +107,10 @@ pub async fn add_user(
     let made = given(b.password.as_deref())
         .is_none()
         .then(layers::password::random_password);
-    let password = made.as_deref().or(b.password.as_deref()).unwrap_or_default();
+    let password = made
+        .as_deref()
+        .or(b.password.as_deref())
+        .unwrap_or_default();
     let user = state
         .store
         .create_user(
@@ -223,7 +226,10 @@ pub async fn set_password(
     let made = given(b.password.as_deref())
         .is_none()
         .then(layers::password::random_password);
-    let password = made.as_deref().or(b.password.as_deref()).unwrap_or_default();
+    let password = made
+        .as_deref()
+        .or(b.password.as_deref())
+        .unwrap_or_default();
     state
         .store
         .set_password(&user.name, password, client.actor(&who))

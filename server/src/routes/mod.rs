@@ -84,10 +84,7 @@ pub fn app(state: AppState) -> Router {
                 .delete(session::logout),
         )
         .route("/api/audit", get(audit::list))
-        .route(
-            "/api/admin/users",
-            get(admin::users).post(admin::add_user),
-        )
+        .route("/api/admin/users", get(admin::users).post(admin::add_user))
         .route("/api/admin/users/{name}", patch(admin::patch_user))
         .route(
             "/api/admin/users/{name}/password",

@@ -51,17 +51,17 @@ fn page(status: StatusCode, body: &str) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -88,7 +88,10 @@ fn throttled(wait: u64) -> Response {
 
 fn form(token: &str, name: &str, error: Option<&str>) -> String {
     let error = error.map_or_else(String::new, |e| {
-        format!("<p class=\"error\" role=\"alert\" id=\"setup-error\">{}</p>", esc(e))
+        format!(
+            "<p class=\"error\" role=\"alert\" id=\"setup-error\">{}</p>",
+            esc(e)
+        )
     });
     format!(
         "<p>Belum ada admin di server ini. Pilih nama dan kata sandi admin pertama; tautan ini berlaku sekali saja. \
@@ -246,9 +249,6 @@ pub async fn setup_submit(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }

@@ -69,6 +69,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/controls.js", JS),
     asset!("js/live.js", JS),
     asset!("js/time.js", JS),
+    asset!("js/admin.js", JS),
     asset!("i18n.js", JS),
     asset!("manage.js", JS),
     asset!("dom.js", JS),
