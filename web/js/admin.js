@@ -124,7 +124,7 @@ async function renderUsers(body) {
               replace($('#admin-secret'), secretBox(t('admin.user.passwordOf', { name: u.name }), res.password, 'admin-new-password'));
             } catch (ex) { fail(ex); }
           },
-        }))));
+        })));
   });
   replace(body, out, form,
     h('h3', { text: t('admin.users') }),

@@ -39,7 +39,7 @@ import { initControls } from './controls.js';
 import { initTime, setTime } from './time.js';
 import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
-import { renderUser, initLogin, initStaffTools } from './session.js';
+import { renderUser, initLogin, initStaffTools, showDemoAccounts } from './session.js';
 import { renderOverview, initOverview } from './overview.js';
 import { initDashboard } from './dashboard.js';
 import { initReports, openTrack, trackedCode } from './reports.js';
@@ -159,6 +159,7 @@ async function start() {
     store.config = { basemap: null, regency_bbox: [115.03, -8.9, 115.3, -8.19], default_layers: [] };
   }
   renderUser();
+  showDemoAccounts();
   setUpMap();
   initControls();
   initTime();

@@ -39,7 +39,9 @@ export function renderUser() {
  * On a server run with --demo: the demo accounts (name, role, password)
  * in the sign-in dialog, each with a button that fills the form.
  */
-async function showDemoAccounts(form) {
+export async function showDemoAccounts() {
+  if (!store.config || !store.config.demo) return;
+  const form = $('#login-form');
   let accounts = [];
   try {
     accounts = (await api('/api/demo-accounts')).accounts || [];
@@ -72,7 +74,6 @@ export function initLogin() {
     form.elements.name.focus();
   });
   $('#login-cancel').addEventListener('click', () => dialog.close());
-  showDemoAccounts(form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.textContent = '';

@@ -209,6 +209,8 @@ pub async fn config(State(state): State<AppState>, who: Principal, headers: Head
             "outline_layers": ["batas-kabupaten", "batas-kecamatan"],
             "default_layers": ["pura", "objek-wisata", "pantai"],
             "max_limit": state.config.max_limit,
+            // Demo mode: the sign-in dialog asks /api/demo-accounts.
+            "demo": !state.demo_accounts.is_empty(),
         }),
         &caching,
     )
