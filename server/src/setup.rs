@@ -89,15 +89,15 @@ impl SetupLink {
         if valid {
             return Check::Valid;
         }
-        if inner.wrong.len() >= MAX_CLIENTS && !inner.wrong.contains_key(client) {
-            if let Some(oldest) = inner
+        if inner.wrong.len() >= MAX_CLIENTS
+            && !inner.wrong.contains_key(client)
+            && let Some(oldest) = inner
                 .wrong
                 .iter()
                 .min_by_key(|(_, (_, since))| *since)
                 .map(|(k, _)| k.clone())
-            {
-                inner.wrong.remove(&oldest);
-            }
+        {
+            inner.wrong.remove(&oldest);
         }
         let entry = inner.wrong.entry(client.to_owned()).or_insert((0, now));
         if now.duration_since(entry.1) >= SETUP_TTL {
