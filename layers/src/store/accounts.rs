@@ -178,14 +178,14 @@ pub fn check_password(user: &str, password: &str) -> Result<()> {
 pub fn check_user_name(name: &str) -> Result<()> {
     if name.len() > MAX_USER_NAME_LEN {
         return Err(Error::BadRequest(format!(
-            "the user name is too long: use at most {MAX_USER_NAME_LEN} characters"
+            "Nama pengguna terlalu panjang: paling banyak {MAX_USER_NAME_LEN} karakter. / The user name is too long: use at most {MAX_USER_NAME_LEN} characters."
         )));
     }
     if is_valid_user_name(name) {
         Ok(())
     } else {
         Err(Error::BadRequest(format!(
-            "user name {name:?} is not valid: use 1-{MAX_USER_NAME_LEN} characters A-Z, a-z, 0-9, '.', '_', '@' or '-', starting with a letter or digit"
+            "Nama pengguna {name:?} tidak sah: pakai 1-{MAX_USER_NAME_LEN} karakter A-Z, a-z, 0-9, '.', '_', '@' atau '-', diawali huruf atau angka. / User name {name:?} is not valid: use 1-{MAX_USER_NAME_LEN} characters A-Z, a-z, 0-9, '.', '_', '@' or '-', starting with a letter or digit."
         )))
     }
 }
@@ -279,13 +279,13 @@ impl Store {
         let agency = match (new.role, new.agency) {
             (Role::OpdStaff, None) => {
                 return Err(Error::BadRequest(
-                    "an opd_staff user needs an agency (--agency)".into(),
+                    "Pengguna opd_staff memerlukan perangkat daerah (--agency). / An opd_staff user needs an agency (--agency).".into(),
                 ));
             }
             (Role::OpdStaff, Some(a)) => Some(resolve_agency(&mut tx, a, new.create_agency).await?),
             (role, Some(_)) => {
                 return Err(Error::BadRequest(format!(
-                    "only opd_staff users belong to an agency, not {role}"
+                    "Hanya opd_staff yang terikat pada perangkat daerah, bukan {role}. / Only opd_staff users belong to an agency, not {role}."
                 )));
             }
             (_, None) => None,
@@ -305,8 +305,8 @@ impl Store {
             Ok(row) => row,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(Error::Conflict(format!(
-                    "a user named {:?} exists",
-                    new.name
+                    "Nama pengguna {:?} sudah dipakai. / A user named {:?} exists.",
+                    new.name, new.name
                 )));
             }
             Err(e) => return Err(e.into()),
@@ -363,7 +363,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
@@ -410,7 +412,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
@@ -687,7 +691,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(stored) = stored else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let enrolment = crate::totp::enrol(&stored)?;
         sqlx::query(
@@ -718,7 +724,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let stored: String = row.try_get("name")?;
         let had = row.try_get::<Option<String>, _>("totp_secret")?.is_some();
@@ -813,7 +821,7 @@ impl Store {
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
             return Err(Error::BadRequest(
-                "a token label must have 1-100 characters and no control characters".into(),
+                "Label token: 1-100 karakter, tanpa karakter kendali. / A token label must have 1-100 characters and no control characters.".into(),
             ));
         }
         let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
@@ -824,10 +832,14 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(owner) = owner else {
-            return Err(Error::NotFound(format!("no user named {user:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {user:?} tidak ada. / No user named {user:?}."
+            )));
         };
         if owner.try_get::<i64, _>("disabled")? != 0 {
-            return Err(Error::Conflict(format!("user {user:?} is disabled")));
+            return Err(Error::Conflict(format!(
+                "Pengguna {user:?} nonaktif. / User {user:?} is disabled."
+            )));
         }
         let owner_name: String = owner.try_get("name")?;
         let id: i64 = sqlx::query_scalar(
@@ -888,7 +900,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Err(Error::NotFound(format!("no API token with id {id}")));
+            return Err(Error::NotFound(format!(
+                "Token API {id} tidak ada. / No API token with id {id}."
+            )));
         };
         if row.try_get::<Option<String>, _>("revoked_at")?.is_some() {
             return Ok(());
@@ -954,7 +968,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         if row.try_get::<i64, _>("disabled")? == 0 {
             return Ok(());
@@ -998,7 +1014,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(before) = before.as_ref().map(user_from_row).transpose()? else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let agency = match (role, agency.map(str::trim).filter(|a| !a.is_empty())) {
             (Role::OpdStaff, None) => {
@@ -1206,7 +1224,7 @@ async fn resolve_agency(tx: &mut Tx, given: &str, create: bool) -> Result<String
     if create {
         if slug.is_empty() || given.len() > 200 {
             return Err(Error::BadRequest(format!(
-                "agency name {given:?} must have 1-200 characters, some of them letters or digits"
+                "Nama perangkat daerah {given:?}: 1-200 karakter, ada huruf atau angka. / Agency name {given:?} must have 1-200 characters, some of them letters or digits."
             )));
         }
         sqlx::query("INSERT INTO agencies (id, name, created_at) VALUES ($2, $3, $1)")
@@ -1221,11 +1239,13 @@ async fn resolve_agency(tx: &mut Tx, given: &str, create: bool) -> Result<String
         .fetch_all(&mut **tx)
         .await?;
     Err(Error::BadRequest(if known.is_empty() {
-        format!("unknown agency {given:?}; there are no agencies yet")
+        format!(
+            "Perangkat daerah {given:?} tidak dikenal; belum ada perangkat daerah. / unknown agency {given:?}; there are no agencies yet."
+        )
     } else {
         format!(
-            "unknown agency {given:?}; known agencies: {}",
-            known.join(", ")
+            "Perangkat daerah {given:?} tidak dikenal; yang ada: {list}. / unknown agency {given:?}; known agencies: {list}.",
+            list = known.join(", ")
         )
     }))
 }
@@ -1254,7 +1274,7 @@ mod tests {
         assert!(check_user_name(&"a".repeat(MAX_USER_NAME_LEN)).is_ok());
         let long = "a".repeat(10_000);
         let err = check_user_name(&long).unwrap_err().to_string();
-        assert!(err.contains("at most 64") && err.len() < 100, "{err}");
+        assert!(err.contains("at most 64") && err.len() < 200, "{err}");
     }
 
     #[test]
