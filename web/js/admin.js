@@ -355,6 +355,8 @@ const RENDER = { users: renderUsers, agencies: renderAgencies, tokens: renderTok
 function renderTabs() {
   const tabs = tabsFor();
   if (!tabs.includes(tab)) [tab] = tabs;
+  // One tab (a leader's audit log) needs no tab bar.
+  $('#admin-tabs').hidden = tabs.length < 2;
   replace($('#admin-tabs'), tabs.map((name) => h('button', {
     type: 'button', role: 'tab', class: 'btn tab', id: `admin-tab-${name}`,
     'aria-selected': name === tab ? 'true' : 'false', 'aria-controls': 'admin-body',

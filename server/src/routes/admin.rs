@@ -144,7 +144,8 @@ struct UserPatch {
 
 /// `PATCH /api/admin/users/{name}` with `{role?, agency?, disabled?}`:
 /// the user as changed. An agency alone moves a staff member to another
-/// agency. Disabling ends their sessions and revokes their tokens; an
+/// agency; a role alone keeps a staff member's agency (other roles have
+/// none). Disabling ends their sessions and revokes their tokens; an
 /// admin cannot disable themselves, and the last enabled admin can be
 /// neither disabled nor given another role (409).
 pub async fn patch_user(
@@ -167,9 +168,15 @@ pub async fn patch_user(
             Some(r) => role(r)?,
             None => current.role,
         };
+        // A staff member keeps their agency unless another is named.
+        let agency = given(b.agency.as_deref()).or(if role == Role::OpdStaff {
+            current.agency.as_deref()
+        } else {
+            None
+        });
         state
             .store
-            .set_role(&current.name, role, given(b.agency.as_deref()), actor)
+            .set_role(&current.name, role, agency, actor)
             .await?;
     }
     match b.disabled {

@@ -221,6 +221,20 @@ async fn an_admin_manages_users_from_the_page() {
         Method::PATCH,
         "/api/admin/users/putu",
         me,
+        json!({"role": "opd_staff"}),
+    )
+    .await;
+    assert_eq!(
+        r.json()["user"]["agency"],
+        "dinas-kesehatan",
+        "{}",
+        r.text()
+    );
+    let r = send(
+        &w,
+        Method::PATCH,
+        "/api/admin/users/putu",
+        me,
         json!({"role": "leader", "agency": null}),
     )
     .await;
