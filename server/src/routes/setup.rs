@@ -41,7 +41,7 @@ fn page(status: StatusCode, body: &str) -> Response {
         "<!doctype html>\n<html lang=\"id\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Penyiapan / Setup · Peta Badung Smart City</title>\
-         <link rel=\"stylesheet\" href=\"/web/style.css\"></head>\
+         <link rel=\"icon\" href=\"/web/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/web/style.css\"></head>\
          <body class=\"setup-page\"><main class=\"setup\">\
          <h1>Penyiapan admin pertama <span lang=\"en\">/ First admin setup</span></h1>\n{body}</main></body></html>\n"
     );
@@ -58,9 +58,12 @@ fn page(status: StatusCode, body: &str) -> Response {
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
+    // The link's token goes to no other site; `no-referrer` would also
+    // make the browser send `Origin: null` with the form, which the
+    // same-origin check refuses.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
@@ -69,7 +72,9 @@ fn page(status: StatusCode, body: &str) -> Response {
 fn invalid() -> Response {
     page(
         StatusCode::FORBIDDEN,
-        &format!("<p class=\"error\" id=\"setup-invalid\">{INVALID}</p>"),
+        &format!(
+            "<p class=\"error\" id=\"setup-invalid\">{INVALID}</p><p><a href=\"/\">Ke peta / To the map</a></p>"
+        ),
     )
 }
 

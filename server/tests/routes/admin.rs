@@ -604,6 +604,8 @@ async fn the_setup_link_makes_the_first_admin_once() {
             .unwrap()
             .contains("form-action 'self'")
     );
+    // Not no-referrer: with it browsers post the form with `Origin: null`.
+    assert_eq!(r.header("referrer-policy").as_deref(), Some("same-origin"));
     // Wrong: the same page as expired or used.
     let wrong = w.get("/setup?token=0123", None).await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
