@@ -36,6 +36,7 @@ const STAFF = cred(env.BSC_STAFF);
 const PUPR = cred(env.BSC_PUPR);
 const XSS_LAYER = env.BSC_XSS_LAYER || '';
 const DENSE_LAYER = env.BSC_DENSE_LAYER || '';
+const SETUP_LINK = env.BSC_SETUP_LINK || '';
 const ONLY = env.BSC_BROWSER_ONLY ? new RegExp(env.BSC_BROWSER_ONLY) : null;
 const T0 = Date.now();
 const trace = env.BSC_BROWSER_TRACE ? (m) => console.log(`     [${((Date.now() - T0) / 1000).toFixed(2)} s] ${m}`) : () => {};
@@ -1573,6 +1574,33 @@ test('admin: a leader sees only the audit log, on a phone', async (t) => {
   assert(r === 403, `a leader gets ${r} from /api/admin/users`);
   await screenshot(page, 'admin-audit-phone.png');
   return 'the leader sees the audit log only, filtered by their logins; /api/admin/users is 403';
+});
+
+test('admin: the first run\'s setup link makes the first admin in the browser, once', async (t) => {
+  assert(SETUP_LINK, 'BSC_SETUP_LINK is not set');
+  // The weak password's form and the used link answer 400 and 403.
+  t.allow(/40[03]/);
+  const base = new URL(SETUP_LINK).origin;
+  const page = await t.page({ viewport: PHONE, phone: true, base });
+  await page.goto(SETUP_LINK);
+  const form = page.locator('#setup-form');
+  await form.waitFor();
+  const fill = async (pw) => {
+    await form.locator('input[name=name]').fill('kepala-diskominfo');
+    await form.locator('input[name=password]').fill(pw);
+    await form.locator('input[name=password2]').fill(pw);
+    await form.locator('[type=submit]').click();
+  };
+  await fill('password123');
+  await page.locator('#setup-error').waitFor();
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= PHONE.width, `the setup page is ${wide} px wide`);
+  await fill('Kata-sandi-kepala-2026');
+  await page.waitForFunction(() => document.body && document.body.dataset.ready === '1', null, { timeout: 20_000 });
+  await page.locator('#whoami').filter({ hasText: 'kepala-diskominfo' }).waitFor({ state: 'attached' });
+  await page.goto(SETUP_LINK);
+  await page.locator('#setup-invalid').waitFor();
+  return 'weak password refused on the form, the admin made and signed in, the link then refused';
 });
 
 test('metrics: page weight and time until the demo layers are drawn', async (t) => {
