@@ -1543,6 +1543,22 @@ test('admin: demo accounts on the sign-in page; an admin adds a user, resets a p
   await page.locator('#admin-tab-backups').click();
   await page.locator('#admin-backups-missing, #admin-backup-last').first().waitFor();
   const backups = await page.locator('#admin-body').innerText();
+  // On a phone (a new page, as a phone opens it): the header keeps every
+  // button reachable, the tables scroll inside the panel, the page does not.
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  await ready(phone);
+  const { accounts } = await api('/api/demo-accounts');
+  await signIn(phone, accounts.find((a) => a.name === 'demo-admin'));
+  const buttons = await phone.locator('.account .btn:visible').evaluateAll((els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    return [e.textContent, Math.round(r.left), Math.round(r.right)];
+  }));
+  assert(buttons.every(([, l, r]) => l >= 0 && r <= PHONE.width), `header buttons off the screen: ${JSON.stringify(buttons)}`);
+  await phone.locator('#admin-open').click();
+  await phone.locator(`[data-user="${name}"]`).waitFor();
+  const wide = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= PHONE.width, `the admin panel makes the page ${wide} px wide on a phone`);
+  await screenshot(phone, 'admin-users-phone.png');
   return `user ${name} added (password ${first.length} chars) and reset, token created and revoked, audit filtered; backups: ${backups.slice(0, 60)}`;
 });
 
