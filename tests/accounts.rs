@@ -599,11 +599,6 @@ fn the_first_run_prints_a_setup_link_that_makes_the_first_admin_once() {
         link.starts_with(&format!("{}/setup?token=", s.base)),
         "{link}"
     );
-    // Printed for people too, not only as a log field.
-    assert!(
-        s.log.lock().unwrap().iter().any(|l| l.trim() == link),
-        "the link on a line of its own"
-    );
     let token = link.rsplit('=').next().unwrap().to_owned();
     assert_eq!(token.len(), 32);
     let client = reqwest::blocking::Client::builder()

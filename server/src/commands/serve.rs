@@ -1,5 +1,6 @@
 //! `bsc serve`: open the store, load the layers, answer HTTP until SIGTERM.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -67,10 +68,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let link = format!("{base}/setup?token={token}");
         tracing::info!(link = %link, "no admin yet: open the setup link (valid one hour, once) to create the first admin");
-        eprintln!(
-            "\nBelum ada admin. Buka tautan ini (berlaku satu jam, sekali) untuk membuat admin pertama:\n\
+        // Set apart for a person at a terminal; a pipe, a file or a log
+        // collector (`--log-format json`) has the log line alone.
+        if std::io::stderr().is_terminal() {
+            eprintln!(
+                "\nBelum ada admin. Buka tautan ini (berlaku satu jam, sekali) untuk membuat admin pertama:\n\
              No admin yet. Open this link (valid for an hour, once) to create the first admin:\n\n  {link}\n"
-        );
+            );
+        }
     }
 
     let syncing = state.clone();
@@ -128,7 +133,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the demo accounts once, in the log and on standard error.
+/// Prints the demo accounts once, in the log and (for a person at a
+/// terminal) as a table on standard error.
 fn announce_demo_accounts(accounts: &[layers::demo::DemoAccount]) {
     if accounts.is_empty() {
         return;
@@ -145,11 +151,15 @@ fn announce_demo_accounts(accounts: &[layers::demo::DemoAccount]) {
             "demo account"
         );
     }
-    eprintln!("\nAkun demo / Demo accounts (--demo; jangan di produksi / never in production):");
-    for a in accounts {
-        eprintln!("  {:<14} {:<10} {}", a.name, a.role.as_str(), a.password);
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "\nAkun demo / Demo accounts (--demo; jangan di produksi / never in production):"
+        );
+        for a in accounts {
+            eprintln!("  {:<14} {:<10} {}", a.name, a.role.as_str(), a.password);
+        }
+        eprintln!();
     }
-    eprintln!();
 }
 
 /// How often the change feed's old events are removed.
