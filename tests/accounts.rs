@@ -577,3 +577,109 @@ fn a_second_factor_is_enrolled_checked_and_required_by_the_flag() {
     assert!(audit.contains("user_totp_enable") && audit.contains("user_totp_disable"));
     assert!(!audit.contains(&secret) && !audit.contains(&code));
 }
+
+/// The setup link a server printed (in its log and on standard error).
+fn setup_link(s: &Server) -> Option<String> {
+    let log = s.log.lock().unwrap();
+    log.iter().find_map(|line| {
+        let at = line.find("/setup?token=")?;
+        let start = line[..at].rfind(|c: char| c.is_whitespace() || c == '=' || c == '"')? + 1;
+        let end = at + "/setup?token=".len() + 32;
+        Some(line.get(start..end)?.to_owned())
+    })
+}
+
+#[test]
+fn the_first_run_prints_a_setup_link_that_makes_the_first_admin_once() {
+    let ws = Workspace::new();
+    let s = ws.serve(&[]);
+    let link =
+        setup_link(&s).unwrap_or_else(|| panic!("no setup link in {:?}", s.log.lock().unwrap()));
+    assert!(
+        link.starts_with(&format!("{}/setup?token=", s.base)),
+        "{link}"
+    );
+    let token = link.rsplit('=').next().unwrap().to_owned();
+    assert_eq!(token.len(), 32);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(&link).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("setup-form"));
+    let submit = |name: &str| {
+        client
+            .post(s.url("/setup"))
+            .header("origin", &s.base)
+            .form(&[
+                ("token", token.as_str()),
+                ("name", name),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ])
+            .send()
+            .unwrap()
+    };
+    let r = submit("ayu");
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(session(&s, Auth::Cookie(&cookie))["role"], "admin");
+    // The token then stops working, and the admin is in the audit log.
+    assert_eq!(submit("ketut").status(), 403);
+    assert_eq!(client.get(&link).send().unwrap().status(), 403);
+    let users = ws.bsc_ok(&["user", "list", "--json"], "");
+    assert!(
+        users.contains("\"ayu\"") && !users.contains("ketut"),
+        "{users}"
+    );
+    let audit = ws.bsc_ok(&["audit", "--json"], "");
+    assert!(audit.contains("setup_admin"), "{audit}");
+    drop(s);
+    // With an admin, no link; with --public-url, the link names it.
+    let s = ws.serve(&[]);
+    assert_eq!(setup_link(&s), None);
+    drop(s);
+    let other = Workspace::new();
+    let s = other.serve(&["--public-url", "https://peta.example.go.id"]);
+    let link = setup_link(&s).unwrap();
+    assert!(
+        link.starts_with("https://peta.example.go.id/setup?token="),
+        "{link}"
+    );
+}
+
+#[test]
+fn demo_mode_prints_demo_accounts_and_shows_them_to_the_sign_in_page() {
+    let ws = Workspace::new();
+    let s = ws.serve(&["--demo", "--demo-features", "300"]);
+    let accounts = s.json("/api/demo-accounts")["accounts"].clone();
+    let list = accounts.as_array().unwrap();
+    let roles: Vec<&str> = list.iter().map(|a| a["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["admin", "leader", "opd_staff"]);
+    assert_eq!(list[2]["agency"], "dinas-kesehatan");
+    let log = s.log.lock().unwrap().join("\n");
+    for a in list {
+        let (name, password) = (a["name"].as_str().unwrap(), a["password"].as_str().unwrap());
+        assert!(log.contains(password), "{name}'s password printed");
+        let cookie = s.login(name, password);
+        assert_eq!(session(&s, Auth::Cookie(&cookie))["name"], name);
+    }
+    assert!(log.contains("never run --demo in production"), "{log}");
+    // An admin exists: no setup link.
+    assert_eq!(setup_link(&s), None);
+    let old = list[0]["password"].as_str().unwrap().to_owned();
+    drop(s);
+    // A restart with --demo gives new passwords; without it, none are shown.
+    let s = ws.serve(&["--demo"]);
+    let again = s.json("/api/demo-accounts")["accounts"].clone();
+    assert_eq!(again.as_array().unwrap().len(), 3);
+    assert_ne!(again[0]["password"].as_str().unwrap(), old);
+    drop(s);
+    let s = ws.serve(&[]);
+    Server::expect_problem(
+        s.authed(Method::GET, "/api/demo-accounts", Auth::Anonymous),
+        404,
+    );
+}

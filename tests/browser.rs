@@ -7,7 +7,8 @@
 //! creates a leader and two OPD staff accounts (one of Dinas PUPR, where
 //! damaged roads are reported to), publishes a layer whose
 //! properties hold script payloads, one too dense to load whole and one
-//! whose style the staff edit, and runs `tests/browser/viewer.spec.mjs`,
+//! whose style the staff edit, starts a third `bsc` over an empty database
+//! for its first-run setup link, and runs `tests/browser/viewer.spec.mjs`,
 //! which prints one line per check and closes with `N passed, N failed`.
 //!
 //! Without Chromium, Node.js or `tests/browser/node_modules` it prints a
@@ -333,6 +334,21 @@ fn the_web_map_in_a_real_browser() {
         with_basemap.base
     );
 
+    // A third server over an empty database: no admin, so a setup link.
+    let first_run = Workspace::new();
+    let fresh = first_run.serve(&["--basemap-url", "none"]);
+    let setup_link = fresh
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            let at = l.find("http://")?;
+            let link = l[at..].split_whitespace().next()?;
+            link.contains("/setup?token=").then(|| link.to_owned())
+        })
+        .expect("a server without an admin prints a setup link");
+
     let page = s.get("/");
     let status = page.status().as_u16();
     let ctype = page
@@ -391,6 +407,7 @@ fn the_web_map_in_a_real_browser() {
         ("BSC_XSS_LAYER", XSS_LAYER.to_owned()),
         ("BSC_DENSE_LAYER", DENSE_LAYER.to_owned()),
         ("BSC_STYLE_LAYER", STYLE_LAYER.to_owned()),
+        ("BSC_SETUP_LINK", setup_link),
     ];
     if let Ok(only) = std::env::var("BSC_BROWSER_ONLY") {
         envs.push(("BSC_BROWSER_ONLY", only));

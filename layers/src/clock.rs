@@ -57,6 +57,13 @@ pub fn format_seconds(secs: i64) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// An RFC 3339 time (`2026-11-23T12:05:06+08:00`, `2026-11-23T04:05:06Z`)
+/// in the stored shape, to compare with stored times; `None` if `s` is not
+/// one.
+pub fn parse_rfc3339(s: &str) -> Option<String> {
+    s.trim().parse::<Timestamp>().ok().map(format_time)
+}
+
 fn format_time(t: Timestamp) -> String {
     let ms = t.subsec_millisecond();
     format!("{}.{ms:03}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -77,6 +84,11 @@ mod tests {
         );
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(b.len(), 24);
+        assert_eq!(
+            parse_rfc3339("2026-11-23T12:05:06+08:00").as_deref(),
+            Some("2026-11-23T04:05:06.000Z")
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]

@@ -208,6 +208,32 @@ pub fn is_admin(who: &Principal) -> bool {
     who.account().is_some_and(|a| a.role == Role::Admin)
 }
 
+/// Whether `who` may manage users, agencies, API tokens and backups
+/// (`/api/admin/*`): admins only.
+pub fn can_administer(who: &Principal) -> bool {
+    is_admin(who)
+}
+
+/// Whether `who` may read the audit log: admins and leaders.
+pub fn can_read_audit(who: &Principal) -> bool {
+    who.account()
+        .is_some_and(|a| matches!(a.role, Role::Admin | Role::Leader))
+}
+
+/// [`can_administer`] as a route's answer: 401 for the public, 403 for
+/// other users.
+pub fn admin_only(who: &Principal) -> Result<(), ApiError> {
+    match who.account() {
+        None => Err(ApiError::unauthorized(
+            "Silakan masuk sebagai admin. / Log in as an administrator.",
+        )),
+        Some(_) if !can_administer(who) => Err(ApiError::forbidden(
+            "Hanya admin yang dapat mengelola pengguna, perangkat daerah, token dan cadangan. / Only administrators may manage users, agencies, tokens and backups.",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The write decision for the store, run inside the transaction of each
 /// write against the owner stored there. A layer `who` may not see answers
 /// exactly as a missing one ("not found"), as every read route does: a
@@ -480,6 +506,20 @@ mod tests {
                 "{who:?}"
             );
         }
+        for (who, admin, audit) in [
+            (Principal::Anonymous, false, false),
+            (user(Role::OpdStaff, Some("dinas-pupr")), false, false),
+            (user(Role::Leader, None), false, true),
+            (user(Role::Admin, None), true, true),
+        ] {
+            assert_eq!(can_administer(&who), admin, "{who:?}");
+            assert_eq!(can_read_audit(&who), audit, "{who:?}");
+            assert_eq!(admin_only(&who).is_ok(), admin, "{who:?}");
+        }
+        assert_eq!(
+            admin_only(&Principal::Anonymous).unwrap_err().status,
+            axum::http::StatusCode::UNAUTHORIZED
+        );
         assert!(can_route_report_types(&user(Role::Admin, None)));
         assert!(!can_route_report_types(&user(Role::Leader, None)));
         assert!(!can_route_report_types(&user(

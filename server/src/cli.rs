@@ -99,7 +99,9 @@ pub struct ServeArgs {
     /// Database.
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Fill an empty database with the synthetic Badung demo data set.
+    /// Fill an empty database with the synthetic Badung demo data set and
+    /// demo accounts (one per role, random passwords printed at start and
+    /// shown on the sign-in page). For trying `bsc` out: never in production.
     #[arg(long, env = "BSC_DEMO")]
     pub demo: bool,
     /// Number of synthetic features in the demo data set.
@@ -502,6 +504,9 @@ pub struct AuditArgs {
     /// Only entries about this layer.
     #[arg(long, value_name = "ID")]
     pub layer: Option<String>,
+    /// Only entries by this user (`cli` for the command line).
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -19,6 +19,7 @@ pub mod listen;
 pub mod metrics;
 pub mod previews;
 pub mod routes;
+pub mod setup;
 pub mod state;
 
 pub use routes::app;

@@ -10,6 +10,7 @@ use crate::change_feed::ChangeFeed;
 use crate::config::{ApiConfig, Config, WriteConfig};
 use crate::metrics::Metrics;
 use crate::previews::Previews;
+use crate::setup::SetupLink;
 
 /// Shared state of the server. Cheap to clone.
 #[derive(Clone)]
@@ -34,6 +35,11 @@ pub struct AppState {
     pub fgb: Arc<FgbCache>,
     /// The change feed's fan-out to `GET /api/changes` streams.
     pub changes: Arc<ChangeFeed>,
+    /// The first run's setup link (`/setup`), while no admin exists.
+    pub setup: Arc<SetupLink>,
+    /// The demo accounts and their passwords, shown on the sign-in page;
+    /// empty unless the server runs with `--demo`.
+    pub demo_accounts: Arc<Vec<layers::demo::DemoAccount>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -53,6 +59,8 @@ impl AppState {
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
             fgb: Arc::new(FgbCache::new(config.fgb_cache_bytes)),
             changes: Arc::new(ChangeFeed::default()),
+            setup: Arc::new(SetupLink::default()),
+            demo_accounts: Arc::new(Vec::new()),
             ready: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -40,6 +40,7 @@ const PUPR = cred(env.BSC_PUPR);
 const XSS_LAYER = env.BSC_XSS_LAYER || '';
 const DENSE_LAYER = env.BSC_DENSE_LAYER || '';
 const STYLE_LAYER = env.BSC_STYLE_LAYER || '';
+const SETUP_LINK = env.BSC_SETUP_LINK || '';
 const ONLY = env.BSC_BROWSER_ONLY ? new RegExp(env.BSC_BROWSER_ONLY) : null;
 const T0 = Date.now();
 const trace = env.BSC_BROWSER_TRACE ? (m) => console.log(`     [${((Date.now() - T0) / 1000).toFixed(2)} s] ${m}`) : () => {};
@@ -1703,6 +1704,177 @@ const BLANK_TILE = Buffer.from(
 );
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The rows of the admin panel's audit table: `[actor, action, detail]` each. */
+async function auditRows(page) {
+  return page.locator('#admin-audit tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)))
+    .then((rows) => rows.map((c) => [c[1], c[2], c[6]]));
+}
+
+test('admin: demo accounts on the sign-in page; an admin adds a user, resets a password, creates and revokes a token, filters the audit log, sees the backups tab', async (t) => {
+  // The backups route may not be there yet: its 404 is expected.
+  t.allow(/404/);
+  const page = await t.page();
+  await ready(page);
+  // The panel asks before disabling, resetting or revoking.
+  await page.evaluate(() => { window.confirm = () => true; });
+  await page.locator('#login-open').click();
+  const demo = page.locator('#login-demo');
+  await demo.waitFor({ state: 'visible' });
+  const shown = await demo.locator('[data-demo-account]').allInnerTexts();
+  assert(shown.length === 3 && /pimpinan/.test(shown.join(' ')), `demo accounts: ${JSON.stringify(shown)}`);
+  await demo.locator('[data-demo-account="demo-admin"] button').click();
+  await page.locator('#login-form [type=submit]').click();
+  await page.locator('#whoami').filter({ hasText: 'demo-admin' }).waitFor({ state: 'attached' });
+  const open = page.locator('#admin-open');
+  await open.waitFor({ state: 'visible' });
+  assert((await open.innerText()) === 'Admin', `the admin button says ${await open.innerText()}`);
+  await open.click();
+  await page.locator('#admin-users').waitFor();
+  const tabs = await page.locator('#admin-tabs [role=tab]').allInnerTexts();
+  assert(tabs.length === 5 && tabs.includes('Cadangan'), `tabs: ${tabs}`);
+
+  // A user, with a password of the server's making shown once.
+  const name = `uji-${Date.now() % 100000}`;
+  const form = page.locator('#admin-user-form');
+  await form.locator('input[name=name]').fill(name);
+  await form.locator('select[name=role]').selectOption('leader');
+  await form.locator('[type=submit]').click();
+  const secret = page.locator('#admin-new-password');
+  await secret.waitFor();
+  const first = await secret.inputValue();
+  assert(/^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/.test(first), `made password: ${first}`);
+  await page.locator(`[data-user="${name}"]`).waitFor();
+  const login = (password) => fetch(BASE + '/api/session', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }),
+  }).then((r) => r.status);
+  assert((await login(first)) === 200, 'the new user cannot sign in');
+  await screenshot(page, 'admin-users-desktop.png');
+
+  // A reset: a new password, the old one no longer works.
+  await page.locator(`[data-user-reset="${name}"]`).click();
+  await poll(async () => (await page.locator('#admin-new-password').inputValue()) !== first, 'no new password after the reset');
+  const second = await page.locator('#admin-new-password').inputValue();
+  assert((await login(second)) === 200 && (await login(first)) === 401, 'the reset did not replace the password');
+
+  // A token for the user: shown once, works, revoked from the list.
+  await page.locator('#admin-tab-tokens').click();
+  const tf = page.locator('#admin-token-form');
+  await tf.waitFor();
+  await tf.locator('select[name=user]').selectOption(name);
+  await tf.locator('input[name=name]').fill('QGIS uji');
+  await tf.locator('[type=submit]').click();
+  const tokenBox = page.locator('#admin-new-token');
+  await tokenBox.waitFor();
+  const token = await tokenBox.inputValue();
+  assert(/^bsc_[0-9a-f]{64}$/.test(token), `token: ${token}`);
+  const as = () => fetch(BASE + '/api/session', { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+  assert((await as()) === 200, 'the new token does not work');
+  const row = page.locator('#admin-tokens tbody tr', { hasText: 'QGIS uji' });
+  assert(!(await row.innerText()).includes(token.slice(12)), 'the list shows the token');
+  await row.locator('[data-token-revoke]').click();
+  await page.locator('#admin-tokens tbody tr', { hasText: 'QGIS uji' }).filter({ hasText: 'dicabut' }).waitFor();
+  assert((await as()) === 401, 'the revoked token still works');
+
+  // The audit log, filtered by who and what, then by a time range.
+  await page.locator('#admin-tab-audit').click();
+  const af = page.locator('#admin-audit-form');
+  await af.waitFor();
+  await af.locator('input[name=actor]').fill('demo-admin');
+  await af.locator('input[name=action]').fill('user_passwd');
+  await af.locator('[type=submit]').click();
+  await poll(async () => {
+    const rows = await auditRows(page);
+    return rows.length >= 1 && rows.every((r) => r[0] === 'demo-admin' && r[1] === 'user_passwd') && rows.some((r) => r[2].includes(name));
+  }, 'the audit log filtered by who and action');
+  await af.locator('input[name=action]').fill('');
+  await af.locator('input[name=since]').fill('2999-01-01T00:00');
+  await af.locator('[type=submit]').click();
+  await poll(async () => (await auditRows(page)).length === 0, 'a time range in the future still lists entries');
+  await af.locator('input[name=since]').fill('2000-01-01T00:00');
+  await af.locator('[type=submit]').click();
+  await poll(async () => (await auditRows(page)).some((r) => r[1] === 'token_revoke'), 'the token revoke is not in the log');
+  await screenshot(page, 'admin-audit-desktop.png');
+
+  // Backups: the list, or a friendly note while the route is missing.
+  await page.locator('#admin-tab-backups').click();
+  await page.locator('#admin-backups-missing, #admin-backup-last').first().waitFor();
+  const backups = await page.locator('#admin-body').innerText();
+  // On a phone (a new page, as a phone opens it): the header keeps every
+  // button reachable, the tables scroll inside the panel, the page does not.
+  const phone = await t.page({ viewport: PHONE, phone: true });
+  await ready(phone);
+  const { accounts } = await api('/api/demo-accounts');
+  await signIn(phone, accounts.find((a) => a.name === 'demo-admin'));
+  const buttons = await phone.locator('.account .btn:visible').evaluateAll((els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    return [e.textContent, Math.round(r.left), Math.round(r.right)];
+  }));
+  assert(buttons.every(([, l, r]) => l >= 0 && r <= PHONE.width), `header buttons off the screen: ${JSON.stringify(buttons)}`);
+  await phone.locator('#admin-open').click();
+  await phone.locator(`[data-user="${name}"]`).waitFor();
+  const wide = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= PHONE.width, `the admin panel makes the page ${wide} px wide on a phone`);
+  await screenshot(phone, 'admin-users-phone.png');
+  return `user ${name} added (password ${first.length} chars) and reset, token created and revoked, audit filtered; backups: ${backups.slice(0, 60)}`;
+});
+
+test('admin: a leader sees only the audit log, on a phone', async (t) => {
+  assert(LEADER, 'BSC_LEADER is not set');
+  // The check below that /api/admin/users refuses the leader logs a 403.
+  t.allow(/403/);
+  const page = await t.page({ viewport: PHONE, phone: true });
+  await ready(page);
+  await signIn(page, LEADER);
+  const open = page.locator('#admin-open');
+  await open.waitFor({ state: 'visible' });
+  assert((await open.innerText()) === 'Log audit', `the leader's button says ${await open.innerText()}`);
+  await open.click();
+  await page.locator('#admin-audit').waitFor();
+  const tabs = await page.locator('#admin-tabs [role=tab]').allInnerTexts();
+  assert(tabs.length === 1, `a leader sees tabs ${tabs}`);
+  const af = page.locator('#admin-audit-form');
+  await af.locator('input[name=actor]').fill(LEADER.name);
+  await af.locator('input[name=action]').fill('login');
+  await af.locator('[type=submit]').click();
+  await poll(async () => {
+    const rows = await auditRows(page);
+    return rows.length >= 1 && rows.every((r) => r[0] === LEADER.name && r[1] === 'login');
+  }, "the leader's own logins are not listed");
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= PHONE.width, `the page is ${wide} px wide on a ${PHONE.width} px phone`);
+  const r = await page.evaluate(() => fetch('/api/admin/users').then((x) => x.status));
+  assert(r === 403, `a leader gets ${r} from /api/admin/users`);
+  await screenshot(page, 'admin-audit-phone.png');
+  return 'the leader sees the audit log only, filtered by their logins; /api/admin/users is 403';
+});
+
+test('admin: the first run\'s setup link makes the first admin in the browser, once', async (t) => {
+  assert(SETUP_LINK, 'BSC_SETUP_LINK is not set');
+  // The weak password's form and the used link answer 400 and 403.
+  t.allow(/40[03]/);
+  const base = new URL(SETUP_LINK).origin;
+  const page = await t.page({ viewport: PHONE, phone: true, base });
+  await page.goto(SETUP_LINK);
+  const form = page.locator('#setup-form');
+  await form.waitFor();
+  const fill = async (pw) => {
+    await form.locator('input[name=name]').fill('kepala-diskominfo');
+    await form.locator('input[name=password]').fill(pw);
+    await form.locator('input[name=password2]').fill(pw);
+    await form.locator('[type=submit]').click();
+  };
+  await fill('password123');
+  await page.locator('#setup-error').waitFor();
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= PHONE.width, `the setup page is ${wide} px wide`);
+  await fill('Kata-sandi-kepala-2026');
+  await page.waitForFunction(() => document.body && document.body.dataset.ready === '1', null, { timeout: 20_000 });
+  await page.locator('#whoami').filter({ hasText: 'kepala-diskominfo' }).waitFor({ state: 'attached' });
+  await page.goto(SETUP_LINK);
+  await page.locator('#setup-invalid').waitFor();
+  return 'weak password refused on the form, the admin made and signed in, the link then refused';
+});
 
 test('metrics: page weight and time until the demo layers are drawn', async (t) => {
   const runs = [];

@@ -22,6 +22,7 @@
 //   reports.js   citizen reports: "Laporkan", "Cek laporan", the staff's queue
 //   style.js     a feature's colour and the legend's classes from its layer's style
 //   styleedit.js the staff's style editor ("Ubah gaya"), with a preview map
+//   admin.js     administration: users, agencies, tokens, audit log, backups
 //
 // The permalink also names the time slider's day (&time=YYYY-MM-DD) and
 // the feature whose popup is open
@@ -41,10 +42,11 @@ import { initControls } from './controls.js';
 import { initTime, setTime } from './time.js';
 import { renderPanel, renderLegend, initPanel } from './panel.js';
 import { initSearch } from './search.js';
-import { renderUser, initLogin, initStaffTools } from './session.js';
+import { renderUser, initLogin, initStaffTools, showDemoAccounts } from './session.js';
 import { renderOverview, initOverview } from './overview.js';
 import { initDashboard } from './dashboard.js';
 import { initReports, openTrack, trackedCode } from './reports.js';
+import { initAdmin, adminLanguageChanged } from './admin.js';
 
 // ---------- permalink ----------
 
@@ -131,6 +133,7 @@ function initLanguage() {
     renderUser();
     if (!$('#overview-panel').hidden) renderOverview();
     store.manage.languageChanged();
+    adminLanguageChanged();
     renderOpenPopup();
   });
 }
@@ -145,6 +148,7 @@ async function start() {
   initLanguage();
   initPanel();
   initOverview();
+  initAdmin();
   initDashboard();
   initSheets();
   initSearch();
@@ -158,6 +162,7 @@ async function start() {
     store.config = { basemap: null, regency_bbox: [115.03, -8.9, 115.3, -8.19], default_layers: [] };
   }
   renderUser();
+  showDemoAccounts();
   setUpMap();
   initControls();
   initTime();

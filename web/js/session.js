@@ -11,6 +11,7 @@ import { LayerView, setActive, reloadLayers } from './layers.js';
 import { openPopup } from './popup.js';
 import { reportsUserChanged } from './reports.js';
 import { followChanges } from './live.js';
+import { adminUserChanged } from './admin.js';
 
 export function renderUser() {
   const u = store.user;
@@ -25,12 +26,42 @@ export function renderUser() {
   $('#overview-open').hidden = !(u && (u.role === 'leader' || u.role === 'admin'));
   $('#dashboard-open').hidden = $('#overview-open').hidden;
   reportsUserChanged();
+  adminUserChanged();
   followChanges();
   if (!u) {
     $('#manage-panel').hidden = true;
     $('#overview-panel').hidden = true;
     $('#dashboard-panel').hidden = true;
   }
+}
+
+/**
+ * On a server run with --demo: the demo accounts (name, role, password)
+ * in the sign-in dialog, each with a button that fills the form.
+ */
+export async function showDemoAccounts() {
+  if (!store.config || !store.config.demo) return;
+  const form = $('#login-form');
+  let accounts = [];
+  try {
+    accounts = (await api('/api/demo-accounts')).accounts || [];
+  } catch { return; }
+  if (!accounts.length) return;
+  const list = $('#login-demo-list');
+  list.replaceChildren(...accounts.map((a) => h('li', { dataset: { demoAccount: a.name } },
+    h('strong', { text: a.name }), ' ',
+    h('span', { class: 'muted', text: `${t(`role.${a.role}`)}${a.agency ? ` · ${a.agency}` : ''}` }), ' ',
+    h('code', { text: a.password }), ' ',
+    h('button', {
+      type: 'button', class: 'btn small', text: t('login.demoFill'),
+      'aria-label': t('login.demoFillLabel', { name: a.name }),
+      onclick: () => {
+        form.elements.name.value = a.name;
+        form.elements.password.value = a.password;
+        form.elements.password.focus();
+      },
+    }))));
+  $('#login-demo').hidden = false;
 }
 
 export function initLogin() {

@@ -816,6 +816,80 @@ fn demo_photos(layers: &[(String, String)]) -> Vec<DemoPhoto> {
     out
 }
 
+/// One demo account: who it is and its password, shown on the sign-in
+/// page of a `--demo` server (never on a real one).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DemoAccount {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: crate::model::access::Role,
+    /// Agency slug (the `opd_staff` account only).
+    pub agency: Option<String>,
+    /// The password, random, given out at start.
+    pub password: String,
+}
+
+/// The demo accounts: one per role, the staff one for the agency that
+/// keeps the health layers (one of them internal).
+pub const DEMO_ACCOUNTS: &[(&str, crate::model::access::Role, Option<&str>)] = &[
+    ("demo-admin", crate::model::access::Role::Admin, None),
+    ("demo-pimpinan", crate::model::access::Role::Leader, None),
+    (
+        "demo-opd",
+        crate::model::access::Role::OpdStaff,
+        Some("Dinas Kesehatan"),
+    ),
+];
+
+/// Gives every demo account ([`DEMO_ACCOUNTS`]) a new random password and
+/// returns them. With `create` (the demo data was just loaded into an
+/// empty database) missing accounts are created; without it only existing
+/// ones get a new password, so `--demo` on a database that never had them
+/// adds no account. Disabled accounts stay disabled and are not listed.
+/// Audited as the command line (`user_add`, `user_passwd`).
+pub async fn accounts(store: &Store, create: bool) -> Result<Vec<DemoAccount>> {
+    use crate::model::access::Actor;
+    use crate::store::accounts::NewUser;
+    let cli = Actor {
+        account: None,
+        client: None,
+    };
+    let mut out = Vec::new();
+    for &(name, role, agency) in DEMO_ACCOUNTS {
+        let password = crate::password::random_password();
+        let user = match store.user(name).await? {
+            Some(u) if u.disabled => continue,
+            Some(u) => {
+                store.set_password(name, &password, cli).await?;
+                u
+            }
+            None if create => {
+                store
+                    .create_user(
+                        &NewUser {
+                            name,
+                            role,
+                            agency,
+                            create_agency: true,
+                            password: &password,
+                        },
+                        cli,
+                    )
+                    .await?
+            }
+            None => continue,
+        };
+        out.push(DemoAccount {
+            name: user.name,
+            role: user.role,
+            agency: user.agency,
+            password,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -178,14 +178,14 @@ pub fn check_password(user: &str, password: &str) -> Result<()> {
 pub fn check_user_name(name: &str) -> Result<()> {
     if name.len() > MAX_USER_NAME_LEN {
         return Err(Error::BadRequest(format!(
-            "the user name is too long: use at most {MAX_USER_NAME_LEN} characters"
+            "Nama pengguna terlalu panjang: paling banyak {MAX_USER_NAME_LEN} karakter. / The user name is too long: use at most {MAX_USER_NAME_LEN} characters."
         )));
     }
     if is_valid_user_name(name) {
         Ok(())
     } else {
         Err(Error::BadRequest(format!(
-            "user name {name:?} is not valid: use 1-{MAX_USER_NAME_LEN} characters A-Z, a-z, 0-9, '.', '_', '@' or '-', starting with a letter or digit"
+            "Nama pengguna {name:?} tidak sah: pakai 1-{MAX_USER_NAME_LEN} karakter A-Z, a-z, 0-9, '.', '_', '@' atau '-', diawali huruf atau angka. / User name {name:?} is not valid: use 1-{MAX_USER_NAME_LEN} characters A-Z, a-z, 0-9, '.', '_', '@' or '-', starting with a letter or digit."
         )))
     }
 }
@@ -279,13 +279,13 @@ impl Store {
         let agency = match (new.role, new.agency) {
             (Role::OpdStaff, None) => {
                 return Err(Error::BadRequest(
-                    "an opd_staff user needs an agency (--agency)".into(),
+                    "Pengguna opd_staff memerlukan perangkat daerah (--agency). / An opd_staff user needs an agency (--agency).".into(),
                 ));
             }
             (Role::OpdStaff, Some(a)) => Some(resolve_agency(&mut tx, a, new.create_agency).await?),
             (role, Some(_)) => {
                 return Err(Error::BadRequest(format!(
-                    "only opd_staff users belong to an agency, not {role}"
+                    "Hanya opd_staff yang terikat pada perangkat daerah, bukan {role}. / Only opd_staff users belong to an agency, not {role}."
                 )));
             }
             (_, None) => None,
@@ -305,8 +305,8 @@ impl Store {
             Ok(row) => row,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(Error::Conflict(format!(
-                    "a user named {:?} exists",
-                    new.name
+                    "Nama pengguna {:?} sudah dipakai. / A user named {:?} exists.",
+                    new.name, new.name
                 )));
             }
             Err(e) => return Err(e.into()),
@@ -351,8 +351,11 @@ impl Store {
 
     /// Disables a user: they can no longer log in, their sessions are
     /// deleted and their API tokens revoked (audited as `user_disable`).
+    /// Refused (`Conflict`) for the last enabled admin: someone must be left
+    /// to administer the server from the page.
     pub async fn disable_user(&self, name: &str, actor: Actor<'_>) -> Result<()> {
         let mut tx = self.write().await?;
+        keep_an_admin(&mut tx, name, None).await?;
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET disabled = 1 WHERE lower(name) = lower($1) RETURNING id",
         )
@@ -360,7 +363,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
@@ -407,7 +412,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
@@ -684,7 +691,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(stored) = stored else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let enrolment = crate::totp::enrol(&stored)?;
         sqlx::query(
@@ -715,7 +724,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
-            return Err(Error::NotFound(format!("no user named {name:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
         };
         let stored: String = row.try_get("name")?;
         let had = row.try_get::<Option<String>, _>("totp_secret")?.is_some();
@@ -810,7 +821,7 @@ impl Store {
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
             return Err(Error::BadRequest(
-                "a token label must have 1-100 characters and no control characters".into(),
+                "Label token: 1-100 karakter, tanpa karakter kendali. / A token label must have 1-100 characters and no control characters.".into(),
             ));
         }
         let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
@@ -821,10 +832,14 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(owner) = owner else {
-            return Err(Error::NotFound(format!("no user named {user:?}")));
+            return Err(Error::NotFound(format!(
+                "Pengguna {user:?} tidak ada. / No user named {user:?}."
+            )));
         };
         if owner.try_get::<i64, _>("disabled")? != 0 {
-            return Err(Error::Conflict(format!("user {user:?} is disabled")));
+            return Err(Error::Conflict(format!(
+                "Pengguna {user:?} nonaktif. / User {user:?} is disabled."
+            )));
         }
         let owner_name: String = owner.try_get("name")?;
         let id: i64 = sqlx::query_scalar(
@@ -885,7 +900,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Err(Error::NotFound(format!("no API token with id {id}")));
+            return Err(Error::NotFound(format!(
+                "Token API {id} tidak ada. / No API token with id {id}."
+            )));
         };
         if row.try_get::<Option<String>, _>("revoked_at")?.is_some() {
             return Ok(());
@@ -940,6 +957,252 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
+
+    /// Enables a disabled user again (audited as `user_enable`): they log
+    /// in with their password as before; tokens revoked when they were
+    /// disabled stay revoked. Enabling an enabled user is a no-op.
+    pub async fn enable_user(&self, name: &str, actor: Actor<'_>) -> Result<()> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT name, disabled FROM users WHERE lower(name) = lower($1)")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
+        };
+        if row.try_get::<i64, _>("disabled")? == 0 {
+            return Ok(());
+        }
+        sqlx::query("UPDATE users SET disabled = 0 WHERE lower(name) = lower($1)")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                detail: Some(json!({"user": row.try_get::<String, _>("name")?})),
+                ..audit::Entry::by(actor, "user_enable")
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes a user's role and agency (audited as `user_role`, with both
+    /// before and after). The rules of [`Store::create_user`] hold: an
+    /// `opd_staff` user needs a known agency (slug or name), the others
+    /// have none. The last enabled admin keeps the admin role
+    /// (`Conflict`). The change applies to their next request: sessions
+    /// and tokens read the role from the user.
+    pub async fn set_role(
+        &self,
+        name: &str,
+        role: Role,
+        agency: Option<&str>,
+        actor: Actor<'_>,
+    ) -> Result<UserInfo> {
+        let mut tx = self.write().await?;
+        let before = sqlx::query(concat!(
+            "SELECT id, name, role, agency_id, disabled, created_at, ",
+            totp_enrolled!(),
+            " FROM users WHERE lower(name) = lower($1)"
+        ))
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(before) = before.as_ref().map(user_from_row).transpose()? else {
+            return Err(Error::NotFound(format!(
+                "Pengguna {name:?} tidak ada. / No user named {name:?}."
+            )));
+        };
+        let agency = match (role, agency.map(str::trim).filter(|a| !a.is_empty())) {
+            (Role::OpdStaff, None) => {
+                return Err(Error::BadRequest(
+                    "Pengguna opd_staff memerlukan perangkat daerah. / An opd_staff user needs an agency."
+                        .into(),
+                ));
+            }
+            (Role::OpdStaff, Some(a)) => Some(resolve_agency(&mut tx, a, false).await?),
+            (other, Some(_)) => {
+                return Err(Error::BadRequest(format!(
+                    "Hanya opd_staff yang terikat pada perangkat daerah, bukan {other}. / Only opd_staff users belong to an agency, not {other}."
+                )));
+            }
+            (_, None) => None,
+        };
+        if role != Role::Admin {
+            keep_an_admin(&mut tx, name, Some(role)).await?;
+        }
+        let row = sqlx::query(concat!(
+            "UPDATE users SET role = $1, agency_id = $2 WHERE id = $3
+             RETURNING id, name, role, agency_id, disabled, created_at, ",
+            totp_enrolled!()
+        ))
+        .bind(role.as_str())
+        .bind(&agency)
+        .bind(before.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let after = user_from_row(&row)?;
+        if (after.role, &after.agency) != (before.role, &before.agency) {
+            audit::record(
+                &mut *tx,
+                &audit::Entry {
+                    detail: Some(json!({
+                        "user": after.name,
+                        "from": {"role": before.role, "agency": before.agency},
+                        "to": {"role": after.role, "agency": after.agency},
+                    })),
+                    ..audit::Entry::by(actor, "user_role")
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// How many admins may log in (not disabled).
+    pub async fn admin_count(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Creates an agency named `name` (audited as `agency_add`); its slug
+    /// is made from the name. `Conflict` when an agency has that slug or
+    /// name (any case), `BadRequest` for a name without letters or digits
+    /// or over 200 characters. Returns `(slug, name)`.
+    pub async fn create_agency(&self, name: &str, actor: Actor<'_>) -> Result<(String, String)> {
+        let name = check_agency_name(name)?;
+        let slug = agency_slug(name);
+        let mut tx = self.write().await?;
+        let taken: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM agencies WHERE id = $1 OR lower(name) = lower($2) LIMIT 1",
+        )
+        .bind(&slug)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = taken {
+            return Err(Error::Conflict(format!(
+                "Perangkat daerah {id:?} sudah ada. / Agency {id:?} exists."
+            )));
+        }
+        sqlx::query("INSERT INTO agencies (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&slug)
+            .bind(name)
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            &audit::Entry {
+                detail: Some(json!({"agency": slug, "name": name})),
+                ..audit::Entry::by(actor, "agency_add")
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((slug, name.to_owned()))
+    }
+
+    /// Renames agency `id` (audited as `agency_rename`); its slug, which
+    /// layers and users refer to, stays. `NotFound` for an unknown id,
+    /// `Conflict` when another agency has the name.
+    pub async fn rename_agency(
+        &self,
+        id: &str,
+        name: &str,
+        actor: Actor<'_>,
+    ) -> Result<(String, String)> {
+        let name = check_agency_name(name)?;
+        let mut tx = self.write().await?;
+        let old: Option<String> = sqlx::query_scalar("SELECT name FROM agencies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(old) = old else {
+            return Err(Error::NotFound(format!(
+                "Perangkat daerah {id:?} tidak ada. / No agency {id:?}."
+            )));
+        };
+        let other: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM agencies WHERE lower(name) = lower($1) AND id <> $2 LIMIT 1",
+        )
+        .bind(name)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(other) = other {
+            return Err(Error::Conflict(format!(
+                "Nama itu dipakai perangkat daerah {other:?}. / Agency {other:?} has that name."
+            )));
+        }
+        if old != name {
+            sqlx::query("UPDATE agencies SET name = $1 WHERE id = $2")
+                .bind(name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit::record(
+                &mut *tx,
+                &audit::Entry {
+                    detail: Some(json!({"agency": id, "from": old, "to": name})),
+                    ..audit::Entry::by(actor, "agency_rename")
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((id.to_owned(), name.to_owned()))
+    }
+}
+
+/// An agency name trimmed, or why it cannot be one.
+fn check_agency_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if agency_slug(name).is_empty()
+        || name.chars().count() > 200
+        || name.chars().any(char::is_control)
+    {
+        return Err(Error::BadRequest(
+            "Nama perangkat daerah: 1-200 karakter, ada huruf atau angka. / An agency name has 1-200 characters, some of them letters or digits.".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// Refuses (`Conflict`) to leave no enabled admin: when `name` is one and
+/// the only one, it may be neither disabled (`new_role: None`) nor given
+/// another role.
+async fn keep_an_admin(tx: &mut Tx, name: &str, new_role: Option<Role>) -> Result<()> {
+    if new_role == Some(Role::Admin) {
+        return Ok(());
+    }
+    let target: Option<(String, i64)> =
+        sqlx::query_as("SELECT role, disabled FROM users WHERE lower(name) = lower($1)")
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if !matches!(target, Some((ref role, 0)) if role == "admin") {
+        return Ok(());
+    }
+    let admins: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
+            .fetch_one(&mut **tx)
+            .await?;
+    if admins <= 1 {
+        return Err(Error::Conflict(format!(
+            "{name} adalah satu-satunya admin aktif: tambahkan admin lain dahulu. / {name} is the only enabled admin: add another admin first."
+        )));
+    }
+    Ok(())
 }
 
 /// The slug of the agency `given` names (by slug or name, any case);
@@ -961,7 +1224,7 @@ async fn resolve_agency(tx: &mut Tx, given: &str, create: bool) -> Result<String
     if create {
         if slug.is_empty() || given.len() > 200 {
             return Err(Error::BadRequest(format!(
-                "agency name {given:?} must have 1-200 characters, some of them letters or digits"
+                "Nama perangkat daerah {given:?}: 1-200 karakter, ada huruf atau angka. / Agency name {given:?} must have 1-200 characters, some of them letters or digits."
             )));
         }
         sqlx::query("INSERT INTO agencies (id, name, created_at) VALUES ($2, $3, $1)")
@@ -976,11 +1239,13 @@ async fn resolve_agency(tx: &mut Tx, given: &str, create: bool) -> Result<String
         .fetch_all(&mut **tx)
         .await?;
     Err(Error::BadRequest(if known.is_empty() {
-        format!("unknown agency {given:?}; there are no agencies yet")
+        format!(
+            "Perangkat daerah {given:?} tidak dikenal; belum ada perangkat daerah. / unknown agency {given:?}; there are no agencies yet."
+        )
     } else {
         format!(
-            "unknown agency {given:?}; known agencies: {}",
-            known.join(", ")
+            "Perangkat daerah {given:?} tidak dikenal; yang ada: {list}. / unknown agency {given:?}; known agencies: {list}.",
+            list = known.join(", ")
         )
     }))
 }
@@ -1009,7 +1274,7 @@ mod tests {
         assert!(check_user_name(&"a".repeat(MAX_USER_NAME_LEN)).is_ok());
         let long = "a".repeat(10_000);
         let err = check_user_name(&long).unwrap_err().to_string();
-        assert!(err.contains("at most 64") && err.len() < 100, "{err}");
+        assert!(err.contains("at most 64") && err.len() < 200, "{err}");
     }
 
     #[test]
@@ -1418,5 +1683,120 @@ mod tests {
                 .is_none()
         );
         assert!(!store.logout(&login.token, None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn roles_agencies_enabling_and_the_last_admin() {
+        let store = store_with(&[("ayu", Role::Admin), ("made", Role::Leader)]).await;
+        // The only admin can be neither disabled nor demoted.
+        for err in [
+            store.disable_user("ayu", CLI).await.unwrap_err(),
+            store
+                .set_role("ayu", Role::Leader, None, CLI)
+                .await
+                .unwrap_err(),
+        ] {
+            assert!(matches!(err, Error::Conflict(_)), "{err}");
+        }
+        assert_eq!(store.admin_count().await.unwrap(), 1);
+
+        // Agencies: created, refused twice, renamed (the slug stays).
+        let (slug, _) = store.create_agency("Dinas Sosial", CLI).await.unwrap();
+        assert_eq!(slug, "dinas-sosial");
+        for name in ["dinas sosial", "Dinas-Sosial"] {
+            let err = store.create_agency(name, CLI).await.unwrap_err();
+            assert!(matches!(err, Error::Conflict(_)), "{err}");
+        }
+        assert!(matches!(
+            store.create_agency(" !! ", CLI).await,
+            Err(Error::BadRequest(_))
+        ));
+        store
+            .rename_agency("dinas-sosial", "Dinas Sosial P3A", CLI)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .agencies()
+                .await
+                .unwrap()
+                .contains(&("dinas-sosial".to_owned(), "Dinas Sosial P3A".to_owned()))
+        );
+        assert!(matches!(
+            store.rename_agency("nope", "X", CLI).await,
+            Err(Error::NotFound(_))
+        ));
+
+        // Roles: staff need a known agency, others none.
+        assert!(matches!(
+            store.set_role("made", Role::OpdStaff, None, CLI).await,
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            store
+                .set_role("made", Role::OpdStaff, Some("unknown"), CLI)
+                .await,
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            store
+                .set_role("made", Role::Leader, Some("dinas-sosial"), CLI)
+                .await,
+            Err(Error::BadRequest(_))
+        ));
+        let u = store
+            .set_role("made", Role::OpdStaff, Some("Dinas Sosial P3A"), CLI)
+            .await
+            .unwrap();
+        assert_eq!(
+            (u.role, u.agency.as_deref()),
+            (Role::OpdStaff, Some("dinas-sosial"))
+        );
+        // With a second admin the first may step down.
+        store
+            .set_role("made", Role::Admin, None, CLI)
+            .await
+            .unwrap();
+        store
+            .set_role("ayu", Role::Leader, None, CLI)
+            .await
+            .unwrap();
+        assert_eq!(store.admin_count().await.unwrap(), 1);
+
+        // Disabled, then enabled again: logs in with the same password.
+        store.disable_user("ayu", CLI).await.unwrap();
+        assert!(store.user("ayu").await.unwrap().unwrap().disabled);
+        store.enable_user("ayu", CLI).await.unwrap();
+        store.enable_user("ayu", CLI).await.unwrap();
+        assert!(!store.user("ayu").await.unwrap().unwrap().disabled);
+        assert!(matches!(
+            store.enable_user("nobody", CLI).await,
+            Err(Error::NotFound(_))
+        ));
+        let policy = LoginPolicy {
+            ttl: Duration::from_secs(60),
+            require_totp: false,
+        };
+        store
+            .login(&creds("ayu", PW, None), None, &policy)
+            .await
+            .unwrap();
+
+        let actions = sqlx::query_scalar::<_, String>("SELECT action FROM audit_log ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        for a in [
+            "agency_add",
+            "agency_rename",
+            "user_role",
+            "user_disable",
+            "user_enable",
+        ] {
+            assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+        }
+        // Each change once: the second enable changed nothing.
+        assert_eq!(actions.iter().filter(|a| *a == "user_enable").count(), 1);
+        assert_eq!(actions.iter().filter(|a| *a == "user_role").count(), 3);
     }
 }

@@ -121,6 +121,12 @@ pub struct Filter<'a> {
     pub action: Option<&'a str>,
     /// Only records about this layer.
     pub layer: Option<&'a str>,
+    /// Only records by this actor (a user name, any case, or `cli`).
+    pub actor: Option<&'a str>,
+    /// Only records at or after this time (stored shape, see [`crate::clock`]).
+    pub since: Option<&'a str>,
+    /// Only records at or before this time (stored shape).
+    pub until: Option<&'a str>,
 }
 
 /// One stored audit record.
@@ -158,12 +164,17 @@ pub async fn list(store: &Store, filter: &Filter<'_>) -> Result<Vec<Record>> {
         "SELECT id, at, actor_id, actor_name, action, client, layer_id, from_version, to_version, detail
          FROM audit_log
          WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR layer_id = $3)
+           AND ($5 IS NULL OR lower(actor_name) = lower($5)) AND ($6 IS NULL OR at >= $6)
+           AND ($7 IS NULL OR at <= $7)
          ORDER BY id DESC LIMIT $4",
     )
     .bind(filter.before)
     .bind(filter.action)
     .bind(filter.layer)
     .bind(i64::try_from(limit).unwrap_or(100))
+    .bind(filter.actor)
+    .bind(filter.since)
+    .bind(filter.until)
     .fetch_all(store.pool())
     .await?;
     rows.iter()
@@ -234,6 +245,21 @@ mod tests {
         .unwrap();
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].action, "upload");
+        let by = |actor, since, until| Filter {
+            actor,
+            since,
+            until,
+            ..Filter::default()
+        };
+        let n = |f: Filter<'static>| {
+            let store = store.clone();
+            async move { list(&store, &f).await.unwrap().len() }
+        };
+        assert_eq!(n(by(Some("CLI"), None, None)).await, 3);
+        assert_eq!(n(by(Some("ayu"), None, None)).await, 0);
+        assert_eq!(n(by(None, Some("2000-01-01T00:00:00.000Z"), None)).await, 3);
+        assert_eq!(n(by(None, Some("9999-01-01T00:00:00.000Z"), None)).await, 0);
+        assert_eq!(n(by(None, None, Some("2000-01-01T00:00:00.000Z"))).await, 0);
         // Inside a transaction that rolls back, nothing is kept.
         let mut tx = store.pool().begin().await.unwrap();
         record(

@@ -33,7 +33,7 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 .await;
             store.close().await;
             let user = result.map_err(|e| match e {
-                Error::BadRequest(m) if m.starts_with("unknown agency") => {
+                Error::BadRequest(m) if m.contains("unknown agency") => {
                     anyhow!("{m} (add --create-agency to create it)")
                 }
                 other => plain(other),

@@ -18,6 +18,8 @@ pub async fn audit_log(args: AuditArgs) -> anyhow::Result<ExitCode> {
             before: args.before,
             action: args.action.as_deref(),
             layer: args.layer.as_deref(),
+            actor: args.actor.as_deref(),
+            ..Filter::default()
         },
     )
     .await;

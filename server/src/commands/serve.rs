@@ -1,5 +1,6 @@
 //! `bsc serve`: open the store, load the layers, answer HTTP until SIGTERM.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -16,7 +17,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.db.database)
         .await
         .with_context(|| format!("opening {}", super::terminal::redact(&args.db.database)))?;
+    let mut fresh_demo = false;
     if args.demo && store.layer_count().await? == 0 {
+        fresh_demo = true;
         let started = Instant::now();
         let reports = layers::demo::load(&store, args.demo_features, layers::demo::SEED).await?;
         let features: usize = reports.iter().map(|r| r.features).sum();
@@ -44,12 +47,36 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let timeouts = config.timeouts;
     let interval = config.sync_interval;
     let changes_keep = config.changes_keep;
-    let state = AppState::new(store.clone(), config).await?;
+    let public_url = config.api.public_url.clone();
+    let mut state = AppState::new(store.clone(), config).await?;
+    if args.demo {
+        let accounts = layers::demo::accounts(&store, fresh_demo).await?;
+        announce_demo_accounts(&accounts);
+        state.demo_accounts = std::sync::Arc::new(accounts);
+    }
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
+    if store.admin_count().await? == 0 {
+        let token = state.setup.issue(crate::setup::SETUP_TTL);
+        let base = if public_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            public_url.trim_end_matches('/').to_owned()
+        };
+        let link = format!("{base}/setup?token={token}");
+        tracing::info!(link = %link, "no admin yet: open the setup link (valid one hour, once) to create the first admin");
+        // Set apart for a person at a terminal; a pipe, a file or a log
+        // collector (`--log-format json`) has the log line alone.
+        if std::io::stderr().is_terminal() {
+            eprintln!(
+                "\nBelum ada admin. Buka tautan ini (berlaku satu jam, sekali) untuk membuat admin pertama:\n\
+             No admin yet. Open this link (valid for an hour, once) to create the first admin:\n\n  {link}\n"
+            );
+        }
+    }
 
     let syncing = state.clone();
     // Other servers on the same PostgreSQL announce their changes; each
@@ -104,6 +131,35 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the demo accounts once, in the log and (for a person at a
+/// terminal) as a table on standard error.
+fn announce_demo_accounts(accounts: &[layers::demo::DemoAccount]) {
+    if accounts.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "demo mode: demo accounts with the passwords below are shown on the sign-in page; never run --demo in production"
+    );
+    for a in accounts {
+        tracing::info!(
+            user = %a.name,
+            role = %a.role,
+            agency = a.agency.as_deref().unwrap_or("-"),
+            password = %a.password,
+            "demo account"
+        );
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "\nAkun demo / Demo accounts (--demo; jangan di produksi / never in production):"
+        );
+        for a in accounts {
+            eprintln!("  {:<14} {:<10} {}", a.name, a.role.as_str(), a.password);
+        }
+        eprintln!();
+    }
 }
 
 /// How often the change feed's old events are removed.

@@ -1,4 +1,5 @@
-//! `GET /api/audit`: the audit log, newest first, for admins and leaders.
+//! `GET /api/audit`: the audit log, newest first, for admins and leaders
+//! ([`crate::auth::can_read_audit`]).
 //! Anonymous callers get 401 (log in first), other users 403: the log's
 //! existence is no secret, only its content.
 
@@ -6,12 +7,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use layers::model::access::Role;
 use layers::store::audit::{self, Filter, MAX_LIST};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::Principal;
+use crate::auth::{Principal, can_read_audit};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, int_param};
 use crate::state::AppState;
@@ -23,10 +23,35 @@ pub struct AuditParams {
     before: Option<String>,
     action: Option<String>,
     layer: Option<String>,
+    actor: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
 }
 
-/// `GET /api/audit?limit=&before=&action=&layer=`: `{"entries": [...],
-/// "next": URL?}`; `next` pages back from the oldest entry returned.
+/// An optional text parameter: blank counts as absent.
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// An optional RFC 3339 parameter in the stored shape.
+fn time_param(name: &str, raw: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
+    layers::clock::parse_rfc3339(raw).map(Some).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid-parameter",
+            format!(
+                "{name} harus berupa waktu RFC 3339, mis. 2026-12-01T08:00:00Z atau 2026-12-01T16:00:00+08:00, bukan {raw:?}. / {name} must be an RFC 3339 time, e.g. 2026-12-01T08:00:00Z or 2026-12-01T16:00:00+08:00, not {raw:?}."
+            ),
+        )
+    })
+}
+
+/// `GET /api/audit?limit=&before=&action=&layer=&actor=&since=&until=`:
+/// `{"entries": [...], "next": URL?}`; `next` pages back from the oldest
+/// entry returned with the same filters. `actor` is a user name (any case)
+/// or `cli`; `since` and `until` are RFC 3339 times, both included.
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
@@ -34,13 +59,16 @@ pub async fn list(
 ) -> ApiResult<Response> {
     match who.account() {
         None => return Err(ApiError::log_in("membaca log audit", "read the audit log")),
-        Some(a) if !matches!(a.role, Role::Admin | Role::Leader) => {
+        Some(_) if !can_read_audit(&who) => {
             return Err(ApiError::forbidden(
-                "only admins and leaders may read the audit log",
+                "Hanya admin dan pimpinan yang boleh membaca log audit. / Only admins and leaders may read the audit log.",
             ));
         }
         Some(_) => {}
     }
+    let since = time_param("since", p.since.as_deref())?;
+    let until = time_param("until", p.until.as_deref())?;
+
     let limit = int_param("limit", p.limit.as_deref(), 100, 1, MAX_LIST)?;
     let before = match p.before.as_deref() {
         None => None,
@@ -56,8 +84,11 @@ pub async fn list(
         &Filter {
             limit,
             before,
-            action: p.action.as_deref(),
-            layer: p.layer.as_deref(),
+            action: nonempty(&p.action),
+            layer: nonempty(&p.layer),
+            actor: nonempty(&p.actor),
+            since: since.as_deref(),
+            until: until.as_deref(),
         },
     )
     .await?;
@@ -68,11 +99,16 @@ pub async fn list(
             let mut q = form_urlencoded::Serializer::new(String::new());
             q.append_pair("limit", &limit.to_string());
             q.append_pair("before", &oldest.to_string());
-            if let Some(a) = &p.action {
-                q.append_pair("action", a);
-            }
-            if let Some(l) = &p.layer {
-                q.append_pair("layer", l);
+            for (k, v) in [
+                ("action", &p.action),
+                ("layer", &p.layer),
+                ("actor", &p.actor),
+                ("since", &p.since),
+                ("until", &p.until),
+            ] {
+                if let Some(v) = nonempty(v) {
+                    q.append_pair(k, v);
+                }
             }
             format!("{}/api/audit?{}", state.config.public_url, q.finish())
         });

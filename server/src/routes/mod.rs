@@ -1,5 +1,6 @@
 //! The HTTP surface of `bsc`.
 
+mod admin;
 mod audit;
 mod changes;
 pub mod download;
@@ -13,6 +14,7 @@ mod photos;
 mod reports;
 mod search;
 mod session;
+mod setup;
 pub mod share;
 mod stats;
 mod styles;
@@ -91,6 +93,27 @@ pub fn app(state: AppState) -> Router {
                 .delete(session::logout),
         )
         .route("/api/audit", get(audit::list))
+        .route("/api/admin/users", get(admin::users).post(admin::add_user))
+        .route("/api/admin/users/{name}", patch(admin::patch_user))
+        .route(
+            "/api/admin/users/{name}/password",
+            post(admin::set_password),
+        )
+        .route(
+            "/api/admin/agencies",
+            get(admin::agencies).post(admin::add_agency),
+        )
+        .route("/api/admin/agencies/{id}", patch(admin::rename_agency))
+        .route(
+            "/api/admin/tokens",
+            get(admin::tokens).post(admin::add_token),
+        )
+        .route(
+            "/api/admin/tokens/{id}",
+            axum::routing::delete(admin::revoke_token),
+        )
+        .route("/api/demo-accounts", get(admin::demo_accounts))
+        .route("/setup", get(setup::setup_page).post(setup::setup_submit))
         .route("/api/report-types", get(reports::types))
         .route("/api/report-types/{id}", put(reports::route_type))
         .route("/api/reports", post(reports::submit).layer(photo_limit))

@@ -71,6 +71,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/live.js", JS),
     asset!("js/time.js", JS),
     asset!("js/editor.js", JS),
+    asset!("js/admin.js", JS),
     asset!("i18n.js", JS),
     asset!("manage.js", JS),
     asset!("dom.js", JS),
@@ -213,6 +214,8 @@ pub async fn config(State(state): State<AppState>, who: Principal, headers: Head
             "outline_layers": ["batas-kabupaten", "batas-kecamatan"],
             "default_layers": ["pura", "objek-wisata", "pantai"],
             "max_limit": state.config.max_limit,
+            // Demo mode: the sign-in dialog asks /api/demo-accounts.
+            "demo": !state.demo_accounts.is_empty(),
         }),
         &caching,
     )

@@ -10,6 +10,7 @@
 mod support;
 
 mod about;
+mod admin;
 mod caching;
 mod changes;
 mod cors;
