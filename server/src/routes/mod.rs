@@ -1,6 +1,7 @@
 //! The HTTP surface of `bsc`.
 
 mod audit;
+mod backups;
 mod changes;
 pub mod download;
 mod features;
@@ -82,6 +83,8 @@ pub fn app(state: AppState) -> Router {
                 .delete(session::logout),
         )
         .route("/api/audit", get(audit::list))
+        .route("/api/admin/backups", get(backups::list).post(backups::take))
+        .route("/api/admin/backups/{name}", get(backups::download))
         .route("/api/report-types", get(reports::types))
         .route("/api/report-types/{id}", put(reports::route_type))
         .route("/api/reports", post(reports::submit).layer(photo_limit))
