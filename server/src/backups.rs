@@ -61,6 +61,13 @@ impl Backups {
         }
     }
 
+    /// Holds the one-at-a-time lock as a backup being taken does, if no
+    /// backup is being taken: while it is held, [`Backups::take`] answers
+    /// [`TakeError::Busy`] (for work on the folder by hand, and tests).
+    pub fn try_hold(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.running.try_lock().ok()
+    }
+
     /// The settings.
     pub fn config(&self) -> &BackupConfig {
         &self.config

@@ -10,6 +10,7 @@
 mod support;
 
 mod about;
+mod backups;
 mod caching;
 mod changes;
 mod cors;
