@@ -72,7 +72,7 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Re
                 .as_ref()
                 .map(|b| (layers::clock::unix_seconds() - b.created_unix).max(0)),
             "dir": configured,
-            "every_seconds": configured.then(|| config.every.as_secs()),
+            "every_seconds": configured.then_some(config.every.as_secs()),
             "keep": configured.then_some(config.keep),
         }))
         .into_response(),

@@ -145,7 +145,7 @@ async fn an_admin_takes_a_checked_backup_with_the_photos_and_downloads_it() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, [name.clone()]);
+    assert_eq!(names, std::slice::from_ref(&name));
 
     let list = w.json_as("/api/admin/backups", Auth::Cookie(&cookie)).await;
     assert_eq!(list["backups"].as_array().unwrap().len(), 1, "{list}");
