@@ -490,7 +490,9 @@ fn compare(live: &Counts, copy: &Counts) -> Result<()> {
     Ok(())
 }
 
-/// `pg_dump --format=custom` of `store` to `out`, checked with
+/// `pg_dump --format=custom` of `store` to `out` (without comments and
+/// without the rows of PostGIS's `spatial_ref_sys`, so that the owner's
+/// role can restore it into an empty database), checked with
 /// `pg_restore --list`: the archive must be readable and hold the data of
 /// every table in the `public` schema (PostGIS's `spatial_ref_sys` aside,
 /// which the extension recreates). The password is passed in the
@@ -507,7 +509,13 @@ async fn dump_postgres(store: &Store, out: &Path) -> Result<()> {
     let result = tokio::task::spawn_blocking(move || -> Result<()> {
         let (url, password) = split_password(&url);
         let mut dump = std::process::Command::new("pg_dump");
+        // PostGIS's comment and its `spatial_ref_sys` rows belong to the
+        // extension, which a restore recreates; left in, they are errors
+        // for a restoring role that is not a superuser. bsc's schema has
+        // no comments of its own.
         dump.arg("--format=custom")
+            .arg("--no-comments")
+            .arg("--exclude-table-data=public.spatial_ref_sys")
             .arg("--file")
             .arg(&temp2)
             .arg("--dbname")

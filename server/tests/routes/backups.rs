@@ -358,3 +358,69 @@ async fn a_damaged_copy_fails_its_check() {
             .is_err()
     );
 }
+
+/// On PostgreSQL with `pg_dump` on the `PATH`: a custom-format archive,
+/// checked by its table of contents, that restores into an empty database
+/// with the same layers and the photo.
+#[tokio::test]
+async fn on_postgresql_a_backup_is_a_pg_dump_archive_that_restores() {
+    if testkit::backend_is_sqlite() {
+        return;
+    }
+    if !backup::pg_dump_available() {
+        testkit_skipped("PostgreSQL backups: pg_dump is not on the PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let w = world_with_backups(dir.path(), 14).await;
+    layer_with_photo(&w).await;
+    let admin = w.user("admin", Role::Admin, None).await;
+    let taken = w.created("/api/admin/backups", &admin, "").await;
+    let name = taken["name"].as_str().unwrap().to_owned();
+    assert!(name.ends_with(".dump"), "{name}");
+    let file = dir.path().join(&name);
+    let toc = std::process::Command::new("pg_restore")
+        .arg("--list")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let toc = String::from_utf8_lossy(&toc.stdout);
+    assert!(toc.contains("TABLE DATA public photos "), "{toc}");
+    let r = w
+        .get(&format!("/api/admin/backups/{name}"), Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(r.body, std::fs::read(&file).unwrap());
+
+    // The drill: into an empty database, then opened as bsc opens it.
+    let fresh = testkit::PgDatabase::create();
+    let out = std::process::Command::new("pg_restore")
+        .arg("--no-owner")
+        .arg("--dbname")
+        .arg(&fresh.url)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = layers::Store::open(&fresh.url).await.unwrap();
+    restored.close().await;
+    let query = "SELECT CAST(COUNT(*) AS TEXT) FROM photos";
+    assert_eq!(testkit::sql_strings(&fresh.url, query), ["1"]);
+    assert_eq!(
+        testkit::sql_strings(&fresh.url, "SELECT id FROM layers"),
+        ["pura-uji"]
+    );
+}
+
+fn testkit_skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
+}
