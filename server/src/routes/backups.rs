@@ -60,7 +60,13 @@ fn no_store(mut res: Response) -> Response {
 pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Response> {
     admin_only(&who)?;
     let backups = &state.backups;
-    let files = backups.list().map_err(ApiError::internal)?;
+    // A folder that cannot be read lists nothing (and says why in the
+    // log): the page still shows the schedule and the last success, and
+    // taking a backup names the reason.
+    let files = backups.list().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "listing the backups failed");
+        Vec::new()
+    });
     let last = backups.last_success();
     let configured = backups.dir().is_some();
     let config = backups.config();

@@ -424,3 +424,40 @@ fn testkit_skipped(what: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
 }
+
+/// A backup that cannot be written is a problem naming the reason,
+/// counted in the metrics; nothing is left behind and the server serves on.
+#[tokio::test]
+async fn a_failed_backup_is_reported_and_counted() {
+    if !testkit::backend_is_sqlite() && !backup::pg_dump_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The folder is a file: nothing can be written there.
+    let not_a_dir = dir.path().join("cadangan");
+    std::fs::write(&not_a_dir, b"a file").unwrap();
+    let w = world_with_backups(&not_a_dir, 14).await;
+    let admin = w.user("admin", Role::Admin, None).await;
+    let r = w.post("/api/admin/backups", Some(&admin), "").await;
+    let p = r.problem(500);
+    bilingual(&p);
+    assert_eq!(p["type"], "urn:bsc:problem:backup-failed", "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("cadangan"), "{p}");
+    let metrics = w.get("/metrics", None).await.text();
+    assert!(
+        metrics.contains("bsc_backup_failures_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bsc_backup_last_success_timestamp_seconds 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("bsc_backup_last_age_seconds"),
+        "{metrics}"
+    );
+    assert_eq!(std::fs::read(&not_a_dir).unwrap(), b"a file");
+    let list = w.json_as("/api/admin/backups", Auth::Bearer(&admin)).await;
+    assert_eq!(list["last_success"], Value::Null);
+    assert_eq!(list["dir"], true);
+}
