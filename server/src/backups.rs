@@ -183,23 +183,25 @@ impl Backups {
         );
         let mut failed: Option<Instant> = None;
         loop {
-            let wait = match (failed, self.last_success()) {
+            let last = self.last_success();
+            let wait = match (failed, &last) {
                 (Some(at), _) => self.config.every.saturating_sub(at.elapsed()),
                 (None, Some(last)) => {
-                    let due = last.created_unix.saturating_add(
-                        i64::try_from(self.config.every.as_secs()).unwrap_or(i64::MAX),
-                    );
+                    let every = i64::try_from(self.config.every.as_secs()).unwrap_or(i64::MAX);
+                    let due = last.created_unix.saturating_add(every);
+                    // Never longer than an interval, even if the clock
+                    // went back or a backup's name lies in the future.
                     Duration::from_secs(
                         u64::try_from(due - layers::clock::unix_seconds()).unwrap_or(0),
                     )
+                    .min(self.config.every)
                 }
                 (None, None) => Duration::ZERO,
             };
             if !wait.is_zero() {
-                // Looked at again after the wait: a backup taken from the
-                // page meanwhile moves the next one.
                 tokio::time::sleep(wait).await;
-                if failed.is_none() {
+                // A backup taken from the page meanwhile moves the next one.
+                if failed.is_none() && self.last_success() != last {
                     continue;
                 }
             }
