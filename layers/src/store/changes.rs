@@ -34,7 +34,7 @@ use crate::error::Result;
 use crate::model::Visibility;
 use crate::model::access::Owner;
 use crate::model::change::{Audience, ChangeEvent, ChangeKind};
-use crate::store::versions::owner_in;
+use crate::store::rows::owner_in;
 use crate::store::{Backend, Store, Tx};
 
 /// The PostgreSQL channel changes are announced on.
