@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use layers::Visibility;
 use layers::ingest::Limits;
 
-use crate::config::{self, ApiConfig, Config, ConfigError, WriteConfig};
+use crate::config::{self, ApiConfig, BackupConfig, Config, ConfigError, WriteConfig};
 use crate::listen::Timeouts;
 
 /// Badung Smart City map server: stores, indexes and serves the BSC map layers.
@@ -176,6 +176,9 @@ pub struct ServeArgs {
     /// Upload limits.
     #[command(flatten)]
     pub uploads: UploadArgs,
+    /// Scheduled backups.
+    #[command(flatten)]
+    pub backups: BackupScheduleArgs,
     /// Connection timeouts and shutdown.
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
@@ -253,6 +256,40 @@ pub struct UploadArgs {
     pub upload_dir: Option<PathBuf>,
 }
 
+/// Backups the server takes by itself (SQLite: `VACUUM INTO`; PostgreSQL:
+/// `pg_dump` when it is on the `PATH`), each checked after writing.
+#[derive(Debug, Clone, Args)]
+pub struct BackupScheduleArgs {
+    /// Folder for scheduled backups (`bsc-YYYYMMDDTHHMMSSZ.db`); also lets
+    /// admins take and download backups from the page. No backups if unset.
+    #[arg(long, env = "BSC_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Time between backups: a number and s, m, h or d (`30m`, `6h`, `24h`, `7d`).
+    #[arg(long, env = "BSC_BACKUP_EVERY", default_value = config::BACKUP_EVERY, value_name = "DURATION")]
+    pub backup_every: String,
+    /// How many backups to keep (the newest); older ones are deleted.
+    #[arg(long, env = "BSC_BACKUP_KEEP", default_value_t = config::BACKUP_KEEP, value_name = "N")]
+    pub backup_keep: usize,
+}
+
+impl BackupScheduleArgs {
+    /// The checked backup settings.
+    pub fn config(&self) -> Result<BackupConfig, ConfigError> {
+        let every = config::parse_duration(&self.backup_every)
+            .map_err(|e| ConfigError::Backup(format!("--backup-every: {e}")))?;
+        if self.backup_keep == 0 {
+            return Err(ConfigError::Backup(
+                "--backup-keep must be 1 or more".to_owned(),
+            ));
+        }
+        Ok(BackupConfig {
+            dir: self.backup_dir.clone(),
+            every,
+            keep: self.backup_keep,
+        })
+    }
+}
+
 impl ServeArgs {
     /// The server's configuration from these flags, checked.
     pub fn config(&self) -> Result<Config, ConfigError> {
@@ -304,7 +341,9 @@ impl ServeArgs {
             upload_dir: u.upload_dir.clone(),
         };
         let t = &self.timeouts;
+        let backups = self.backups.config()?;
         Ok(Config {
+            backups,
             api,
             writes,
             tile_cache_bytes: self.tile_cache_mb << 20,

@@ -64,7 +64,15 @@ pub enum ConfigError {
     /// The basemap URL is not a tile URL template the page can use.
     #[error("--basemap-url: {0}")]
     Basemap(String),
+    /// A backup setting is not one the scheduler can use.
+    #[error("{0}")]
+    Backup(String),
 }
+
+/// How often the server takes a backup by default (`--backup-every`).
+pub const BACKUP_EVERY: &str = "24h";
+/// How many backups the server keeps by default (`--backup-keep`).
+pub const BACKUP_KEEP: usize = 14;
 
 /// Hours the change feed keeps its events by default (a week).
 pub const CHANGES_KEEP_HOURS: u64 = 168;
@@ -86,6 +94,60 @@ pub struct Config {
     pub changes_keep: Duration,
     /// Connection timeouts and the shutdown grace.
     pub timeouts: Timeouts,
+    /// Scheduled backups.
+    pub backups: BackupConfig,
+}
+
+/// Scheduled backups (`--backup-dir`, `--backup-every`, `--backup-keep`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// The folder backups are written to; `None`: no scheduled backups
+    /// (and none from the admin page).
+    pub dir: Option<PathBuf>,
+    /// Time between two backups.
+    pub every: Duration,
+    /// How many backups are kept (the newest).
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: None,
+            every: Duration::from_secs(24 * 3600),
+            keep: BACKUP_KEEP,
+        }
+    }
+}
+
+/// The longest `--backup-every`: a year.
+const MAX_BACKUP_EVERY: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A duration as flags write it: a whole number and a unit, `s`, `m`, `h`
+/// or `d` (`30m`, `6h`, `24h`, `7d`), from a second to a year.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration: write a whole number and a unit s, m, h or d (30m, 6h, 24h, 7d)"
+            ));
+        }
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a duration: write a whole number and a unit s, m, h or d (30m, 6h, 24h, 7d)")
+    })?;
+    let d = Duration::from_secs(n.saturating_mul(unit_secs));
+    if d.is_zero() || d > MAX_BACKUP_EVERY {
+        return Err(format!("{text:?} must be from 1s to 366d"));
+    }
+    Ok(d)
 }
 
 impl Default for Config {
@@ -102,6 +164,7 @@ impl Default for Config {
                 body: Duration::from_secs(BODY_TIMEOUT_SECS),
                 grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             },
+            backups: BackupConfig::default(),
         }
     }
 }
@@ -267,6 +330,31 @@ mod tests {
             "https://x.org/{z}/{x}/{y} *",
         ] {
             assert!(basemap_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_have_a_unit_and_a_sane_size() {
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration(" 7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(
+            parse_duration(BACKUP_EVERY),
+            Ok(BackupConfig::default().every)
+        );
+        for bad in [
+            "",
+            "24",
+            "h",
+            "0h",
+            "1.5h",
+            "-1h",
+            "1w",
+            "400d",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod backups;
 pub mod caches;
 pub mod change_feed;
 pub mod cli;

@@ -1,9 +1,10 @@
-//! Prometheus metrics: requests by route and status, latency, and loaded
-//! features of the layers the scraper may see.
+//! Prometheus metrics: requests by route and status, latency, loaded
+//! features of the layers the scraper may see, and backups.
 
 use layers::LayerIndex;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The server's instruments.
@@ -11,6 +12,9 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    backup_last_success: IntGauge,
+    backup_failures: IntCounter,
+    backup_bytes: IntGauge,
 }
 
 impl Default for Metrics {
@@ -42,17 +46,47 @@ impl Metrics {
             &["route"],
         )
         .expect("valid metric");
-        registry
-            .register(Box::new(requests.clone()))
-            .expect("metric registered once");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("metric registered once");
+        let backup_last_success = IntGauge::new(
+            "bsc_backup_last_success_timestamp_seconds",
+            "When the last checked backup was taken (Unix seconds; 0: none yet)",
+        )
+        .expect("valid metric");
+        let backup_failures = IntCounter::new(
+            "bsc_backup_failures_total",
+            "Backups that failed (writing or checking) since the server started",
+        )
+        .expect("valid metric");
+        let backup_bytes = IntGauge::new("bsc_backup_bytes", "Size of the last checked backup")
+            .expect("valid metric");
+        for m in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(backup_last_success.clone()),
+            Box::new(backup_failures.clone()),
+            Box::new(backup_bytes.clone()),
+        ] {
+            registry.register(m).expect("metric registered once");
+        }
         Metrics {
             registry,
             requests,
             latency,
+            backup_last_success,
+            backup_failures,
+            backup_bytes,
         }
+    }
+
+    /// Notes a checked backup taken at `unix` seconds, of `bytes`.
+    pub fn backup_succeeded(&self, unix: i64, bytes: u64) {
+        self.backup_last_success.set(unix);
+        self.backup_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a failed backup.
+    pub fn backup_failed(&self) {
+        self.backup_failures.inc();
     }
 
     /// Counts one answered request under its route template (never the
@@ -94,6 +128,17 @@ impl Metrics {
             "# HELP bsc_layers_loaded Layers listed above.\n# TYPE bsc_layers_loaded gauge\n",
         );
         text.push_str(&format!("bsc_layers_loaded {}\n", visible.len()));
+        let last = self.backup_last_success.get();
+        if last > 0 {
+            text.push_str(
+                "# HELP bsc_backup_last_age_seconds Seconds since the last checked backup was taken.\n\
+                 # TYPE bsc_backup_last_age_seconds gauge\n",
+            );
+            text.push_str(&format!(
+                "bsc_backup_last_age_seconds {}\n",
+                (layers::clock::unix_seconds() - last).max(0)
+            ));
+        }
         text
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use layers::{Catalog, Category, Store};
 
+use crate::backups::Backups;
 use crate::caches::{FgbCache, TileCache};
 use crate::change_feed::ChangeFeed;
 use crate::config::{ApiConfig, Config, WriteConfig};
@@ -40,6 +41,8 @@ pub struct AppState {
     /// The demo accounts and their passwords, shown on the sign-in page;
     /// empty unless the server runs with `--demo`.
     pub demo_accounts: Arc<Vec<layers::demo::DemoAccount>>,
+    /// The backups (`--backup-dir`): settings, last success, one at a time.
+    pub backups: Arc<Backups>,
     ready: Arc<AtomicBool>,
 }
 
@@ -48,12 +51,14 @@ impl AppState {
     /// [`AppState::set_ready`].
     pub async fn new(store: Store, config: Config) -> layers::Result<AppState> {
         let categories = store.categories().await?;
+        let metrics = Arc::new(Metrics::new());
         Ok(AppState {
+            backups: Arc::new(Backups::new(config.backups, metrics.clone())),
             store,
             catalog: Arc::new(Catalog::with_prepare(Arc::new(crate::caches::prepare))),
             categories: Arc::new(categories),
             config: Arc::new(config.api),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             writes: Arc::new(config.writes),
             previews: Arc::new(Previews::default()),
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),

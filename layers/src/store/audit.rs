@@ -25,6 +25,10 @@ use crate::store::Store;
 /// The actor name recorded for the command line.
 pub const CLI_ACTOR: &str = "cli";
 
+/// The actor name recorded for what the server's own schedule does
+/// (backups).
+pub const SCHEDULER_ACTOR: &str = "scheduler";
+
 /// Most records one [`list`] call returns.
 pub const MAX_LIST: usize = 1000;
 
@@ -81,6 +85,16 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     insert(e, None, None, entry).await
+}
+
+/// Records `entry` as done by the server itself under `name` (the backup
+/// scheduler records itself as [`SCHEDULER_ACTOR`]); `entry.actor` is
+/// ignored.
+pub async fn record_system<'e, E>(e: E, name: &str, entry: &Entry<'_>) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    insert(e, None, Some(name), entry).await
 }
 
 async fn insert<'e, E>(

@@ -14,7 +14,8 @@
 //! edits a draft feature by feature, [`features`] reads
 //! what the catalog serves and inserts features, [`accounts`], [`photos`],
 //! [`audit`] and [`changes`] keep users, photos, the audit log and change
-//! notices, [`copy`] copies a whole database to another backend, and
+//! notices, [`copy`] copies a whole database to another backend,
+//! [`backup`] takes checked backups (`bsc backup`, the scheduler), and
 //! [`rows`] decodes rows into [`crate::model`] types.
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::model::Category;
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod changes;
 pub mod copy;
 pub mod draft_features;

@@ -20,7 +20,8 @@ use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
 use crate::store::changes::Change;
 use crate::store::features::{rename_features, schema_names};
-use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, owner_in, version_info};
+pub(crate) use crate::store::rows::owner_in;
+use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, version_info};
 use crate::store::{Store, Tx, audit, changes};
 
 const SUMMARY_COLUMNS: &str = "v.version, v.status, v.feature_count, v.geometry_types,

@@ -42,7 +42,8 @@ fn utf8(path: &Path) -> anyhow::Result<&str> {
 }
 
 /// `bsc backup FILE`: a consistent snapshot (`VACUUM INTO`), safe while
-/// the server runs.
+/// the server runs, checked before it gets its name (integrity check, rows
+/// per table; see [`layers::store::backup::write_sqlite`]).
 pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let db = database_file(&args.db.database)?;
     if !db.exists() {
@@ -52,11 +53,10 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if out.exists() {
         bail!("{} exists; refusing to overwrite it", out.display());
     }
+    utf8(out)?;
     let store = Store::open(&args.db.database).await?;
     let result = async {
-        sqlx::query("VACUUM INTO $1")
-            .bind(utf8(out)?)
-            .execute(store.pool())
+        let counts = layers::store::backup::write_sqlite(&store, out)
             .await
             .map_err(|e| anyhow!("writing {}: {e}", out.display()))?;
         audit::record(
@@ -68,16 +68,19 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             },
         )
         .await
-        .map_err(plain)
+        .map_err(plain)?;
+        anyhow::Ok(counts)
     }
     .await;
     store.close().await;
-    result?;
+    let counts = result?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     println!(
-        "backed up {} to {} ({size} bytes)",
+        "backed up {} to {} ({size} bytes; checked: integrity ok, {} tables, {} rows)",
         db.display(),
-        out.display()
+        out.display(),
+        counts.len(),
+        counts.values().sum::<i64>()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -125,7 +125,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
+    // Backups (--backup-dir) on their own schedule; a failed one is logged
+    // and tried again an interval later, never stopping the server.
+    let backup_task = {
+        let (backups, store) = (state.backups.clone(), store.clone());
+        tokio::spawn(async move { backups.run_schedule(&store).await })
+    };
+
     crate::listen::serve(listener, crate::app(state), timeouts, shutdown_signal()).await?;
+    backup_task.abort();
     sync_task.abort();
     following.abort();
     store.close().await;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod backups;
 mod changes;
 pub mod download;
 mod draft_features;
@@ -114,6 +115,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/demo-accounts", get(admin::demo_accounts))
         .route("/setup", get(setup::setup_page).post(setup::setup_submit))
+        .route("/api/admin/backups", get(backups::list).post(backups::take))
+        .route("/api/admin/backups/{name}", get(backups::download))
         .route("/api/report-types", get(reports::types))
         .route("/api/report-types/{id}", put(reports::route_type))
         .route("/api/reports", post(reports::submit).layer(photo_limit))

@@ -11,6 +11,7 @@ mod support;
 
 mod about;
 mod admin;
+mod backups;
 mod caching;
 mod changes;
 mod cors;

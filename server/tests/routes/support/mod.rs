@@ -108,12 +108,18 @@ pub enum Auth<'a> {
 impl World {
     /// A server over an empty database, with the given API settings.
     pub async fn with_config(config: ApiConfig) -> World {
-        let db = testkit::TestDb::new();
-        let store = Store::open(&db.url()).await.unwrap();
-        let config = Config {
+        World::with_server_config(Config {
             api: config,
             ..Config::default()
-        };
+        })
+        .await
+    }
+
+    /// A server over an empty database, with the given settings (all of
+    /// them: backups, caches, …).
+    pub async fn with_server_config(config: Config) -> World {
+        let db = testkit::TestDb::new();
+        let store = Store::open(&db.url()).await.unwrap();
         let state = AppState::new(store, config).await.unwrap();
         state.catalog.sync(&state.store).await.unwrap();
         state.set_ready(true);
