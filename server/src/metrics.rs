@@ -11,6 +11,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    ogc_requests: IntCounterVec,
+    ogc_features: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -42,6 +44,27 @@ impl Metrics {
             &["route"],
         )
         .expect("valid metric");
+        let ogc_requests = IntCounterVec::new(
+            Opts::new(
+                "bsc_ogc_items_requests_total",
+                "OGC API items pages served, by the filters the client sent: cql2 (a filter parameter), property (property=value parameters), datetime, bbox, joined by +; none for none",
+            ),
+            &["filter"],
+        )
+        .expect("valid metric");
+        let ogc_features = IntCounterVec::new(
+            Opts::new(
+                "bsc_ogc_items_features_total",
+                "Features sent in OGC API items pages, by the filter the client sent",
+            ),
+            &["filter"],
+        )
+        .expect("valid metric");
+        for m in [&ogc_requests, &ogc_features] {
+            registry
+                .register(Box::new(m.clone()))
+                .expect("metric registered once");
+        }
         registry
             .register(Box::new(requests.clone()))
             .expect("metric registered once");
@@ -52,7 +75,20 @@ impl Metrics {
             registry,
             requests,
             latency,
+            ogc_requests,
+            ogc_features,
         }
+    }
+
+    /// Counts one OGC API items page of `features` features, by the kind
+    /// of filter the client sent: what shows that a client pushed its
+    /// filter to the server and how much travelled.
+    pub fn record_ogc_items(&self, filter: &str, features: usize) {
+        let filter = if filter.is_empty() { "none" } else { filter };
+        self.ogc_requests.with_label_values(&[filter]).inc();
+        self.ogc_features
+            .with_label_values(&[filter])
+            .inc_by(features as u64);
     }
 
     /// Counts one answered request under its route template (never the

@@ -43,6 +43,18 @@ pub struct Query {
     pub limit: usize,
     /// Matching features skipped before the page.
     pub offset: usize,
+    /// The order of the matches, by these properties in turn (empty: the
+    /// stable order above).
+    pub sort: Vec<SortKey>,
+}
+
+/// One key of a sort: a property, ascending or descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    /// The property sorted by.
+    pub property: String,
+    /// Largest first.
+    pub descending: bool,
 }
 
 impl Default for Query {
@@ -54,6 +66,7 @@ impl Default for Query {
             filter: None,
             limit: usize::MAX,
             offset: 0,
+            sort: Vec::new(),
         }
     }
 }
@@ -64,7 +77,8 @@ impl Query {
     pub fn is_light(&self, data: &LayerData) -> bool {
         let estimate = data.estimate(self.bbox);
         estimate <= INLINE_SELECT
-            && (estimate <= INLINE_FILTER || (self.filter.is_none() && self.datetime.is_none()))
+            && (estimate <= INLINE_FILTER
+                || (self.filter.is_none() && self.datetime.is_none() && self.sort.is_empty()))
     }
 }
 
@@ -104,6 +118,9 @@ pub fn select_page(data: &LayerData, q: &Query) -> Page {
     if q.filter.is_some() || q.datetime.is_some() {
         matched.retain(|&i| selected(data, i, q));
     }
+    if !q.sort.is_empty() {
+        sort(data, &mut matched, &q.sort);
+    }
     let number_matched = matched.len();
     let start = q.offset.min(number_matched);
     let end = q.offset.saturating_add(q.limit).min(number_matched);
@@ -112,6 +129,68 @@ pub fn select_page(data: &LayerData, q: &Query) -> Page {
         number_matched,
         next: (end < number_matched).then_some(end),
     }
+}
+
+/// A property's value as a sort key. Across types: booleans, then
+/// numbers, then text; a missing or null value sorts after all of them.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Key {
+    Bool(bool),
+    Num(f64),
+    Text(Box<str>),
+    Null,
+}
+
+impl Key {
+    fn of(v: Option<&Value>) -> Key {
+        match v {
+            Some(Value::Bool(b)) => Key::Bool(*b),
+            Some(Value::Number(n)) => n.as_f64().map_or(Key::Null, Key::Num),
+            Some(Value::String(s)) => Key::Text(s.as_str().into()),
+            Some(Value::Null) | None => Key::Null,
+            // Arrays and objects are not sortable: kept last, in order.
+            Some(_) => Key::Null,
+        }
+    }
+
+    fn order(&self, other: &Key) -> std::cmp::Ordering {
+        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// Orders `handles` by `keys`: each feature's properties are read once
+/// into a small key tuple and the handles are sorted by them (stable, so
+/// ties keep the selection's order). O(n) property reads and O(n log n)
+/// comparisons; the memory is the keys, never the features' JSON. A
+/// descending key puts missing values first, as the reverse of ascending.
+pub fn sort(data: &LayerData, handles: &mut Vec<u32>, keys: &[SortKey]) {
+    let mut keyed: Vec<(Vec<Key>, u32)> = handles
+        .iter()
+        .map(|&i| {
+            let props = serde_json::from_slice::<Option<serde_json::Map<String, Value>>>(
+                data.properties_bytes(i),
+            )
+            .ok()
+            .flatten();
+            let k = keys
+                .iter()
+                .map(|k| Key::of(props.as_ref().and_then(|p| p.get(&k.property))))
+                .collect();
+            (k, i)
+        })
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        for ((x, y), k) in a.iter().zip(b).zip(keys) {
+            let o = x.order(y);
+            let o = if k.descending { o.reverse() } else { o };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    handles.clear();
+    handles.extend(keyed.into_iter().map(|(_, i)| i));
 }
 
 /// Whether the feature with handle `i` passes the `datetime` and filter of `q`.
@@ -286,6 +365,46 @@ mod tests {
         let p = select_page(&l, &q);
         assert_eq!(numbers(&l, &p.items), vec![18, 19]);
         assert_eq!(p.number_matched, 2);
+    }
+
+    #[test]
+    fn sorts_by_several_keys() {
+        let l = layer();
+        let nomor = |items: &[u32]| -> Vec<i64> {
+            items
+                .iter()
+                .map(|&i| {
+                    let f: Value = serde_json::from_slice(l.feature_bytes(i)).unwrap();
+                    f["properties"]["nomor"].as_i64().unwrap()
+                })
+                .collect()
+        };
+        let q = Query {
+            sort: vec![SortKey {
+                property: "nomor".into(),
+                descending: true,
+            }],
+            limit: 3,
+            offset: 1,
+            ..Query::default()
+        };
+        assert_eq!(nomor(&select_page(&l, &q).items), vec![19, 18, 17]);
+        // Text order: "Pura 1" < "Pura 10" < ... < "Pura 2"; a missing key last.
+        let q = Query {
+            sort: vec![
+                SortKey {
+                    property: "absent".into(),
+                    descending: false,
+                },
+                SortKey {
+                    property: "nama".into(),
+                    descending: false,
+                },
+            ],
+            limit: 4,
+            ..Query::default()
+        };
+        assert_eq!(nomor(&select_page(&l, &q).items), vec![1, 10, 11, 12]);
     }
 
     #[test]
