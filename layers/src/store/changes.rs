@@ -3,7 +3,7 @@
 //!
 //! Every write that changes what layers serve (a publish, rollback,
 //! delete, restore, photo change or import), a draft, and every change of
-//! a citizen's report calls [`announce`] inside its transaction, as its
+//! a citizen's report calls `announce` inside its transaction, as its
 //! last statement before the commit. It records a [`ChangeEvent`] in
 //! `change_events`, so the event exists exactly when the change committed,
 //! and on PostgreSQL sends a `NOTIFY` that the database delivers to every
@@ -15,7 +15,7 @@
 //! nothing. On SQLite (one server) there is nothing to follow.
 //!
 //! Event ids only grow, and on PostgreSQL they become visible in order:
-//! [`announce`] takes a transaction-level advisory lock before inserting,
+//! `announce` takes a transaction-level advisory lock before inserting,
 //! so a later id never commits before an earlier one and a follower that
 //! resumes after id N misses nothing. Events older than the feed's window
 //! are removed by [`Store::prune_changes`], which remembers the newest id
@@ -34,7 +34,7 @@ use crate::error::Result;
 use crate::model::Visibility;
 use crate::model::access::Owner;
 use crate::model::change::{Audience, ChangeEvent, ChangeKind};
-use crate::store::versions::owner_in;
+use crate::store::rows::owner_in;
 use crate::store::{Backend, Store, Tx};
 
 /// The PostgreSQL channel changes are announced on.

@@ -29,7 +29,7 @@ use crate::model::report::{
 use crate::model::style::{Category as StyleCategory, Kind as StyleKind, LayerStyle};
 use crate::model::{LayerSpec, Visibility};
 use crate::store::changes::{self, Change};
-use crate::store::versions::owner_in;
+use crate::store::rows::owner_in;
 use crate::store::{Store, audit};
 use crate::token::{hex, random_hex};
 

@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::bbox::Bbox;
 use crate::error::{Error, Result};
+use crate::model::access::Owner;
 use crate::model::{Agency, FeatureRow, LayerMeta, PublishedLayer, VersionInfo, Visibility};
 
 /// The `minx`..`maxy` columns of a row: an extent, or `None` when unset.
@@ -150,4 +151,27 @@ pub(crate) fn layer_meta_of(row: &AnyRow) -> Result<LayerMeta> {
         about: json_of(row.try_get("about")?, "about")?,
         style: json_of(row.try_get("style")?, "style")?,
     })
+}
+
+/// The owner of layer `id` (agency, visibility, whether published or
+/// deleted), or `None` when there is no such layer.
+pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Owner>> {
+    let row = sqlx::query(
+        "SELECT agency_id, visibility, current_version, deleted_at FROM layers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        let visibility: String = r.try_get("visibility")?;
+        let deleted: Option<String> = r.try_get("deleted_at")?;
+        Ok(Owner {
+            layer: id.to_owned(),
+            agency: r.try_get("agency_id")?,
+            visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
+            published: r.try_get::<Option<i64>, _>("current_version")?.is_some(),
+            deleted: deleted.is_some(),
+        })
+    })
+    .transpose()
 }

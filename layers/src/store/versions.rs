@@ -20,7 +20,7 @@ use crate::model::version::{ManagedLayer, Status, VersionSummary};
 use crate::model::{LayerMeta, VersionInfo, Visibility};
 use crate::store::changes::Change;
 use crate::store::features::{rename_features, schema_names};
-use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, version_info};
+use crate::store::rows::{bbox_of, geometry_types_of, layer_meta_of, owner_in, version_info};
 use crate::store::{Store, Tx, audit, changes};
 
 const SUMMARY_COLUMNS: &str = "v.version, v.status, v.feature_count, v.geometry_types,
@@ -591,27 +591,6 @@ pub(crate) async fn next_version(tx: &mut Tx, id: &str) -> Result<i64> {
     .bind(id)
     .fetch_one(&mut **tx)
     .await?)
-}
-
-pub(crate) async fn owner_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Owner>> {
-    let row = sqlx::query(
-        "SELECT agency_id, visibility, current_version, deleted_at FROM layers WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        let visibility: String = r.try_get("visibility")?;
-        let deleted: Option<String> = r.try_get("deleted_at")?;
-        Ok(Owner {
-            layer: id.to_owned(),
-            agency: r.try_get("agency_id")?,
-            visibility: Visibility::from_str(&visibility).map_err(Error::Corrupt)?,
-            published: r.try_get::<Option<i64>, _>("current_version")?.is_some(),
-            deleted: deleted.is_some(),
-        })
-    })
-    .transpose()
 }
 
 fn summary(r: &sqlx::any::AnyRow) -> Result<VersionSummary> {

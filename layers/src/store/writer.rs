@@ -12,7 +12,8 @@ use crate::model::change::ChangeKind;
 use crate::model::{LayerSpec, Visibility, agency_slug, check_slug};
 use crate::store::changes::Change;
 use crate::store::features::{FeatureRef, insert_features, nullable_floats, rename_features};
-use crate::store::versions::{apply_version_meta, next_version, owner_in};
+use crate::store::rows::owner_in;
+use crate::store::versions::{apply_version_meta, next_version};
 use crate::store::{Backend, Store, Tx, audit, changes};
 
 impl Store {

@@ -7,7 +7,7 @@ use layers::Bbox;
 use layers::ingest::reproject::{Crs, Reprojector};
 use serde_json::Value;
 
-use super::CRS84;
+use super::names::CRS84;
 
 /// The EPSG codes offered besides CRS84: WGS 84 in its own axis order
 /// (latitude first), Web Mercator, and UTM zones 50S and 49S (Bali and the
@@ -144,7 +144,7 @@ impl OutCrs {
             OutCrs::Projected(c) => Reprojector::from_wgs84(c)
                 .ok()
                 .flatten()
-                .map(Transform::Project),
+                .map(|r| Transform::Project(Box::new(r))),
         }
     }
 }
@@ -155,7 +155,7 @@ pub enum Transform {
     /// Latitude first.
     Swap,
     /// Reprojected (to the millimetre).
-    Project(Reprojector),
+    Project(Box<Reprojector>),
 }
 
 impl Transform {

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::crs::{self, OutCrs, Transform};
+use super::names::RESERVED;
 use super::{CRS84, Format, base_url, html, link, negotiate, negotiated};
 use crate::auth::{Principal, visible_layer};
 use crate::error::{ApiError, ApiResult};
@@ -26,24 +27,6 @@ use crate::extract::{ApiPath, int_param};
 use crate::http::layer_tag;
 use crate::http::{Caching, GEOJSON, feature_list_body, respond};
 use crate::state::AppState;
-
-/// Query parameters with a meaning of their own; any other parameter
-/// naming a queryable is an equality filter, and anything else is refused.
-pub const RESERVED: &[&str] = &[
-    "f",
-    "bbox",
-    "bbox-crs",
-    "limit",
-    "offset",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-];
 
 /// The longest filter accepted, in bytes.
 const MAX_FILTER_BYTES: usize = 64 * 1024;

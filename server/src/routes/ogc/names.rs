@@ -1,5 +1,5 @@
-//! The names the OGC API speaks in: CRS URIs, media types and conformance
-//! classes.
+//! The names the OGC API speaks in: CRS URIs, media types, conformance
+//! classes and the items route's own parameters.
 
 /// The stored CRS and the default of every response: WGS 84
 /// longitude/latitude.
@@ -33,4 +33,22 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/property-selection",
     "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+];
+
+/// Query parameters with a meaning of their own; any other parameter
+/// naming a queryable is an equality filter, and anything else is refused.
+pub const RESERVED: &[&str] = &[
+    "f",
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
 ];

@@ -364,7 +364,7 @@ pub fn document(base: &str, default_limit: usize, max_limit: usize, listed: &[Li
             let mut params: Vec<Value> = items_common.clone();
             params.push(f_items.clone());
             for (name, ty) in &l.queryables {
-                if super::items::RESERVED.contains(&name.as_str()) {
+                if super::names::RESERVED.contains(&name.as_str()) {
                     continue;
                 }
                 params.push(param(
