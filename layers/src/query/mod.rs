@@ -119,7 +119,8 @@ pub fn select_page(data: &LayerData, q: &Query) -> Page {
         matched.retain(|&i| selected(data, i, q));
     }
     if !q.sort.is_empty() {
-        sort(data, &mut matched, &q.sort);
+        let needed = q.offset.saturating_add(q.limit);
+        sort(data, &mut matched, &q.sort, needed);
     }
     let number_matched = matched.len();
     let start = q.offset.min(number_matched);
@@ -158,39 +159,53 @@ impl Key {
     }
 }
 
-/// Orders `handles` by `keys`: each feature's properties are read once
-/// into a small key tuple and the handles are sorted by them (stable, so
-/// ties keep the selection's order). O(n) property reads and O(n log n)
-/// comparisons; the memory is the keys, never the features' JSON. A
-/// descending key puts missing values first, as the reverse of ascending.
-pub fn sort(data: &LayerData, handles: &mut Vec<u32>, keys: &[SortKey]) {
-    let mut keyed: Vec<(Vec<Key>, u32)> = handles
-        .iter()
-        .map(|&i| {
-            let props = serde_json::from_slice::<Option<serde_json::Map<String, Value>>>(
-                data.properties_bytes(i),
-            )
-            .ok()
-            .flatten();
-            let k = keys
-                .iter()
-                .map(|k| Key::of(props.as_ref().and_then(|p| p.get(&k.property))))
-                .collect();
-            (k, i)
-        })
-        .collect();
-    keyed.sort_by(|(a, _), (b, _)| {
-        for ((x, y), k) in a.iter().zip(b).zip(keys) {
+/// Orders `handles` by `keys` so that at least the first `needed` are in
+/// their final places (the rest follow in no particular order): each
+/// feature's properties are read once into one flat array of keys, and
+/// positions are ordered by them, ties by the selection's order (so paging
+/// is stable). O(n) property reads, O(n + needed log needed) comparisons
+/// when `needed` is small, O(n log n) otherwise; the memory is the keys,
+/// never the features' JSON. A descending key puts missing values first,
+/// as the reverse of ascending.
+pub fn sort(data: &LayerData, handles: &mut [u32], keys: &[SortKey], needed: usize) {
+    let width = keys.len();
+    let mut flat: Vec<Key> = Vec::with_capacity(handles.len() * width);
+    for &i in handles.iter() {
+        let props = serde_json::from_slice::<Option<serde_json::Map<String, Value>>>(
+            data.properties_bytes(i),
+        )
+        .ok()
+        .flatten();
+        flat.extend(
+            keys.iter()
+                .map(|k| Key::of(props.as_ref().and_then(|p| p.get(&k.property)))),
+        );
+    }
+    let compare = |a: &u32, b: &u32| {
+        let (ka, kb) = (
+            &flat[*a as usize * width..][..width],
+            &flat[*b as usize * width..][..width],
+        );
+        for ((x, y), k) in ka.iter().zip(kb).zip(keys) {
             let o = x.order(y);
             let o = if k.descending { o.reverse() } else { o };
             if o.is_ne() {
                 return o;
             }
         }
-        std::cmp::Ordering::Equal
-    });
-    handles.clear();
-    handles.extend(keyed.into_iter().map(|(_, i)| i));
+        a.cmp(b)
+    };
+    let mut order: Vec<u32> = (0..u32::try_from(handles.len()).unwrap_or(u32::MAX)).collect();
+    if needed > 0 && needed < order.len() / 2 {
+        order.select_nth_unstable_by(needed - 1, compare);
+        order[..needed].sort_unstable_by(compare);
+    } else {
+        order.sort_unstable_by(compare);
+    }
+    let before: Vec<u32> = handles.to_vec();
+    for (slot, pos) in handles.iter_mut().zip(order) {
+        *slot = before[pos as usize];
+    }
 }
 
 /// Whether the feature with handle `i` passes the `datetime` and filter of `q`.
