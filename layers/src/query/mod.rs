@@ -159,6 +159,84 @@ impl Key {
     }
 }
 
+/// A member name, borrowed from the bytes unless it has escapes.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Reads the sort keys out of one feature's properties object: the
+/// members named by a key are parsed, every other member is skipped
+/// without building it.
+struct Pick<'a> {
+    keys: &'a [SortKey],
+    out: &'a mut [Key],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pick<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pick<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a properties object or null")
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            match self.keys.iter().position(|k| k.property == *name) {
+                Some(at) => {
+                    let v: Value = map.next_value()?;
+                    // The last of repeated members wins, as in a map.
+                    for (k, slot) in self.keys.iter().zip(self.out.iter_mut()).skip(at) {
+                        if k.property == *name {
+                            *slot = Key::of(Some(&v));
+                        }
+                    }
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Orders `handles` by `keys` so that at least the first `needed` are in
 /// their final places (the rest follow in no particular order): each
 /// feature's properties are read once into one flat array of keys, and
@@ -171,15 +249,19 @@ pub fn sort(data: &LayerData, handles: &mut [u32], keys: &[SortKey], needed: usi
     let width = keys.len();
     let mut flat: Vec<Key> = Vec::with_capacity(handles.len() * width);
     for &i in handles.iter() {
-        let props = serde_json::from_slice::<Option<serde_json::Map<String, Value>>>(
-            data.properties_bytes(i),
-        )
-        .ok()
-        .flatten();
-        flat.extend(
-            keys.iter()
-                .map(|k| Key::of(props.as_ref().and_then(|p| p.get(&k.property)))),
+        let start = flat.len();
+        flat.resize(start + width, Key::Null);
+        let mut de = serde_json::Deserializer::from_slice(data.properties_bytes(i));
+        let picked = serde::de::DeserializeSeed::deserialize(
+            Pick {
+                keys,
+                out: &mut flat[start..],
+            },
+            &mut de,
         );
+        if picked.is_err() {
+            flat[start..].fill(Key::Null);
+        }
     }
     let compare = |a: &u32, b: &u32| {
         let (ka, kb) = (
