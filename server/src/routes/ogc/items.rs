@@ -194,6 +194,9 @@ fn parse_request(
         .iter()
         .find(|(k, _)| !RESERVED.contains(&k.as_str()) && !queryables.contains_key(k))
     {
+        // The name as the client wrote it, short, and unable to split the
+        // two languages apart.
+        let k: String = k.chars().take(64).collect::<String>().replace(" / ", " ∕ ");
         let mut allowed: Vec<&str> = RESERVED.to_vec();
         allowed.extend(queryables.keys().map(String::as_str));
         let allowed = allowed.join(", ");
