@@ -6,11 +6,13 @@
 #
 #   part                  needs                              tests
 #   browser               chromium, node + npm, npm ci       tests/browser.rs, styles
-#   GDAL                  ogrinfo/ogr2ogr (gdal-bin)         tests/ogc.rs
-#   Python tools          python3 -m venv, pip from PyPI     tests/ogc.rs, tests/schemathesis.rs
-#                         (openapi-spec-validator, schemathesis, rdflib)
+#   GDAL                  ogrinfo/ogr2ogr (gdal-bin)         tests/ogc.rs, tests/ogc_clients.rs
+#   Python tools          python3 -m venv, pip from PyPI     tests/ogc.rs, tests/schemathesis.rs,
+#                         (openapi-spec-validator,           tests/ogc_clients.rs
+#                         schemathesis, rdflib, pyogrio: its
+#                         wheel carries GDAL 3.12)
 #   PostgreSQL + PostGIS  postgresql-15-postgis-3, a cluster tests/replicas.rs, the PostgreSQL pass
-#   QGIS                  python3-qgis for /usr/bin/python3  tests/qgis.rs
+#   QGIS                  python3-qgis for /usr/bin/python3  tests/qgis.rs, tests/ogc_clients.rs
 #                         (195 MB download, 890 MB installed, 168 packages; 70 s)
 #
 # Debian packages are installed only as root (apt-get), and only those whose
@@ -130,10 +132,16 @@ _bsc_python() {
         _bsc_quiet "$venv/bin/pip" install -q 'schemathesis==4.32.5' || true
       "$venv/bin/python" -c 'import rdflib' >/dev/null 2>&1 ||
         _bsc_quiet "$venv/bin/pip" install -q 'rdflib>=7' || true
+      "$venv/bin/python" -c 'import pyogrio' >/dev/null 2>&1 ||
+        _bsc_quiet "$venv/bin/python" -m pip install -q 'pyogrio>=0.11' || true
     fi
   fi
   if [[ -z "${BSC_PYTHON:-}" && -x "$venv/bin/python" ]]; then
     export BSC_PYTHON="$venv/bin/python"
+  fi
+  if _bsc_required BSC_GDAL_TESTS; then
+    "${BSC_PYTHON:-python3}" -c 'import pyogrio' >/dev/null 2>&1 ||
+      _bsc_die "pyogrio (GDAL 3.12 for tests/ogc_clients.rs) is not installed for ${BSC_PYTHON:-python3}"
   fi
   if _bsc_required BSC_OPENAPI_VALIDATOR; then
     "${BSC_PYTHON:-python3}" -c 'import openapi_spec_validator' >/dev/null 2>&1 ||

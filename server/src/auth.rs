@@ -379,7 +379,7 @@ pub fn visible_layer(
         .get(id)
         .filter(|l| can_see(who, &l.meta))
         .cloned()
-        .ok_or_else(|| ApiError::no_layer(&id))
+        .ok_or_else(|| ApiError::no_layer(id))
 }
 
 /// The layers `who` may see, in display order.

@@ -15,6 +15,8 @@ pub struct Metrics {
     backup_last_success: IntGauge,
     backup_failures: IntCounter,
     backup_bytes: IntGauge,
+    ogc_requests: IntCounterVec,
+    ogc_features: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -67,6 +69,27 @@ impl Metrics {
         ] {
             registry.register(m).expect("metric registered once");
         }
+        let ogc_requests = IntCounterVec::new(
+            Opts::new(
+                "bsc_ogc_items_requests_total",
+                "OGC API items pages served, by the filters the client sent: cql2 (a filter parameter), property (property=value parameters), datetime, bbox, joined by +; none for none",
+            ),
+            &["filter"],
+        )
+        .expect("valid metric");
+        let ogc_features = IntCounterVec::new(
+            Opts::new(
+                "bsc_ogc_items_features_total",
+                "Features sent in OGC API items pages, by the filter the client sent",
+            ),
+            &["filter"],
+        )
+        .expect("valid metric");
+        for m in [&ogc_requests, &ogc_features] {
+            registry
+                .register(Box::new(m.clone()))
+                .expect("metric registered once");
+        }
         Metrics {
             registry,
             requests,
@@ -74,6 +97,8 @@ impl Metrics {
             backup_last_success,
             backup_failures,
             backup_bytes,
+            ogc_requests,
+            ogc_features,
         }
     }
 
@@ -87,6 +112,17 @@ impl Metrics {
     /// Counts a failed backup.
     pub fn backup_failed(&self) {
         self.backup_failures.inc();
+    }
+
+    /// Counts one OGC API items page of `features` features, by the kind
+    /// of filter the client sent: what shows that a client pushed its
+    /// filter to the server and how much travelled.
+    pub fn record_ogc_items(&self, filter: &str, features: usize) {
+        let filter = if filter.is_empty() { "none" } else { filter };
+        self.ogc_requests.with_label_values(&[filter]).inc();
+        self.ogc_features
+            .with_label_values(&[filter])
+            .inc_by(features as u64);
     }
 
     /// Counts one answered request under its route template (never the

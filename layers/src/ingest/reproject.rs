@@ -264,11 +264,15 @@ fn parse_authority(rest: &str) -> Option<i64> {
     parts.next()?.trim().trim_matches('"').parse().ok()
 }
 
-/// Turns coordinates in one system into WGS 84 longitude/latitude.
+/// Turns coordinates in one system into WGS 84 longitude/latitude, or
+/// (made by [`Reprojector::from_wgs84`]) WGS 84 longitude/latitude into
+/// that system.
 pub struct Reprojector {
     crs: Crs,
     src: Proj,
     dst: Proj,
+    /// Whether `src` is WGS 84 (degrees in, the system's units out).
+    inverse: bool,
 }
 
 impl fmt::Debug for Reprojector {
@@ -292,6 +296,26 @@ impl Reprojector {
             crs,
             src: proj(&crs.proj_string())?,
             dst: proj(&Crs::Wgs84.proj_string())?,
+            inverse: false,
+        }))
+    }
+
+    /// A reprojector from WGS 84 longitude/latitude into `crs`, or `None`
+    /// when `crs` is WGS 84 itself.
+    ///
+    /// ```
+    /// use layers::ingest::reproject::{Crs, Reprojector};
+    /// let utm = Reprojector::from_wgs84(Crs::Utm { zone: 50, south: true }).unwrap().unwrap();
+    /// // The central meridian of zone 50 at the equator: the false easting and northing.
+    /// let (e, n) = utm.point(117.0, 0.0).unwrap();
+    /// assert!((e - 500_000.0).abs() < 1e-6 && (n - 10_000_000.0).abs() < 1e-6);
+    /// ```
+    pub fn from_wgs84(crs: Crs) -> Result<Option<Reprojector>, String> {
+        Ok(Reprojector::new(crs)?.map(|r| Reprojector {
+            crs,
+            src: r.dst,
+            dst: r.src,
+            inverse: true,
         }))
     }
 
@@ -300,15 +324,23 @@ impl Reprojector {
         self.crs
     }
 
-    /// One position: `(x, y)` in the source system to `(lon, lat)` in degrees.
+    /// One position: `(x, y)` in the source system to `(lon, lat)` in
+    /// degrees (or, made by [`Reprojector::from_wgs84`], `(lon, lat)` to
+    /// `(x, y)` in the target system).
     pub fn point(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
         if !x.is_finite() || !y.is_finite() {
             return Err(format!("coordinate ({x}, {y}) is not a finite number"));
         }
+        // proj4rs works in radians for geographic systems.
+        if self.inverse {
+            let mut p = (x.to_radians(), y.to_radians(), 0.0);
+            proj4rs::transform::transform(&self.src, &self.dst, &mut p)
+                .map_err(|e| format!("cannot reproject ({x}, {y}) to {}: {e}", self.crs))?;
+            return Ok((p.0, p.1));
+        }
         let mut p = (x, y, 0.0);
         proj4rs::transform::transform(&self.src, &self.dst, &mut p)
             .map_err(|e| format!("cannot reproject ({x}, {y}) from {}: {e}", self.crs))?;
-        // proj4rs works in radians for geographic systems.
         Ok((p.0.to_degrees(), p.1.to_degrees()))
     }
 

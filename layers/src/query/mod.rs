@@ -43,6 +43,18 @@ pub struct Query {
     pub limit: usize,
     /// Matching features skipped before the page.
     pub offset: usize,
+    /// The order of the matches, by these properties in turn (empty: the
+    /// stable order above).
+    pub sort: Vec<SortKey>,
+}
+
+/// One key of a sort: a property, ascending or descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    /// The property sorted by.
+    pub property: String,
+    /// Largest first.
+    pub descending: bool,
 }
 
 impl Default for Query {
@@ -54,6 +66,7 @@ impl Default for Query {
             filter: None,
             limit: usize::MAX,
             offset: 0,
+            sort: Vec::new(),
         }
     }
 }
@@ -64,7 +77,8 @@ impl Query {
     pub fn is_light(&self, data: &LayerData) -> bool {
         let estimate = data.estimate(self.bbox);
         estimate <= INLINE_SELECT
-            && (estimate <= INLINE_FILTER || (self.filter.is_none() && self.datetime.is_none()))
+            && (estimate <= INLINE_FILTER
+                || (self.filter.is_none() && self.datetime.is_none() && self.sort.is_empty()))
     }
 }
 
@@ -104,6 +118,10 @@ pub fn select_page(data: &LayerData, q: &Query) -> Page {
     if q.filter.is_some() || q.datetime.is_some() {
         matched.retain(|&i| selected(data, i, q));
     }
+    if !q.sort.is_empty() {
+        let needed = q.offset.saturating_add(q.limit);
+        sort(data, &mut matched, &q.sort, needed);
+    }
     let number_matched = matched.len();
     let start = q.offset.min(number_matched);
     let end = q.offset.saturating_add(q.limit).min(number_matched);
@@ -111,6 +129,164 @@ pub fn select_page(data: &LayerData, q: &Query) -> Page {
         items: matched[start..end].to_vec(),
         number_matched,
         next: (end < number_matched).then_some(end),
+    }
+}
+
+/// A property's value as a sort key. Across types: booleans, then
+/// numbers, then text; a missing or null value sorts after all of them.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Key {
+    Bool(bool),
+    Num(f64),
+    Text(Box<str>),
+    Null,
+}
+
+impl Key {
+    fn of(v: Option<&Value>) -> Key {
+        match v {
+            Some(Value::Bool(b)) => Key::Bool(*b),
+            Some(Value::Number(n)) => n.as_f64().map_or(Key::Null, Key::Num),
+            Some(Value::String(s)) => Key::Text(s.as_str().into()),
+            Some(Value::Null) | None => Key::Null,
+            // Arrays and objects are not sortable: kept last, in order.
+            Some(_) => Key::Null,
+        }
+    }
+
+    fn order(&self, other: &Key) -> std::cmp::Ordering {
+        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// A member name, borrowed from the bytes unless it has escapes.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Reads the sort keys out of one feature's properties object: the
+/// members named by a key are parsed, every other member is skipped
+/// without building it.
+struct Pick<'a> {
+    keys: &'a [SortKey],
+    out: &'a mut [Key],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pick<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pick<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a properties object or null")
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            match self.keys.iter().position(|k| k.property == *name) {
+                Some(at) => {
+                    let v: Value = map.next_value()?;
+                    // The last of repeated members wins, as in a map.
+                    for (k, slot) in self.keys.iter().zip(self.out.iter_mut()).skip(at) {
+                        if k.property == *name {
+                            *slot = Key::of(Some(&v));
+                        }
+                    }
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Orders `handles` by `keys` so that at least the first `needed` are in
+/// their final places (the rest follow in no particular order): each
+/// feature's properties are read once into one flat array of keys, and
+/// positions are ordered by them, ties by the selection's order (so paging
+/// is stable). O(n) property reads, O(n + needed log needed) comparisons
+/// when `needed` is small, O(n log n) otherwise; the memory is the keys,
+/// never the features' JSON. A descending key puts missing values first,
+/// as the reverse of ascending.
+pub fn sort(data: &LayerData, handles: &mut [u32], keys: &[SortKey], needed: usize) {
+    let width = keys.len();
+    let mut flat: Vec<Key> = Vec::with_capacity(handles.len() * width);
+    for &i in handles.iter() {
+        let start = flat.len();
+        flat.resize(start + width, Key::Null);
+        let mut de = serde_json::Deserializer::from_slice(data.properties_bytes(i));
+        let picked = serde::de::DeserializeSeed::deserialize(
+            Pick {
+                keys,
+                out: &mut flat[start..],
+            },
+            &mut de,
+        );
+        if picked.is_err() {
+            flat[start..].fill(Key::Null);
+        }
+    }
+    let compare = |a: &u32, b: &u32| {
+        let (ka, kb) = (
+            &flat[*a as usize * width..][..width],
+            &flat[*b as usize * width..][..width],
+        );
+        for ((x, y), k) in ka.iter().zip(kb).zip(keys) {
+            let o = x.order(y);
+            let o = if k.descending { o.reverse() } else { o };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        a.cmp(b)
+    };
+    let mut order: Vec<u32> = (0..u32::try_from(handles.len()).unwrap_or(u32::MAX)).collect();
+    if needed > 0 && needed < order.len() / 2 {
+        order.select_nth_unstable_by(needed - 1, compare);
+        order[..needed].sort_unstable_by(compare);
+    } else {
+        order.sort_unstable_by(compare);
+    }
+    let before: Vec<u32> = handles.to_vec();
+    for (slot, pos) in handles.iter_mut().zip(order) {
+        *slot = before[pos as usize];
     }
 }
 
@@ -286,6 +462,46 @@ mod tests {
         let p = select_page(&l, &q);
         assert_eq!(numbers(&l, &p.items), vec![18, 19]);
         assert_eq!(p.number_matched, 2);
+    }
+
+    #[test]
+    fn sorts_by_several_keys() {
+        let l = layer();
+        let nomor = |items: &[u32]| -> Vec<i64> {
+            items
+                .iter()
+                .map(|&i| {
+                    let f: Value = serde_json::from_slice(l.feature_bytes(i)).unwrap();
+                    f["properties"]["nomor"].as_i64().unwrap()
+                })
+                .collect()
+        };
+        let q = Query {
+            sort: vec![SortKey {
+                property: "nomor".into(),
+                descending: true,
+            }],
+            limit: 3,
+            offset: 1,
+            ..Query::default()
+        };
+        assert_eq!(nomor(&select_page(&l, &q).items), vec![19, 18, 17]);
+        // Text order: "Pura 1" < "Pura 10" < ... < "Pura 2"; a missing key last.
+        let q = Query {
+            sort: vec![
+                SortKey {
+                    property: "absent".into(),
+                    descending: false,
+                },
+                SortKey {
+                    property: "nama".into(),
+                    descending: false,
+                },
+            ],
+            limit: 4,
+            ..Query::default()
+        };
+        assert_eq!(nomor(&select_page(&l, &q).items), vec![1, 10, 11, 12]);
     }
 
     #[test]

@@ -24,6 +24,12 @@ use crate::store::{Store, Tx, audit, changes};
 /// The property under which a feature's photos are listed.
 pub const PHOTOS_PROPERTY: &str = "photos";
 
+/// The property holding the first photo's URL as a plain string, beside
+/// [`PHOTOS_PROPERTY`]: GIS clients (QGIS, GDAL) show a string column but
+/// not a list of objects. Stored relative (`/api/photos/3`); the OGC API
+/// makes it absolute.
+pub const PHOTO_URL_PROPERTY: &str = "photo_url";
+
 /// The longest caption kept, in characters.
 pub const MAX_CAPTION_CHARS: usize = 2000;
 
@@ -296,6 +302,10 @@ pub fn with_photos(properties: &str, photos: &[PhotoRef]) -> Result<String> {
         PHOTOS_PROPERTY.to_owned(),
         serde_json::to_value(photos).map_err(|e| Error::Corrupt(e.to_string()))?,
     );
+    match photos.first() {
+        Some(p) => map.insert(PHOTO_URL_PROPERTY.to_owned(), Value::String(p.url.clone())),
+        None => map.remove(PHOTO_URL_PROPERTY),
+    };
     serde_json::to_string(&map).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
@@ -339,6 +349,7 @@ mod tests {
         assert_eq!(v["nama"], "x");
         assert_eq!(v["photos"][0]["url"], "/api/photos/3");
         assert_eq!(v["photos"][0]["caption"], "Pura <b>");
+        assert_eq!(v["photo_url"], "/api/photos/3");
         assert!(with_photos("null", &[]).unwrap().contains("photos"));
     }
 }

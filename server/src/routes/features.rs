@@ -56,7 +56,7 @@ async fn layer_version(
     {
         return Ok(l);
     }
-    let missing = || ApiError::no_version(&id, n);
+    let missing = || ApiError::no_version(id, n);
     let owner = state.store.owner(id).await?.ok_or_else(missing)?;
     if !can_see_history(who, &owner) {
         return Err(missing());

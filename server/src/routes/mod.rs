@@ -148,6 +148,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ogc/collections", get(ogc::collections))
         .route("/ogc/collections/{id}", get(ogc::collection))
         .route("/ogc/collections/{id}/queryables", get(ogc::queryables))
+        .route("/ogc/collections/{id}/sortables", get(ogc::sortables))
         .route("/ogc/collections/{id}/items", get(ogc::items::items))
         .route("/ogc/collections/{id}/items/{fid}", get(ogc::items::item))
         .route_layer(middleware::from_fn_with_state(

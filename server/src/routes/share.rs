@@ -77,7 +77,7 @@ fn visible_feature(
     let index = layer
         .data
         .find(fid)
-        .ok_or_else(|| ApiError::no_feature(&id, &fid))?;
+        .ok_or_else(|| ApiError::no_feature(id, fid))?;
     Ok((layer, index))
 }
 

@@ -26,7 +26,7 @@ pub async fn style_json(
 ) -> ApiResult<Response> {
     let id = name
         .strip_suffix(".json")
-        .ok_or_else(|| ApiError::no_resource())?;
+        .ok_or_else(ApiError::no_resource)?;
     let snapshot = state.catalog.snapshot();
     let chosen: Vec<_> = if id == ALL {
         visible_layers(&snapshot, &who).cloned().collect()

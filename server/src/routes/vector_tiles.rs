@@ -102,7 +102,7 @@ pub async fn tilejson(
 ) -> ApiResult<Response> {
     let id = name
         .strip_suffix(".json")
-        .ok_or_else(|| ApiError::no_resource())?;
+        .ok_or_else(ApiError::no_resource)?;
     // One snapshot for the layers and the tag, so they cannot disagree.
     let snapshot = state.catalog.snapshot();
     let layers = tile_layers(&snapshot, &who, id)?;

@@ -50,7 +50,7 @@ pub(crate) fn version_number(name: &str, raw: Option<&str>) -> ApiResult<Option<
 pub(crate) async fn history_visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<()> {
     match state.store.owner(id).await? {
         Some(o) if can_see_history(who, &o) => Ok(()),
-        _ => Err(ApiError::no_layer(&id)),
+        _ => Err(ApiError::no_layer(id)),
     }
 }
 

@@ -21,6 +21,7 @@ mod language;
 mod name_field;
 mod ogc_documents;
 mod ogc_links;
+mod ogc_query;
 mod open_data;
 mod reports;
 mod search;

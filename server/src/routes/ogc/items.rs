@@ -12,11 +12,14 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use layers::query::cql2::{self as cql, Cmp, Node, Operand};
 use layers::query::datetime::Datetime;
-use layers::query::{Query, select_page};
+use layers::query::{Query, SortKey, select_page};
+use layers::store::photos::{PHOTO_URL_PROPERTY, PHOTOS_PROPERTY};
 use layers::{Bbox, LayerIndex};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::crs::{self, OutCrs, Transform};
+use super::names::RESERVED;
 use super::{CRS84, Format, base_url, html, link, negotiate, negotiated};
 use crate::auth::{Principal, visible_layer};
 use crate::error::{ApiError, ApiResult};
@@ -25,42 +28,154 @@ use crate::http::layer_tag;
 use crate::http::{Caching, GEOJSON, feature_list_body, respond};
 use crate::state::AppState;
 
-/// Query parameters with a meaning of their own; any other parameter
-/// naming a queryable is an equality filter, the rest are ignored.
-const RESERVED: &[&str] = &[
-    "f",
-    "bbox",
-    "bbox-crs",
-    "limit",
-    "offset",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "crs",
-];
-
 /// The longest filter accepted, in bytes.
 const MAX_FILTER_BYTES: usize = 64 * 1024;
+
+/// The most keys in `sortby`.
+const MAX_SORT_KEYS: usize = 8;
 
 fn bad(detail: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid-parameter", detail)
 }
 
-fn is_crs84(s: &str) -> bool {
-    let s = s.trim();
-    s == CRS84
-        || s == "https://www.opengis.net/def/crs/OGC/1.3/CRS84"
-        || s.eq_ignore_ascii_case("[OGC:CRS84]")
-        || s.eq_ignore_ascii_case("OGC:CRS84")
+/// The filter languages accepted: CQL2 and the draft name GDAL and older
+/// clients send for CQL2 text (`cql-text`).
+fn filter_lang(lang: &str) -> Option<&'static str> {
+    match lang.trim() {
+        "cql2-text" | "cql-text" => Some("cql2-text"),
+        "cql2-json" => Some("cql2-json"),
+        _ => None,
+    }
 }
 
 /// What `items` was asked for, parsed and checked.
-struct Request {
+pub struct Request {
     format: Format,
     query: Query,
     /// Parameters to repeat in paging links (all but limit/offset/f).
     keep: Vec<(String, String)>,
+    /// What each served feature looks like.
+    shape: Shape,
+    /// The filters sent, for the metrics: `cql2`, `property`, `datetime`,
+    /// `bbox` joined by `+`, or empty.
+    filter_kind: String,
+}
+
+/// How served features differ from the stored ones.
+#[derive(Debug, Default)]
+pub struct Shape {
+    /// Only these properties (`properties=`), in this order.
+    properties: Option<Vec<String>>,
+    /// No geometry (`skipGeometry=true`).
+    skip_geometry: bool,
+    /// The output system.
+    crs: Option<OutCrs>,
+}
+
+impl Shape {
+    fn out_crs(&self) -> OutCrs {
+        self.crs.unwrap_or(OutCrs::Crs84)
+    }
+
+    /// Whether features must be re-encoded rather than copied.
+    fn reshapes(&self) -> bool {
+        self.properties.is_some() || self.skip_geometry || self.out_crs() != OutCrs::Crs84
+    }
+}
+
+/// The property names a request may use in `properties`: the layer's
+/// fields and the photo properties.
+fn output_properties(layer: &LayerIndex) -> Vec<String> {
+    let mut names: Vec<String> = super::queryables_of(layer).keys().cloned().collect();
+    for extra in [PHOTOS_PROPERTY, PHOTO_URL_PROPERTY] {
+        if !names.iter().any(|n| n == extra) {
+            names.push(extra.to_owned());
+        }
+    }
+    names
+}
+
+fn parse_crs(name: &str, value: &str) -> ApiResult<OutCrs> {
+    OutCrs::parse(value).ok_or_else(|| {
+        let list = crs::offered().join(", ");
+        bad(format!(
+            "{name} {value:?} tidak didukung; pilih salah satu: {list}. / {name} {value:?} is not supported; use one of: {list}."
+        ))
+    })
+}
+
+fn parse_sortby(text: &str, layer: &LayerIndex) -> ApiResult<Vec<SortKey>> {
+    let fields = super::queryables_of(layer);
+    let mut keys = Vec::new();
+    for part in text.split(',') {
+        // A `+` left unescaped in the URL arrives as a space.
+        let part = part.trim_end();
+        let (descending, name) = match part.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, part.trim_start().trim_start_matches('+')),
+        };
+        let name = name.trim();
+        if !fields.contains_key(name) {
+            let list: Vec<&str> = fields.keys().map(String::as_str).collect();
+            let list = list.join(", ");
+            return Err(bad(format!(
+                "sortby: {name:?} bukan properti yang bisa diurutkan; yang bisa: {list}. / sortby: {name:?} is not a sortable property; sortables: {list}."
+            )));
+        }
+        keys.push(SortKey {
+            property: name.to_owned(),
+            descending,
+        });
+    }
+    if keys.len() > MAX_SORT_KEYS {
+        return Err(bad(format!(
+            "sortby memuat lebih dari {MAX_SORT_KEYS} kunci. / sortby has more than {MAX_SORT_KEYS} keys."
+        )));
+    }
+    Ok(keys)
+}
+
+/// `bbox` in the system `bbox-crs` names, as a CRS84 box.
+fn parse_bbox(s: &str, crs: OutCrs) -> ApiResult<Bbox> {
+    let invalid = |e: String| ApiError::bad_request("invalid-bbox", e);
+    if crs == OutCrs::Crs84 {
+        return s.parse::<Bbox>().map_err(|e| invalid(e.to_string()));
+    }
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().ok().filter(|n| n.is_finite()))
+        .collect::<Option<Vec<f64>>>()
+        .ok_or_else(|| {
+            invalid(format!(
+                "bbox {s:?} harus berupa 4 atau 6 angka. / bbox {s:?} must be 4 or 6 numbers."
+            ))
+        })?;
+    let corners = match v.as_slice() {
+        [a, b, c, d] => [*a, *b, *c, *d],
+        [a, b, _, d, e, _] => [*a, *b, *d, *e],
+        _ => {
+            return Err(invalid(format!(
+                "bbox {s:?} harus berupa 4 atau 6 angka. / bbox {s:?} must be 4 or 6 numbers."
+            )));
+        }
+    };
+    let b = crs.bbox_to_crs84(corners).ok_or_else(|| {
+        invalid(format!(
+            "bbox {s:?} tidak bisa diubah dari {}. / bbox {s:?} cannot be reprojected from {}.",
+            crs.uri(),
+            crs.uri()
+        ))
+    })?;
+    // Checked as a CRS84 box: latitude order, ranges.
+    format!(
+        "{},{},{},{}",
+        b.minx.clamp(-180.0, 180.0),
+        b.miny.clamp(-90.0, 90.0),
+        b.maxx.clamp(-180.0, 180.0),
+        b.maxy.clamp(-90.0, 90.0)
+    )
+    .parse::<Bbox>()
+    .map_err(|e| invalid(e.to_string()))
 }
 
 fn parse_request(
@@ -72,6 +187,26 @@ fn parse_request(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    let queryables = super::queryables_of(layer);
+    // Unknown parameters are refused (Part 1, /req/core/query-param-unknown)
+    // rather than ignored: a misspelt filter must not answer the whole layer.
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, _)| !RESERVED.contains(&k.as_str()) && !queryables.contains_key(k))
+    {
+        // The name as the client wrote it, short, and unable to split the
+        // two languages apart.
+        let k: String = k.chars().take(64).collect::<String>().replace(" / ", " ∕ ");
+        let mut allowed: Vec<&str> = RESERVED.to_vec();
+        allowed.extend(queryables.keys().map(String::as_str));
+        let allowed = allowed.join(", ");
+        return Err(ApiError::bad_request(
+            "unknown-parameter",
+            format!(
+                "Parameter {k:?} tidak dikenal; yang boleh: {allowed}. / Unknown parameter {k:?}; allowed: {allowed}."
+            ),
+        ));
+    }
     let get = |name: &str| {
         pairs
             .iter()
@@ -87,61 +222,85 @@ fn parse_request(
     let cfg = &state.config;
     let limit = int_param("limit", get("limit"), cfg.default_limit, 1, cfg.max_limit)?;
     let offset = int_param("offset", get("offset"), 0, 0, u32::MAX as usize)?;
-    if let Some(c) = get("bbox-crs")
-        && !is_crs84(c)
-    {
-        return Err(bad(format!(
-            "bbox-crs {c:?} is not supported: only {CRS84} (longitude, latitude) is"
-        )));
-    }
-    if let Some(c) = get("crs")
-        && !is_crs84(c)
-    {
-        return Err(bad(format!("crs {c:?} is not supported: only {CRS84} is")));
-    }
+    let bbox_crs = get("bbox-crs")
+        .map(|c| parse_crs("bbox-crs", c))
+        .transpose()?;
+    let out_crs = get("crs").map(|c| parse_crs("crs", c)).transpose()?;
     if let Some(c) = get("filter-crs")
-        && !is_crs84(c)
+        && OutCrs::parse(c) != Some(OutCrs::Crs84)
     {
         return Err(bad(format!(
-            "filter-crs {c:?} is not supported: only {CRS84} is"
+            "filter-crs {c:?} tidak didukung: hanya {CRS84}. / filter-crs {c:?} is not supported: only {CRS84} is."
         )));
     }
-    let bbox = match get("bbox") {
-        None => None,
-        Some(s) => {
-            // Six numbers (with heights) are allowed; the heights are ignored.
-            let parts: Vec<&str> = s.split(',').collect();
-            let s2 = if parts.len() == 6 {
-                format!("{},{},{},{}", parts[0], parts[1], parts[3], parts[4])
-            } else {
-                s.to_owned()
-            };
-            Some(
-                s2.parse::<Bbox>()
-                    .map_err(|e| ApiError::bad_request("invalid-bbox", e.to_string()))?,
-            )
-        }
-    };
+    let bbox = get("bbox")
+        .map(|s| parse_bbox(s, bbox_crs.unwrap_or(OutCrs::Crs84)))
+        .transpose()?;
     let datetime = match get("datetime") {
         None => None,
         Some(s) => Some(Datetime::parse(s, layer.data.fields(), &layer.meta.id)?),
     };
-    let queryables = super::queryables_of(layer);
+    let sort = get("sortby")
+        .map(|s| parse_sortby(s, layer))
+        .transpose()?
+        .unwrap_or_default();
+    let properties = match get("properties") {
+        None => None,
+        Some(list) => {
+            let known = output_properties(layer);
+            let mut names = Vec::new();
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                if !known.iter().any(|k| k == name) {
+                    let list = known.join(", ");
+                    return Err(bad(format!(
+                        "properties: {name:?} bukan properti koleksi ini; yang ada: {list}. / properties: {name:?} is not a property of this collection; properties: {list}."
+                    )));
+                }
+                names.push(name.to_owned());
+            }
+            Some(names)
+        }
+    };
+    let skip_geometry = match get("skipGeometry").map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => {
+            return Err(bad(format!(
+                "skipGeometry harus true atau false, bukan {v:?}. / skipGeometry must be true or false, not {v:?}."
+            )));
+        }
+    };
+    let shape = Shape {
+        properties,
+        skip_geometry,
+        crs: out_crs,
+    };
+    if format == Format::Fgb && shape.reshapes() {
+        return Err(bad(
+            "FlatGeobuf (f=fgb) selalu memuat semua properti dan geometri dalam CRS84; pakai f=json untuk crs, properties dan skipGeometry. / FlatGeobuf (f=fgb) always carries every property and the geometry in CRS84; use f=json for crs, properties and skipGeometry.",
+        ));
+    }
     let mut parts: Vec<Node> = Vec::new();
     if let Some(text) = get("filter") {
         if text.len() > MAX_FILTER_BYTES {
             return Err(bad(format!(
-                "filter is longer than {MAX_FILTER_BYTES} bytes"
+                "filter lebih dari {MAX_FILTER_BYTES} byte. / filter is longer than {MAX_FILTER_BYTES} bytes."
             )));
         }
-        let lang = get("filter-lang").unwrap_or("cql2-text");
+        let lang = match get("filter-lang") {
+            None => "cql2-text",
+            Some(l) => filter_lang(l).ok_or_else(|| {
+                bad(format!(
+                    "filter-lang harus cql2-text (atau cql-text) atau cql2-json, bukan {l:?}. / filter-lang must be cql2-text (or cql-text) or cql2-json, not {l:?}."
+                ))
+            })?,
+        };
         parts.push(cql::compile_isolated(text, lang, queryables)?);
     } else if let Some(lang) = get("filter-lang")
-        && lang != "cql2-text"
-        && lang != "cql2-json"
+        && filter_lang(lang).is_none()
     {
         return Err(bad(format!(
-            "filter-lang must be cql2-text or cql2-json, got {lang:?}"
+            "filter-lang harus cql2-text (atau cql-text) atau cql2-json, bukan {lang:?}. / filter-lang must be cql2-text (or cql-text) or cql2-json, not {lang:?}."
         )));
     }
     let mut keep = Vec::new();
@@ -163,7 +322,9 @@ fn parse_request(
                     .ok()
                     .filter(|n| n.is_finite())
                     .ok_or_else(|| {
-                        bad(format!("{k} is a number property; {v:?} is not a number"))
+                        bad(format!(
+                            "{k} adalah properti angka; {v:?} bukan angka. / {k} is a number property; {v:?} is not a number."
+                        ))
                     })?,
             ),
             cql::Type::Boolean => match v.trim() {
@@ -171,7 +332,7 @@ fn parse_request(
                 "false" => Operand::Bool(false),
                 _ => {
                     return Err(bad(format!(
-                        "{k} is a boolean property; use true or false, not {v:?}"
+                        "{k} adalah properti boolean; pakai true atau false, bukan {v:?}. / {k} is a boolean property; use true or false, not {v:?}."
                     )));
                 }
             },
@@ -183,6 +344,19 @@ fn parse_request(
         ));
         keep.push((k.clone(), v.clone()));
     }
+    let cql2 = get("filter").is_some();
+    let property = parts.len() > usize::from(cql2);
+    let filter_kind = [
+        (cql2, "cql2"),
+        (property, "property"),
+        (datetime.is_some(), "datetime"),
+        (bbox.is_some(), "bbox"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| *name)
+    .collect::<Vec<_>>()
+    .join("+");
     let filter = match parts.len() {
         0 => None,
         1 => parts.pop(),
@@ -196,10 +370,85 @@ fn parse_request(
             filter,
             limit,
             offset,
+            sort,
             ..Query::default()
         },
         keep,
+        shape,
+        filter_kind,
     })
+}
+
+/// Whether the layer's features may carry a relative `photo_url` to make
+/// absolute (only layers that ever had photos do).
+fn has_photos(layer: &LayerIndex) -> bool {
+    layer.data.version.photos_rev > 0
+}
+
+/// The stored feature `bytes` with a relative `photo_url` made absolute
+/// under `base` (no copy when there is none).
+fn absolute_photo_url<'a>(bytes: &'a [u8], base: &str) -> std::borrow::Cow<'a, [u8]> {
+    const KEY: &[u8] = br#""photo_url":"/"#;
+    if base.is_empty() {
+        return bytes.into();
+    }
+    match bytes.windows(KEY.len()).rposition(|w| w == KEY) {
+        Some(at) => {
+            let cut = at + KEY.len() - 1;
+            let mut out = Vec::with_capacity(bytes.len() + base.len());
+            out.extend_from_slice(&bytes[..cut]);
+            out.extend_from_slice(base.as_bytes());
+            out.extend_from_slice(&bytes[cut..]);
+            out.into()
+        }
+        None => bytes.into(),
+    }
+}
+
+/// One feature as served: the stored bytes, or re-encoded for `shape`.
+fn shaped_feature(
+    bytes: &[u8],
+    shape: &Shape,
+    transform: Option<&Transform>,
+    base: &str,
+) -> Vec<u8> {
+    let bytes = absolute_photo_url(bytes, base);
+    if !shape.reshapes() {
+        return bytes.into_owned();
+    }
+    let Ok(mut f) = serde_json::from_slice::<Value>(&bytes) else {
+        return bytes.into_owned();
+    };
+    if shape.skip_geometry {
+        f["geometry"] = Value::Null;
+    } else if let Some(t) = transform
+        && let Some(g) = f.get_mut("geometry")
+        && !t.geometry(g)
+    {
+        // Outside the system's domain: no geometry rather than a wrong one.
+        *g = Value::Null;
+    }
+    if let Some(names) = &shape.properties
+        && let Some(Value::Object(props)) = f.get_mut("properties")
+    {
+        let mut kept = serde_json::Map::new();
+        for n in names {
+            if let Some(v) = props.remove(n) {
+                kept.insert(n.clone(), v);
+            }
+        }
+        *props = kept;
+    }
+    serde_json::to_vec(&f).unwrap_or_default()
+}
+
+/// The features of a page as served, each re-encoded when `shape` or the
+/// photos ask for it.
+fn shaped_page(layer: &LayerIndex, page: &[u32], shape: &Shape, base: &str) -> Vec<Vec<u8>> {
+    let transform = shape.out_crs().transformer();
+    page.iter()
+        .map(|&i| shaped_feature(layer.data.feature_bytes(i), shape, transform.as_ref(), base))
+        .collect()
 }
 
 /// `GET /ogc/collections/{id}/items`.
@@ -234,6 +483,9 @@ pub async fn items(
     let (limit, offset) = (req.query.limit, req.query.offset);
     let page_next = page.next;
     let page = page.items;
+    let page_len = page.len();
+    state.metrics.record_ogc_items(&req.filter_kind, page_len);
+    tracing::debug!(layer = %layer.meta.id, filter = %req.filter_kind, features = page_len, query = raw.as_deref().unwrap_or(""), "ogc items");
 
     let base = base_url(&state, &headers);
     let href = |off: usize, f: &str| {
@@ -263,7 +515,8 @@ pub async fn items(
         ("html", "text/html"),
         ("fgb", layers::export::fgb::MEDIA_TYPE),
     ] {
-        if f != self_f {
+        // FlatGeobuf is always the whole feature in CRS84.
+        if f != self_f && !(f == "fgb" && req.shape.reshapes()) {
             links.push(link("alternate", ty, href(offset, f), "this page"));
         }
     }
@@ -290,6 +543,7 @@ pub async fn items(
         "the collection",
     ));
     let stamp = layers::clock::stamp();
+    let content_crs = req.shape.out_crs().header();
     match req.format {
         Format::Json => {
             let head = format!(
@@ -297,13 +551,40 @@ pub async fn items(
                 page.len(),
                 Value::Array(links)
             );
-            let body = feature_list_body(layer, head.into_bytes(), page, b"]}");
-            Ok(negotiated(respond(body, GEOJSON, &caching)))
+            let body = if !req.shape.reshapes() && !has_photos(&layer) {
+                // The fast path: the stored bytes, copied or streamed.
+                feature_list_body(layer, head.into_bytes(), page, b"]}")
+            } else {
+                let shape = req.shape;
+                let encode = move || {
+                    let features = shaped_page(&layer, &page, &shape, &base);
+                    let mut out = head.into_bytes();
+                    for (n, f) in features.iter().enumerate() {
+                        if n > 0 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(f);
+                    }
+                    out.extend_from_slice(b"]}");
+                    out
+                };
+                let bytes = if page_len <= INLINE_SHAPE {
+                    encode()
+                } else {
+                    tokio::task::spawn_blocking(encode)
+                        .await
+                        .map_err(ApiError::internal)?
+                };
+                Body::from(bytes)
+            };
+            let mut res = respond(body, GEOJSON, &caching);
+            insert_content_crs(&mut res, &content_crs);
+            Ok(negotiated(res))
         }
         Format::Html => {
-            let features: Vec<Value> = page
+            let features: Vec<Value> = shaped_page(&layer, &page, &req.shape, &base)
                 .iter()
-                .filter_map(|&i| serde_json::from_slice(layer.data.feature_bytes(i)).ok())
+                .filter_map(|f| serde_json::from_slice(f).ok())
                 .collect();
             let doc = json!({
                 "title": layer.meta.title_id,
@@ -312,7 +593,9 @@ pub async fn items(
                 "numberReturned": page.len(),
                 "links": links,
             });
-            Ok(super::html_body(html::items(&doc, &features), &caching))
+            let mut res = super::html_body(html::items(&doc, &features), &caching);
+            insert_content_crs(&mut res, &content_crs);
+            Ok(res)
         }
         Format::Fgb => {
             let name = layer.meta.id.clone();
@@ -330,10 +613,22 @@ pub async fn items(
     }
 }
 
-/// `?f=` of one item.
+/// Pages of at most this many features are re-encoded on the async worker.
+const INLINE_SHAPE: usize = 200;
+
+/// Says in which system the coordinates are (Part 2, `Content-Crs`).
+fn insert_content_crs(res: &mut Response, value: &str) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(value) {
+        res.headers_mut().insert("Content-Crs", v);
+    }
+}
+
+/// `?f=` and `?crs=` of one item; other parameters are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ItemParams {
     f: Option<String>,
+    crs: Option<String>,
 }
 
 /// `GET /ogc/collections/{id}/items/{fid}`: one feature, with `self` and
@@ -351,6 +646,15 @@ pub async fn item(
         &headers,
         &[Format::Json, Format::Html, Format::Fgb],
     )?;
+    let shape = Shape {
+        crs: p.crs.as_deref().map(|c| parse_crs("crs", c)).transpose()?,
+        ..Shape::default()
+    };
+    if format == Format::Fgb && shape.reshapes() {
+        return Err(bad(
+            "FlatGeobuf (f=fgb) selalu dalam CRS84; pakai f=json untuk crs. / FlatGeobuf (f=fgb) is always in CRS84; use f=json for crs.",
+        ));
+    }
     let index = layer
         .data
         .find(&fid)
@@ -380,10 +684,18 @@ pub async fn item(
             "the collection"
         ),
     ]);
+    let content_crs = shape.out_crs().header();
+    let transform = shape.out_crs().transformer();
+    let served = shaped_feature(
+        layer.data.feature_bytes(index),
+        &shape,
+        transform.as_ref(),
+        &base,
+    );
     match format {
         Format::Json => {
-            // The stored feature ends with its closing brace: add the links before it.
-            let bytes = layer.data.feature_bytes(index);
+            // The feature ends with its closing brace: add the links before it.
+            let bytes = &served;
             let mut out = Vec::with_capacity(bytes.len() + 512);
             match bytes.iter().rposition(|&b| b == b'}') {
                 Some(end) => {
@@ -394,15 +706,18 @@ pub async fn item(
                 }
                 None => out.extend_from_slice(bytes),
             }
-            Ok(negotiated(respond(Body::from(out), GEOJSON, &caching)))
+            let mut res = respond(Body::from(out), GEOJSON, &caching);
+            insert_content_crs(&mut res, &content_crs);
+            Ok(negotiated(res))
         }
         Format::Html => {
-            let feature: Value =
-                serde_json::from_slice(layer.data.feature_bytes(index)).unwrap_or(Value::Null);
-            Ok(super::html_body(
+            let feature: Value = serde_json::from_slice(&served).unwrap_or(Value::Null);
+            let mut res = super::html_body(
                 html::item(&layer.meta.id, &layer.meta.title_id, &feature),
                 &caching,
-            ))
+            );
+            insert_content_crs(&mut res, &content_crs);
+            Ok(res)
         }
         Format::Fgb => {
             let name = layer.meta.id.clone();

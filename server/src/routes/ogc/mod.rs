@@ -6,6 +6,7 @@
 //! Links are absolute (GDAL and QGIS follow them as given): built from
 //! `--public-url` when set, else from the request's `Host` header.
 
+mod crs;
 mod html;
 pub mod items;
 mod names;
@@ -279,20 +280,46 @@ pub async fn conformance(
     })
 }
 
-/// `GET /ogc/api`: the OpenAPI 3.0 document.
+/// `GET /ogc/api`: the OpenAPI 3.0 document, with an items path for each
+/// collection the caller may see.
 pub async fn api(
     State(state): State<AppState>,
     who: Principal,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let caching = Caching::new(&static_tag("api", &who, Format::Json), who.is_anonymous());
+    let snapshot = state.catalog.snapshot();
+    let caching = Caching::new(
+        &format!(
+            "{}-{}",
+            static_tag("api", &who, Format::Json),
+            snapshot.generation
+        ),
+        who.is_anonymous(),
+    );
     if let Some(r) = caching.not_modified(&headers) {
         return Ok(r);
     }
+    let listed: Vec<openapi::Listed> = visible_layers(&snapshot, &who)
+        .map(|l| openapi::Listed {
+            id: l.meta.id.clone(),
+            queryables: queryables_of(l)
+                .iter()
+                .map(|(name, t)| {
+                    let ty = match cql::Type::of_field(t) {
+                        cql::Type::String => "string",
+                        cql::Type::Number => "number",
+                        cql::Type::Boolean => "boolean",
+                    };
+                    (name.clone(), ty)
+                })
+                .collect(),
+        })
+        .collect();
     let doc = openapi::document(
         &base_url(&state, &headers),
         state.config.default_limit,
         state.config.max_limit,
+        &listed,
     );
     Ok(json_body(&doc, OPENAPI, &caching))
 }
@@ -363,7 +390,7 @@ fn collection_doc(layer: &LayerIndex, base: &str) -> Value {
         "title": title,
         "description": description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crs::offered(),
         "storageCrs": CRS84,
         "links": [
             link("self", "application/json", format!("{base}/ogc/collections/{id}"), "this collection"),
@@ -372,6 +399,7 @@ fn collection_doc(layer: &LayerIndex, base: &str) -> Value {
             link("items", "text/html", format!("{items}?f=html"), "the features as HTML"),
             link("items", layers::export::fgb::MEDIA_TYPE, format!("{items}?f=fgb"), "the features as FlatGeobuf"),
             link("http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON, format!("{base}/ogc/collections/{id}/queryables"), "the queryable properties"),
+            link("http://www.opengis.net/def/rel/ogc/1.0/sortables", SCHEMA_JSON, format!("{base}/ogc/collections/{id}/sortables"), "the sortable properties"),
             link("enclosure", layers::export::fgb::MEDIA_TYPE, format!("{base}/api/layers/{id}/download?format=fgb"), "the whole layer as FlatGeobuf"),
             link("enclosure", GEOJSON, format!("{base}/api/layers/{id}/download?format=geojson"), "the whole layer as GeoJSON"),
         ],
@@ -492,9 +520,38 @@ pub async fn queryables(
         Ok(found) => found,
         Err(not_modified) => return Ok(not_modified),
     };
-    let base = base_url(&state, &headers);
+    let doc = property_schema(&layer, &base_url(&state, &headers), "queryables");
+    Ok(match f {
+        Format::Html => html_body(html::queryables(&doc), &caching),
+        _ => json_body(&doc, SCHEMA_JSON, &caching),
+    })
+}
+
+/// `GET /ogc/collections/{id}/sortables`: a JSON Schema of the properties
+/// `sortby` may name (the queryables but the geometry).
+pub async fn sortables(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<FParam>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (layer, f, caching) = match layer_document(&state, &who, &id, &p, &headers, "ogc-s")? {
+        Ok(found) => found,
+        Err(not_modified) => return Ok(not_modified),
+    };
+    let doc = property_schema(&layer, &base_url(&state, &headers), "sortables");
+    Ok(match f {
+        Format::Html => html_body(html::queryables(&doc), &caching),
+        _ => json_body(&doc, SCHEMA_JSON, &caching),
+    })
+}
+
+/// The JSON Schema of a layer's `queryables` (with the geometry) or
+/// `sortables` (without).
+fn property_schema(layer: &LayerIndex, base: &str, kind: &str) -> Value {
     let mut props = serde_json::Map::new();
-    for (name, t) in queryables_of(&layer) {
+    for (name, t) in queryables_of(layer) {
         let ty = match cql::Type::of_field(t) {
             cql::Type::String => "string",
             cql::Type::Number => "number",
@@ -502,20 +559,18 @@ pub async fn queryables(
         };
         props.insert(name.clone(), json!({ "title": name, "type": ty }));
     }
-    props.insert(
-        cql::GEOMETRY.into(),
-        json!({ "title": "geometry", "format": "geometry-any" }),
-    );
-    let doc = json!({
+    if kind == "queryables" {
+        props.insert(
+            cql::GEOMETRY.into(),
+            json!({ "title": "geometry", "format": "geometry-any" }),
+        );
+    }
+    json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": format!("{base}/ogc/collections/{}/queryables", layer.meta.id),
+        "$id": format!("{base}/ogc/collections/{}/{kind}", layer.meta.id),
         "type": "object",
         "title": layer.meta.title_id,
         "properties": props,
         "additionalProperties": false,
-    });
-    Ok(match f {
-        Format::Html => html_body(html::queryables(&doc), &caching),
-        _ => json_body(&doc, SCHEMA_JSON, &caching),
     })
 }

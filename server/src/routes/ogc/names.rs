@@ -1,7 +1,8 @@
-//! The names the OGC API speaks in: CRS URIs, media types and conformance
-//! classes.
+//! The names the OGC API speaks in: CRS URIs, media types, conformance
+//! classes and the items route's own parameters.
 
-/// The only CRS served: WGS 84 longitude/latitude.
+/// The stored CRS and the default of every response: WGS 84
+/// longitude/latitude.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 /// Media type of the OpenAPI document.
 pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
@@ -28,4 +29,26 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/property-selection",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+];
+
+/// Query parameters with a meaning of their own; any other parameter
+/// naming a queryable is an equality filter, and anything else is refused.
+pub const RESERVED: &[&str] = &[
+    "f",
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
 ];
