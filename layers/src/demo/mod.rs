@@ -396,7 +396,7 @@ impl Generator {
         let name = match (l.id, level) {
             (_, Some(level)) => format!("{level} Negeri {word}"),
             // Fisher and fish-farmer groups, by the word (no draw).
-            ("perikanan", _) if word.len() % 2 == 0 => format!("Kelompok Nelayan {word}"),
+            ("perikanan", _) if word.len().is_multiple_of(2) => format!("Kelompok Nelayan {word}"),
             ("perikanan", _) => format!("Kelompok Pembudidaya Ikan {word}"),
             _ => format!("{} {word}", l.prefix),
         };
