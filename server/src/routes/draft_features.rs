@@ -235,10 +235,15 @@ fn answer(
     let e = match done {
         Ok(e) => e,
         Err(layers::Error::Invalid { problems, count }) => {
-            let (n, first) = problems
+            let (said_id, said_en) = problems
                 .first()
-                .map(|p| (p.feature.map_or(0, |i| i + 1), p.message.as_str()))
-                .unwrap_or((0, ""));
+                .map(|p| {
+                    (
+                        p.said(layers::text::Lang::Id),
+                        p.said(layers::text::Lang::En),
+                    )
+                })
+                .unwrap_or_default();
             let mut extra = Map::new();
             extra.insert("layer".into(), json!(id));
             extra.insert("version".into(), json!(version));
@@ -248,7 +253,7 @@ fn answer(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-feature",
                 &format!(
-                    "Fitur ke-{n} tidak sah; tidak ada yang diubah: {first}. / Feature {n} is not valid; nothing changed: {first}."
+                    "Objek tidak sah, {said_id} Tidak ada yang diubah. / The feature is not valid, {said_en} Nothing was changed."
                 ),
                 extra,
             ));

@@ -214,7 +214,7 @@ async fn refused_edits_change_nothing() {
     );
     assert_eq!(problem["errors"][0]["feature"], 3, "{problem}");
     assert!(
-        problem["detail"].as_str().unwrap().contains("Fitur ke-4"),
+        problem["detail"].as_str().unwrap().contains("objek no. 4 (id 4): Cincin ke-1 poligon"),
         "{problem}"
     );
 
