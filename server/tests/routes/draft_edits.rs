@@ -214,7 +214,10 @@ async fn refused_edits_change_nothing() {
     );
     assert_eq!(problem["errors"][0]["feature"], 3, "{problem}");
     assert!(
-        problem["detail"].as_str().unwrap().contains("objek no. 4 (id 4): Cincin ke-1 poligon"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("objek no. 4 (id 4): Cincin ke-1 poligon"),
         "{problem}"
     );
 
@@ -232,7 +235,7 @@ async fn refused_edits_change_nothing() {
         warned["warnings"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("outside the expected extent"),
+            .contains("outside Badung Regency"),
         "{warned}"
     );
     let v = w
