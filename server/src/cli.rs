@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage API tokens (`Authorization: Bearer bsc_...`).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write published data to files for other systems (`bsc export pmtiles OUT`).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Show the audit log, newest first.
     Audit(AuditArgs),
     /// Write a consistent copy of the database to FILE; safe while the server runs.
@@ -563,6 +566,34 @@ pub struct MigrateDataArgs {
     /// The empty database to fill (created and migrated if needed).
     #[arg(long, value_name = "URL")]
     pub to: String,
+}
+
+/// What `bsc export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The public layers as one PMTiles v3 archive of vector tiles, for
+    /// static or CDN hosting and offline use (Martin, the `pmtiles` tools
+    /// and MapLibre's PMTiles protocol read it).
+    Pmtiles(PmtilesArgs),
+}
+
+/// Flags of `bsc export pmtiles`.
+#[derive(Debug, Clone, Args)]
+pub struct PmtilesArgs {
+    /// The archive to write; an existing file is never overwritten.
+    pub out: PathBuf,
+    /// Only these public layers (comma-separated ids); all of them by default.
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Vec<String>,
+    /// The lowest zoom written.
+    #[arg(long, default_value_t = 0)]
+    pub min_zoom: u8,
+    /// The deepest zoom written (clients draw deeper zooms from it).
+    #[arg(long, default_value_t = 14)]
+    pub max_zoom: u8,
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Flags of `bsc backup`.

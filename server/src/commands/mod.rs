@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod backup;
+mod export;
 mod import;
 mod migrate;
 pub mod serve;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Import(args) => import::import(args).await,
         Command::User(cmd) => accounts::user(cmd).await,
         Command::Token(cmd) => accounts::token(cmd).await,
+        Command::Export(cmd) => export::export(cmd).await,
         Command::Audit(args) => audit::audit_log(args).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(args).await,
